@@ -1,0 +1,163 @@
+"""The task configuration as one typed structure, with tidb-lightning's defaults.
+
+Field names are the TOML keys with ``-`` turned into ``_``; sections are nested dataclasses
+(``[tikv-importer]`` is ``TaskConfig.tikv_importer``). Loading, validation and the ``adjust``
+step that fills derived values live in :mod:`.load`; this module only declares the shape, so
+every stage of the engine can import it without pulling in the loader.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_FILTER: tuple[str, ...] = (
+    "*.*",
+    "!mysql.*",
+    "!sys.*",
+    "!INFORMATION_SCHEMA.*",
+    "!PERFORMANCE_SCHEMA.*",
+    "!METRICS_SCHEMA.*",
+    "!INSPECTION_SCHEMA.*",
+)
+
+ON_DUPLICATE_MODES: tuple[str, ...] = ("error", "replace", "ignore")
+BACKENDS_OF_TIDB_LIGHTNING: tuple[str, ...] = ("tidb", "local", "importer")
+SUPPORTED_BACKENDS: tuple[str, ...] = ("tidb",)
+
+
+@dataclass
+class MaxError:
+    """Error budget per kind, as tidb-lightning's ``[lightning.max-error]`` (an int sets ``type``)."""
+
+    syntax: int = 0
+    charset: int = 0
+    type: int = 0
+    conflict: int = 0
+
+
+@dataclass
+class LightningSection:
+    level: str = "info"
+    file: str = ""
+    region_concurrency: int = field(default_factory=lambda: max(os.cpu_count() or 1, 1))
+    table_concurrency: int = 6
+    max_error: MaxError = field(default_factory=MaxError)
+    task_info_schema_name: str = "lightning_task_info"
+
+
+@dataclass
+class CheckpointSection:
+    enable: bool = True
+    schema: str = "tidb_lightning_checkpoint"
+    driver: str = "file"  # "file" | "mysql"
+    dsn: str = ""  # file driver: path; mysql driver: "" = the target [tidb]
+    keep_after_success: str = "remove"  # "remove" | "rename" | "origin"
+
+
+@dataclass
+class TikvImporterSection:
+    backend: str = "tidb"
+    on_duplicate: str = "replace"
+    logical_import_batch_size: int = 96 * 1024
+    logical_import_batch_rows: int = 65536
+
+
+@dataclass
+class ConflictSection:
+    strategy: str = ""  # "" = follow tikv-importer.on-duplicate
+    threshold: int = 10000
+    max_record_rows: int = 10000
+
+
+@dataclass
+class CSVSection:
+    separator: str = ","
+    delimiter: str = '"'
+    terminator: str = ""  # "" = \n, \r or \r\n
+    null: tuple[str, ...] = ("\\N",)
+    header: bool = True
+    header_schema_match: bool = True
+    not_null: bool = False
+    backslash_escape: bool = True
+    trim_last_separator: bool = False
+
+
+@dataclass
+class FileRule:
+    """One ``[[mydumper.files]]`` rule: a regex over the path relative to the source dir.
+
+    ``schema``/``table``/``key`` are templates using ``$1`` or ``${name}`` groups;
+    ``type`` is one of schema-schema, table-schema, view-schema, sql, csv, ignore;
+    ``compression`` is "", "gz"/"gzip", "zst"/"zstd" or "auto".
+    """
+
+    pattern: str
+    schema: str = ""
+    table: str = ""
+    type: str = ""
+    key: str = ""
+    compression: str = ""
+
+
+@dataclass
+class MydumperSection:
+    data_source_dir: str = ""
+    character_set: str = "auto"
+    data_character_set: str = "binary"
+    data_invalid_char_replace: str = "\ufffd"
+    case_sensitive: bool = False
+    strict_format: bool = False
+    max_region_size: int = 256 * 1024 * 1024
+    read_block_size: int = 64 * 1024
+    filter: tuple[str, ...] = DEFAULT_FILTER
+    no_schema: bool = False
+    default_file_rules: bool = True
+    csv: CSVSection = field(default_factory=CSVSection)
+    files: list[FileRule] = field(default_factory=list)
+
+
+@dataclass
+class Route:
+    schema_pattern: str
+    table_pattern: str = ""
+    target_schema: str = ""
+    target_table: str = ""
+
+
+@dataclass
+class TidbSection:
+    """The target server. ``tls`` follows tidb-lightning: "", "false", "preferred", "skip-verify", "cluster"."""
+
+    host: str = "127.0.0.1"
+    port: int = 4000
+    user: str = "root"
+    password: str = field(default="", repr=False)
+    status_port: int = 10080
+    sql_mode: str = "ONLY_FULL_GROUP_BY,NO_AUTO_CREATE_USER"
+    tls: str = ""
+    ca_path: str = ""
+    cert_path: str = ""
+    key_path: str = ""
+    max_allowed_packet: int = 64 * 1024 * 1024
+    charset: str = "utf8mb4"
+    connect_timeout: float = 10.0
+    read_timeout: float | None = None
+    session_vars: dict[str, str | int] = field(default_factory=dict)
+
+
+@dataclass
+class TaskConfig:
+    lightning: LightningSection = field(default_factory=LightningSection)
+    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+    tikv_importer: TikvImporterSection = field(default_factory=TikvImporterSection)
+    conflict: ConflictSection = field(default_factory=ConflictSection)
+    mydumper: MydumperSection = field(default_factory=MydumperSection)
+    routes: list[Route] = field(default_factory=list)
+    tidb: TidbSection = field(default_factory=TidbSection)
+    source: str = "<defaults>"  # where the config came from, for error messages
+
+    @property
+    def duplicate_mode(self) -> str:
+        """The effective conflict mode: ``[conflict] strategy`` wins over ``on-duplicate``."""
+        return self.conflict.strategy or self.tikv_importer.on_duplicate

@@ -1,0 +1,85 @@
+"""Open PyMySQL connections to the target from a :class:`~.config.model.TidbSection`.
+
+The one place that turns connection settings into PyMySQL arguments, shared by the engine's
+writers, the checkpoint store and the Airflow hook, so TLS and session variables behave the
+same everywhere. The password is passed to PyMySQL and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymysql
+
+from .config.model import TidbSection
+from .errors import ConfigError
+
+TLS_MODES = ("", "false", "preferred", "skip-verify", "cluster")
+
+
+def connect_args(tidb: TidbSection, *, database: str | None = None, autocommit: bool = True) -> dict[str, Any]:
+    """PyMySQL ``connect()`` keyword arguments for ``tidb`` (TLS, timeouts, packet size, charset)."""
+    args: dict[str, Any] = {
+        "host": tidb.host,
+        "port": int(tidb.port),
+        "user": tidb.user,
+        "password": tidb.password or "",
+        "charset": tidb.charset or "utf8mb4",
+        "connect_timeout": tidb.connect_timeout,
+        "autocommit": autocommit,
+        "max_allowed_packet": int(tidb.max_allowed_packet),
+        "local_infile": False,
+    }
+    if tidb.read_timeout:
+        args["read_timeout"] = tidb.read_timeout
+    if database:
+        args["database"] = database
+    args.update(tls_args(tidb))
+    return args
+
+
+def tls_args(tidb: TidbSection) -> dict[str, Any]:
+    """Translate tidb-lightning's ``tls`` mode and certificate paths into PyMySQL's ``ssl_*`` arguments."""
+    mode = (tidb.tls or "").lower()
+    if mode not in TLS_MODES:
+        raise ConfigError(f"unknown TLS mode {tidb.tls!r}; expected one of {', '.join(repr(m) for m in TLS_MODES)}",
+                          key="tidb.tls")
+    if mode == "false" or (mode == "" and not (tidb.ca_path or tidb.cert_path or tidb.key_path)):
+        return {}
+    args: dict[str, Any] = {}
+    if tidb.ca_path:
+        args["ssl_ca"] = tidb.ca_path
+    if tidb.cert_path:
+        args["ssl_cert"] = tidb.cert_path
+    if tidb.key_path:
+        args["ssl_key"] = tidb.key_path
+    verify = mode in ("cluster", "") and bool(tidb.ca_path)
+    args["ssl_verify_cert"] = verify
+    args["ssl_verify_identity"] = verify and mode == "cluster"
+    if not args.get("ssl_ca") and not verify:
+        # PyMySQL only turns TLS on when some ssl_* value is set; an empty CA with no verification
+        # is the "encrypt but do not verify" mode of tidb-lightning's skip-verify / preferred.
+        args["ssl"] = {"check_hostname": False}
+    return args
+
+
+def connect(tidb: TidbSection, *, database: str | None = None, autocommit: bool = True) -> pymysql.Connection:
+    """Open a connection and apply ``sql_mode`` and the configured session variables."""
+    conn = pymysql.connect(**connect_args(tidb, database=database, autocommit=autocommit))
+    try:
+        with conn.cursor() as cur:
+            if tidb.sql_mode is not None:
+                cur.execute("SET SESSION sql_mode = %s", (tidb.sql_mode,))
+            for name, value in tidb.session_vars.items():
+                cur.execute(f"SET SESSION {quote_variable(name)} = %s", (value,))
+    except Exception:
+        conn.close()
+        raise
+    return conn
+
+
+def quote_variable(name: str) -> str:
+    """Quote a session variable name taken from configuration, refusing anything but a plain name."""
+    if not name.replace("_", "").replace(".", "").isalnum():
+        raise ConfigError(f"invalid session variable name {name!r}", key="tidb.session-vars")
+    return "@@SESSION." + name
