@@ -71,7 +71,7 @@ def connect(tidb: TidbSection, *, database: str | None = None, autocommit: bool 
             if tidb.sql_mode is not None:
                 cur.execute("SET SESSION sql_mode = %s", (tidb.sql_mode,))
             for name, value in tidb.session_vars.items():
-                cur.execute(f"SET SESSION {quote_variable(name)} = %s", (value,))
+                cur.execute(f"SET {quote_variable(name)} = %s", (value,))
     except Exception:
         conn.close()
         raise

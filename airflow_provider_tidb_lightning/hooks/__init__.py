@@ -1,0 +1,1 @@
+"""Airflow hooks: the only place where an Airflow Connection becomes engine settings."""

@@ -1,0 +1,1 @@
+"""Operators: run a TiDB Lightning import from a DAG."""

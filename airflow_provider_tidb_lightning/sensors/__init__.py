@@ -1,0 +1,1 @@
+"""Sensors: wait for a complete dump and for a ready import target."""

@@ -1,0 +1,1 @@
+"""Triggers: the deferred side of the sensors, run by the triggerer."""

@@ -1,0 +1,683 @@
+"""Read a tidb-lightning task configuration into a :class:`~.model.TaskConfig`.
+
+A task file written for tidb-lightning must work here unchanged, so the loader knows three kinds of
+keys: the keys the TiDB backend uses (:data:`_KEYS`, each with its converter), the keys tidb-lightning
+has for its other backends or its server mode (:data:`_IGNORED`: accepted, reported in one warning),
+and everything else, which is a typo until proven otherwise (an error that suggests the close match).
+
+Like tidb-lightning's ``Config.Adjust``, validation runs once after every source of values (file or
+dict, then the caller's overrides) has been merged, and every error names the dotted TOML key and
+where the value came from. Values are never echoed for keys that may hold secrets: type errors name
+only the type.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import tomli
+
+from ..errors import ConfigError
+from .model import (
+    BACKENDS_OF_TIDB_LIGHTNING,
+    ON_DUPLICATE_MODES,
+    SUPPORTED_BACKENDS,
+    FileRule,
+    MaxError,
+    Route,
+    TaskConfig,
+)
+from .sizes import parse_byte_size
+
+log = logging.getLogger(__name__)
+
+PASSWORD_MASK = "******"
+
+CHARSETS: tuple[str, ...] = ("auto", "utf8mb4", "utf8", "binary", "gb18030", "gbk", "latin1", "ascii")
+TLS_MODES: tuple[str, ...] = ("", "false", "preferred", "skip-verify", "cluster")
+FILE_TYPES: tuple[str, ...] = ("schema-schema", "table-schema", "view-schema", "sql", "csv", "ignore")
+COMPRESSIONS: tuple[str, ...] = ("", "gz", "gzip", "zst", "zstd", "auto")
+
+
+class _Invalid(Exception):
+    """A value cannot be used for its key; the loader adds the key (plus ``subkey``) and the source."""
+
+    def __init__(self, message: str, subkey: str = "") -> None:
+        super().__init__(message)
+        self.subkey = subkey
+
+
+Converter = Callable[[Any], Any]
+
+
+# --- converters: TOML value -> model value, raising _Invalid -------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    """The TOML name of a value's type: errors say what was found without showing a possible secret."""
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array"}
+    return "a table" if isinstance(value, Mapping) else names.get(type(value), type(value).__name__)
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"expected a string, got {_kind(value)}")
+    return value
+
+
+def _name(value: Any) -> str:
+    if not _string(value):
+        raise _Invalid("must not be empty")
+    return value
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"expected a boolean (true or false), got {_kind(value)}")
+    return value
+
+
+def _integer(minimum: int, maximum: int | None = None) -> Converter:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Invalid(f"expected an integer, got {_kind(value)}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+            raise _Invalid(f"must be {bound}, got {value}")
+        return value
+
+    return convert
+
+
+def _size(value: Any) -> int:
+    """A positive byte size: an integer or a string with a binary unit, like tidb-lightning's ByteSize."""
+    try:
+        size = parse_byte_size(value)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+    if size <= 0:
+        raise _Invalid(f"must be larger than 0, got {value!r}")
+    return size
+
+
+def _choice(allowed: tuple[str, ...], aliases: Mapping[str, str] | None = None) -> Converter:
+    """A case-insensitive enumeration; ``aliases`` maps tidb-lightning's alternative spellings."""
+
+    def convert(value: Any) -> str:
+        text = _string(value).lower()
+        text = (aliases or {}).get(text, text)
+        if text not in allowed:
+            expected = ", ".join(f'"{a}"' for a in allowed)
+            raise _Invalid(f'unknown value "{value}"; expected one of {expected}')
+        return text
+
+    return convert
+
+
+def _keep_after_success(value: Any) -> str:
+    """tidb-lightning also takes a boolean here: true keeps a renamed copy, false removes."""
+    if isinstance(value, bool):
+        return "rename" if value else "remove"
+    return _choice(("remove", "rename", "origin"), {"true": "rename", "false": "remove"})(value)
+
+
+def _backend(value: Any) -> str:
+    name = _string(value).lower()
+    if name not in SUPPORTED_BACKENDS:
+        raise _Invalid(
+            f'backend "{value}" is not supported by this provider: it implements only the TiDB backend '
+            f'("tidb"); tidb-lightning\'s backends are {", ".join(BACKENDS_OF_TIDB_LIGHTNING)}'
+        )
+    return name
+
+
+def _charset(allow_auto: bool) -> Converter:
+    """Character sets tidb-lightning can decode; "utf8" is folded into "utf8mb4" as tidb-lightning does.
+
+    Only the schema files' ``character-set`` may be "auto"; an empty ``data-character-set`` is binary.
+    """
+    names = CHARSETS if allow_auto else tuple(c for c in CHARSETS if c != "auto")
+    aliases = {"utf8": "utf8mb4"} if allow_auto else {"utf8": "utf8mb4", "": "binary"}
+    return _choice(names, aliases)
+
+
+def _string_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise _Invalid(f"expected an array of strings, got {_kind(value)}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise _Invalid(f"expected a string, got {_kind(item)}", f"[{index}]")
+    return tuple(value)
+
+
+def _null(value: Any) -> tuple[str, ...]:
+    """``mydumper.csv.null`` is a string or, since tidb-lightning v7, an array of strings."""
+    return (value,) if isinstance(value, str) else _string_list(value)
+
+
+def _escaped_by(value: Any) -> bool:
+    """The newer spelling of backslash-escape; only a backslash (or none) is supported as escape."""
+    text = _string(value)
+    if text not in ("", "\\"):
+        raise _Invalid(f"only a backslash or an empty string is supported, got {text!r}")
+    return text == "\\"
+
+
+def _source_dir(value: Any) -> str:
+    """A local directory, optionally as a ``file://`` URL; remote storage is not supported."""
+    text = _string(value)
+    if "://" not in text:
+        return text
+    url = urlsplit(text)
+    if url.scheme.lower() not in ("file", "local"):
+        raise _Invalid(f"only local directories are supported, not {url.scheme}:// storage")
+    if url.netloc not in ("", "localhost") or not url.path:
+        raise _Invalid(f"expected a file:///absolute/path URL, got {text!r}")
+    return unquote(url.path)
+
+
+def _table(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Invalid(f"expected a table, got {_kind(value)}")
+    return value
+
+
+def _at(subkey: str, convert: Converter, value: Any) -> Any:
+    """Convert a value nested inside a key's value, so an error names e.g. ``routes[1].target-table``."""
+    try:
+        return convert(value)
+    except _Invalid as exc:
+        raise _Invalid(str(exc), subkey + exc.subkey) from None
+
+
+def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+    for name in table:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f'; did you mean "{close[0]}"?' if close else f"; known keys are {', '.join(allowed)}"
+            raise _Invalid(f"no such key{hint}", f"{prefix}.{name}")
+
+
+def _max_error(value: Any) -> MaxError:
+    """An integer is the budget for type errors; a table sets the budget per kind."""
+    if not isinstance(value, Mapping):
+        return MaxError(type=_integer(0)(value))
+    _check_keys(value, ("syntax", "charset", "type", "conflict"), "")
+    return MaxError(**{kind: _at(f".{kind}", _integer(0), count) for kind, count in value.items()})
+
+
+def _session_var(value: Any) -> str | int:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Invalid(f"expected a string or an integer, got {_kind(value)}")
+    return value
+
+
+def _session_vars(value: Any) -> dict[str, str | int]:
+    return {name: _at(f".{name}", _session_var, var) for name, var in _table(value).items()}
+
+
+def _table_items(value: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list):
+        raise _Invalid(f"expected an array of tables, got {_kind(value)}")
+    for index, item in enumerate(value):
+        _at(f"[{index}]", _table, item)
+    return value
+
+
+_ROUTE_KEYS = ("schema-pattern", "table-pattern", "target-schema", "target-table")
+_LOADER_ROUTE_KEYS = {"pattern-schema": "schema-pattern", "pattern-table": "table-pattern"}
+_ROUTE_UNSUPPORTED = ("extract-table", "extract-schema", "extract-source")
+
+
+def _routes(value: Any) -> list[Route]:
+    """``[[routes]]``, also in Loader's pattern-schema/pattern-table spelling."""
+    routes = []
+    for index, item in enumerate(_table_items(value)):
+        at = f"[{index}]"
+        for name in _ROUTE_UNSUPPORTED:
+            if name in item:
+                raise _Invalid("adding source columns is not supported here", f"{at}.{name}")
+        _check_keys(item, _ROUTE_KEYS + tuple(_LOADER_ROUTE_KEYS), at)
+        fields = {name: _at(f"{at}.{name}", _string, text) for name, text in item.items()}
+        for old, new in _LOADER_ROUTE_KEYS.items():
+            if old in fields and fields.setdefault(new, fields[old]) != fields[old]:
+                raise _Invalid(f'"{new}" and its Loader spelling "{old}" disagree', f"{at}.{new}")
+        if not fields.get("schema-pattern"):
+            raise _Invalid("a route needs a schema-pattern", f"{at}.schema-pattern")
+        if not fields.get("table-pattern") and fields.get("target-table"):
+            raise _Invalid("target-table needs a table-pattern", f"{at}.target-table")
+        routes.append(Route(**{name.replace("-", "_"): fields.get(name, "") for name in _ROUTE_KEYS}))
+    return routes
+
+
+_FILE_RULE_FIELDS: dict[str, Converter] = {
+    "pattern": _string,
+    "path": _string,
+    "schema": _string,
+    "table": _string,
+    "type": _choice(FILE_TYPES),
+    "key": _string,
+    "compression": _choice(COMPRESSIONS),
+}
+
+
+def _file_rules(value: Any) -> list[dict[str, str]]:
+    """Check ``[[mydumper.files]]``; the rules become FileRule objects once the source dir is known."""
+    rules = []
+    for index, item in enumerate(_table_items(value)):
+        at = f"[{index}]"
+        _check_keys(item, tuple(_FILE_RULE_FIELDS), at)
+        rule = {name: _at(f"{at}.{name}", _FILE_RULE_FIELDS[name], text) for name, text in item.items()}
+        if bool(rule.get("pattern")) == bool(rule.get("path")):
+            raise _Invalid("a file rule needs exactly one of pattern and path", f"{at}.pattern")
+        if rule.get("pattern"):
+            try:
+                re.compile(rule["pattern"])
+            except re.error as exc:
+                raise _Invalid(f"invalid regular expression: {exc}", f"{at}.pattern") from None
+        rules.append(rule)
+    return rules
+
+
+# --- the key table ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One TOML key the TiDB backend uses: where it lands in TaskConfig and how to read it.
+
+    ``emit`` is False for alternative spellings, so :func:`task_config_to_dict` writes each value once.
+    """
+
+    attr: str
+    convert: Converter
+    emit: bool = True
+
+
+# Declaration order is assignment order: a later spelling of the same setting wins, as in tidb-lightning
+# ([tidb.security] over [security], mydumper.csv.escaped-by over backslash-escape).
+_KEYS: dict[str, _Key] = {
+    "lightning.level": _Key(
+        "lightning.level", _choice(("debug", "info", "warn", "error", "fatal"), {"warning": "warn"})
+    ),
+    "lightning.file": _Key("lightning.file", _string),
+    "lightning.region-concurrency": _Key("lightning.region_concurrency", _integer(0)),
+    "lightning.table-concurrency": _Key("lightning.table_concurrency", _integer(0)),
+    "lightning.max-error": _Key("lightning.max_error", _max_error),
+    "lightning.task-info-schema-name": _Key("lightning.task_info_schema_name", _name),
+    "checkpoint.enable": _Key("checkpoint.enable", _boolean),
+    "checkpoint.schema": _Key("checkpoint.schema", _name),
+    "checkpoint.driver": _Key("checkpoint.driver", _choice(("file", "mysql"))),
+    "checkpoint.dsn": _Key("checkpoint.dsn", _string),
+    "checkpoint.keep-after-success": _Key("checkpoint.keep_after_success", _keep_after_success),
+    "tikv-importer.backend": _Key("tikv_importer.backend", _backend),
+    "tikv-importer.on-duplicate": _Key("tikv_importer.on_duplicate", _choice(ON_DUPLICATE_MODES)),
+    "tikv-importer.logical-import-batch-size": _Key("tikv_importer.logical_import_batch_size", _size),
+    "tikv-importer.logical-import-batch-rows": _Key("tikv_importer.logical_import_batch_rows", _integer(1)),
+    "conflict.strategy": _Key("conflict.strategy", _choice(("",) + ON_DUPLICATE_MODES, {"none": ""})),
+    "conflict.threshold": _Key("conflict.threshold", _integer(0)),
+    "conflict.max-record-rows": _Key("conflict.max_record_rows", _integer(0)),
+    "mydumper.data-source-dir": _Key("mydumper.data_source_dir", _source_dir),
+    "mydumper.character-set": _Key("mydumper.character_set", _charset(allow_auto=True)),
+    "mydumper.data-character-set": _Key("mydumper.data_character_set", _charset(allow_auto=False)),
+    "mydumper.data-invalid-char-replace": _Key("mydumper.data_invalid_char_replace", _string),
+    "mydumper.case-sensitive": _Key("mydumper.case_sensitive", _boolean),
+    "mydumper.strict-format": _Key("mydumper.strict_format", _boolean),
+    "mydumper.max-region-size": _Key("mydumper.max_region_size", _size),
+    "mydumper.read-block-size": _Key("mydumper.read_block_size", _size),
+    "mydumper.filter": _Key("mydumper.filter", _string_list),
+    "mydumper.no-schema": _Key("mydumper.no_schema", _boolean),
+    "mydumper.default-file-rules": _Key("mydumper.default_file_rules", _boolean),
+    "mydumper.csv.separator": _Key("mydumper.csv.separator", _string),
+    "mydumper.csv.delimiter": _Key("mydumper.csv.delimiter", _string),
+    "mydumper.csv.terminator": _Key("mydumper.csv.terminator", _string),
+    "mydumper.csv.null": _Key("mydumper.csv.null", _null),
+    "mydumper.csv.header": _Key("mydumper.csv.header", _boolean),
+    "mydumper.csv.header-schema-match": _Key("mydumper.csv.header_schema_match", _boolean),
+    "mydumper.csv.not-null": _Key("mydumper.csv.not_null", _boolean),
+    "mydumper.csv.backslash-escape": _Key("mydumper.csv.backslash_escape", _boolean),
+    "mydumper.csv.escaped-by": _Key("mydumper.csv.backslash_escape", _escaped_by, emit=False),
+    "mydumper.csv.trim-last-separator": _Key("mydumper.csv.trim_last_separator", _boolean),
+    "mydumper.files": _Key("mydumper.files", _file_rules),
+    "routes": _Key("routes", _routes),
+    "tidb.host": _Key("tidb.host", _name),
+    "tidb.port": _Key("tidb.port", _integer(1, 65535)),
+    "tidb.user": _Key("tidb.user", _string),
+    "tidb.password": _Key("tidb.password", _string),
+    "tidb.status-port": _Key("tidb.status_port", _integer(0, 65535)),
+    "tidb.sql-mode": _Key("tidb.sql_mode", _string),
+    "tidb.tls": _Key("tidb.tls", _choice(TLS_MODES)),
+    "tidb.max-allowed-packet": _Key("tidb.max_allowed_packet", _size),
+    "tidb.session-vars": _Key("tidb.session_vars", _session_vars),
+    "security.ca-path": _Key("tidb.ca_path", _string),
+    "security.cert-path": _Key("tidb.cert_path", _string),
+    "security.key-path": _Key("tidb.key_path", _string),
+    "tidb.security.ca-path": _Key("tidb.ca_path", _string, emit=False),
+    "tidb.security.cert-path": _Key("tidb.cert_path", _string, emit=False),
+    "tidb.security.key-path": _Key("tidb.key_path", _string, emit=False),
+}
+
+# Tables whose keys are listed individually above (or below, as ignored).
+_TABLES = frozenset(
+    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security".split()
+)
+
+
+def _in(section: str, names: str) -> set[str]:
+    return {f"{section}.{name}" for name in names.split()}
+
+
+# tidb-lightning keys for the physical backends, server mode, metrics and post-import steps the TiDB
+# backend skips. Accepted so that a tidb-lightning task file loads unchanged; reported in one warning.
+_IGNORED_TABLES = frozenset({"post-restore", "cron"})
+_IGNORED = frozenset(
+    _in(
+        "lightning",
+        "status-addr server-mode pprof-port check-requirements index-concurrency io-concurrency "
+        "meta-schema-name max-error-records max-size max-days max-backups format enable-diagnose-logs",
+    )
+    | _in(
+        "tikv-importer",
+        "addr remote-worker-addr max-kv-pairs send-kv-pairs send-kv-size compress-kv-pairs region-split-size "
+        "region-split-keys region-split-batch-size region-split-concurrency region-check-backoff-limit "
+        "sorted-kv-dir disk-quota range-concurrency duplicate-resolution incremental-import parallel-import "
+        "keyspace-name add-index-by-sql engine-mem-cache-size local-writer-mem-cache-size "
+        "store-write-bwlimit logical-import-prep-stmt pause-pd-scheduler-scope block-size chunk-size "
+        "chunk-cache-dir",
+    )
+    | _in("mydumper", "batch-size batch-import-ratio source-id")
+    | _in(
+        "tidb",
+        "pd-addr distsql-scan-concurrency build-stats-concurrency index-serial-scan-concurrency "
+        "checksum-table-concurrency log-level",
+    )
+    | {
+        "conflict.precheck-conflict-before-import",
+        "security.redact-info-log",
+        "tidb.security.redact-info-log",
+    }
+)
+
+# tidb-lightning keys that change which data is imported and that this provider does not implement:
+# ignoring them would import something else than asked, so they are errors.
+_UNSUPPORTED = frozenset({"mydumper.ignore-data-columns", "mydumper.ignore-columns"})
+
+_ALL_KEYS = sorted(set(_KEYS) | _TABLES | _IGNORED_TABLES | _IGNORED | _UNSUPPORTED)
+
+
+# --- loading ----------------------------------------------------------------------------------------
+
+
+class _Origin:
+    """Says where a dotted key's value came from: the caller's overrides or the source itself."""
+
+    def __init__(self, label: str, override_keys: list[str]) -> None:
+        self.label = label
+        self._override_keys = override_keys
+
+    def is_override(self, key: str) -> bool:
+        return any(key == k or key.startswith((k + ".", k + "[")) for k in self._override_keys)
+
+    def of(self, key: str) -> str:
+        return f"overrides for {self.label}" if self.is_override(key) else self.label
+
+
+def load_task_config(
+    source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    require_source: bool = True,
+) -> TaskConfig:
+    """Load, merge and validate a task configuration.
+
+    ``source`` is the path of a tidb-lightning task TOML file, a dict in the same shape (dashed keys,
+    nested sections), or None for tidb-lightning's defaults. ``overrides`` maps dotted TOML keys
+    (``"tikv-importer.on-duplicate"``, ``"mydumper.csv.separator"``, ``"routes"``) to values; they replace
+    what the source says before anything is validated, so an override can fix an invalid file value.
+    ``require_source=False`` accepts a configuration without ``mydumper.data-source-dir`` (the ctl
+    commands only need the target and the checkpoint settings).
+
+    Raises :class:`~airflow_provider_tidb_lightning.errors.ConfigError` naming the key and the source.
+    """
+    raw, label, base_dir = _read_source(source)
+    origin = _Origin(label, [str(k) for k in (overrides or {})])
+    _apply_overrides(raw, overrides or {}, origin)
+
+    values: dict[str, Any] = {}
+    ignored: list[str] = []
+    _walk(raw, "", values, ignored, origin)
+    if ignored:
+        log.warning(
+            "%s: ignoring tidb-lightning settings the TiDB backend has no use for: %s",
+            label,
+            ", ".join(ignored),
+        )
+
+    cfg = TaskConfig(source=label)
+    for key, spec in _KEYS.items():
+        if key in values:
+            _set(cfg, spec.attr, values[key])
+    _adjust(cfg, base_dir, origin, require_source)
+    return cfg
+
+
+def _read_source(
+    source: str | os.PathLike[str] | Mapping[str, Any] | None,
+) -> tuple[dict[str, Any], str, Path | None]:
+    """The raw TOML-shaped dict, the label errors use for it, and the directory relative paths start in."""
+    if source is None:
+        return {}, "<defaults>", None
+    if isinstance(source, Mapping):
+        return copy.deepcopy(dict(source)), "<dict>", None
+    if not isinstance(source, str | os.PathLike):
+        raise ConfigError(f"a task configuration is a path or a dict, not {type(source).__name__}")
+    path = Path(source)
+    label = os.fspath(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the task configuration: {exc.strerror or exc}", source=label
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the task configuration is not UTF-8 text ({exc.reason})", source=label) from None
+    try:
+        raw = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        raise ConfigError(f"the task configuration is not valid TOML: {exc}", source=label) from None
+    return raw, label, path.resolve().parent
+
+
+def _apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any], origin: _Origin) -> None:
+    for dotted, value in overrides.items():
+        parts = str(dotted).split(".")
+        if not all(parts):
+            raise ConfigError(
+                "an override key must be a dotted TOML key", key=str(dotted), source=origin.of(str(dotted))
+            )
+        table = raw
+        for depth, part in enumerate(parts[:-1]):
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                where = ".".join(parts[: depth + 1])
+                raise ConfigError(
+                    f"cannot override inside {where}, which is not a table",
+                    key=str(dotted),
+                    source=origin.of(str(dotted)),
+                )
+        table[parts[-1]] = copy.deepcopy(value)
+
+
+def _walk(
+    table: Mapping[str, Any], prefix: str, values: dict[str, Any], ignored: list[str], origin: _Origin
+) -> None:
+    """Convert each key of ``table`` (the TOML table at ``prefix``) into ``values``, entering sections."""
+    for name, value in table.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if key in _IGNORED_TABLES and isinstance(value, Mapping):
+            ignored.extend(f"{key}.{sub}" for sub in value)
+        elif key in _IGNORED or key in _IGNORED_TABLES:
+            ignored.append(key)
+        elif key in _UNSUPPORTED:
+            raise ConfigError(
+                "this setting is not supported by this provider", key=key, source=origin.of(key)
+            )
+        elif key in _TABLES:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"expected a table, got {_kind(value)}", key=key, source=origin.of(key))
+            _walk(value, key, values, ignored, origin)
+        elif key in _KEYS:
+            try:
+                values[key] = _KEYS[key].convert(value)
+            except _Invalid as exc:
+                full = key + exc.subkey
+                raise ConfigError(str(exc), key=full, source=origin.of(full)) from None
+        else:
+            raise ConfigError(
+                f"tidb-lightning has no such key{_suggestion(key)}", key=key, source=origin.of(key)
+            )
+
+
+def _suggestion(key: str) -> str:
+    """A "did you mean" for a key tidb-lightning does not have: a sibling with a close name, else the
+    same name in another section, else any close dotted key."""
+    prefix, _, leaf = key.rpartition(".")
+    siblings = {k.rpartition(".")[2]: k for k in _ALL_KEYS if k.rpartition(".")[0] == prefix}
+    close = difflib.get_close_matches(leaf, list(siblings), n=1)
+    if close:
+        return f'; did you mean "{siblings[close[0]]}"?'
+    elsewhere = [k for k in _ALL_KEYS if k.rpartition(".")[2] == leaf]
+    if elsewhere:
+        return f'; did you mean "{elsewhere[0]}"?'
+    close = difflib.get_close_matches(key, _ALL_KEYS, n=1, cutoff=0.8)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+def _set(cfg: TaskConfig, attr: str, value: Any) -> None:
+    *path, last = attr.split(".")
+    target: Any = cfg
+    for part in path:
+        target = getattr(target, part)
+    setattr(target, last, value)
+
+
+def _get(cfg: TaskConfig, attr: str) -> Any:
+    target: Any = cfg
+    for part in attr.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _adjust(cfg: TaskConfig, base_dir: Path | None, origin: _Origin, require_source: bool) -> None:
+    """Fill derived values and check the rules that involve more than one key (tidb-lightning's adjust)."""
+
+    def fail(message: str, key: str) -> ConfigError:
+        return ConfigError(message, key=key, source=origin.of(key))
+
+    app = cfg.lightning
+    if app.region_concurrency == 0:
+        app.region_concurrency = os.cpu_count() or 1
+    if app.table_concurrency == 0:  # what tidb-lightning does for the TiDB backend
+        app.table_concurrency = app.region_concurrency
+
+    md = cfg.mydumper
+    if md.data_source_dir and not os.path.isabs(md.data_source_dir):
+        from_file = base_dir is not None and not origin.is_override("mydumper.data-source-dir")
+        relative_to = base_dir if from_file else Path.cwd()
+        md.data_source_dir = os.path.normpath(relative_to / md.data_source_dir)
+    if require_source and not md.data_source_dir:
+        raise fail("the dump directory to import is required", "mydumper.data-source-dir")
+    md.files = [_file_rule(rule, md.data_source_dir, index, fail) for index, rule in enumerate(md.files)]
+
+    csv = md.csv
+    if not csv.separator:
+        raise fail("the CSV separator must not be empty", "mydumper.csv.separator")
+    if csv.delimiter and (csv.separator.startswith(csv.delimiter) or csv.delimiter.startswith(csv.separator)):
+        raise fail(
+            f"separator {csv.separator!r} and delimiter {csv.delimiter!r} must not be a prefix of each other",
+            "mydumper.csv.separator",
+        )
+    if md.strict_format and not csv.terminator:
+        raise fail('strict-format needs a mydumper.csv.terminator, like "\\r\\n"', "mydumper.strict-format")
+    if not csv.not_null and not csv.null:
+        csv.null = ("",)  # tidb-lightning's compatibility rule: an empty list means the empty string
+
+    tidb = cfg.tidb
+    if tidb.tls == "cluster" and not tidb.ca_path:
+        raise fail('tls = "cluster" needs [security] ca-path', "tidb.tls")
+    if tidb.tls == "false":
+        tidb.ca_path = tidb.cert_path = tidb.key_path = ""
+    if bool(tidb.cert_path) != bool(tidb.key_path):
+        raise fail("cert-path and key-path must be given together", "security.key-path")
+
+
+def _file_rule(
+    rule: dict[str, str], source_dir: str, index: int, fail: Callable[[str, str], ConfigError]
+) -> FileRule:
+    """Build a FileRule; a ``path`` rule matches exactly that file, relative to the source directory."""
+    pattern = rule.get("pattern", "")
+    if rule.get("path"):
+        path = rule["path"]
+        if os.path.isabs(path):
+            relative = os.path.relpath(path, source_dir or os.sep)
+            if not source_dir or relative.startswith(os.pardir):
+                raise fail(
+                    f"path {path!r} is not inside mydumper.data-source-dir", f"mydumper.files[{index}].path"
+                )
+            path = relative
+        pattern = "^" + re.escape(path.replace(os.sep, "/")) + "$"
+    return FileRule(
+        pattern=pattern,
+        schema=rule.get("schema", ""),
+        table=rule.get("table", ""),
+        type=rule.get("type", ""),
+        key=rule.get("key", ""),
+        compression=rule.get("compression", ""),
+    )
+
+
+# --- back to TOML shape -----------------------------------------------------------------------------
+
+_DSN_PASSWORD = re.compile(r"^([^:@/]*):([^@]*)@")
+
+
+def task_config_to_dict(cfg: TaskConfig) -> dict[str, Any]:
+    """The configuration in TOML shape (dashed keys, nested sections), for logs and docs.
+
+    The password (and a password inside a MySQL checkpoint DSN) is replaced by ``"******"``; everything
+    else loads back with :func:`load_task_config` to an equal TaskConfig.
+    """
+    result: dict[str, Any] = {}
+    for key, spec in _KEYS.items():
+        if not spec.emit:
+            continue
+        value = _to_toml(_get(cfg, spec.attr))
+        if key == "tidb.password" and value:
+            value = PASSWORD_MASK
+        elif key == "checkpoint.dsn":
+            value = _DSN_PASSWORD.sub(lambda m: f"{m.group(1)}:{PASSWORD_MASK}@", value)
+        *sections, leaf = key.split(".")
+        table = result
+        for section in sections:
+            table = table.setdefault(section, {})
+        table[leaf] = value
+    return result
+
+
+def _to_toml(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_to_toml(item) for item in value]
+    if isinstance(value, MaxError | Route | FileRule):
+        return {name.replace("_", "-"): item for name, item in asdict(value).items()}
+    if isinstance(value, dict):
+        return dict(value)
+    return value

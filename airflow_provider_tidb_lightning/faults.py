@@ -1,0 +1,57 @@
+"""Fail points: named places where a test can make the importing process die or fail on purpose.
+
+Resumability is only believable when it has been shown at every awkward instant, so the engine
+marks those instants with :func:`fault_point`. Nothing happens unless the environment asks:
+
+* ``TIDB_LIGHTNING_PY_KILL_AT=name:n`` sends SIGKILL to this process the n-th time ``name`` is reached
+  (a crash that runs no ``finally`` block, like a node loss under an Airflow worker);
+* ``TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES=n`` raises :class:`InjectedFault` once n batches have been
+  committed by this process (an ordinary task failure, as Airflow would retry it).
+
+The names are listed in :data:`FAULT_POINTS`; the check costs one dict lookup when unset.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+FAULT_POINTS = (
+    "schema-created",  # after each CREATE (database, table, view)
+    "batch-sent",  # rows executed, transaction not yet committed
+    "batch-committed",  # rows and checkpoint committed
+    "chunk-finished",
+    "table-finished",
+    "task-finished",  # before the checkpoint is cleaned up
+)
+
+
+class InjectedFault(RuntimeError):
+    """Raised by ``TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES``; deliberately not an ImportFailed."""
+
+
+def _parse_kill_at(value: str) -> dict[str, int]:
+    name, _, count = value.partition(":")
+    if name not in FAULT_POINTS:
+        raise ValueError(f"TIDB_LIGHTNING_PY_KILL_AT: unknown fail point {name!r}; expected one of {FAULT_POINTS}")
+    return {name: int(count or 1)}
+
+
+_kill_at = _parse_kill_at(os.environ["TIDB_LIGHTNING_PY_KILL_AT"]) if os.environ.get(
+    "TIDB_LIGHTNING_PY_KILL_AT") else {}
+_fail_after = int(os.environ.get("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES") or 0)
+_counts: dict[str, int] = {}
+_lock = threading.Lock()
+
+
+def fault_point(name: str) -> None:
+    """Mark a place; die or fail here if the environment asked for it."""
+    if not _kill_at and not _fail_after:
+        return
+    with _lock:
+        seen = _counts[name] = _counts.get(name, 0) + 1
+    if _kill_at.get(name) == seen:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if name == "batch-committed" and _fail_after and seen == _fail_after:
+        raise InjectedFault(f"injected failure after {seen} committed batches (TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES)")

@@ -1,0 +1,141 @@
+"""From a discovered dump to units of work: target tables, their chunks, and the checkpoint to match.
+
+Planning is pure (no server): it groups the layout's source tables by routed target, splits data
+files into chunks, and compares a saved checkpoint with what is on disk now, so a changed source is
+reported instead of silently skipping or doubling rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+from .checkpoints.model import (
+    TABLE_FAILED,
+    TABLE_PENDING,
+    ChunkCheckpoint,
+    TableCheckpoint,
+    TaskCheckpoint,
+    source_fingerprint,
+)
+from .config.model import TaskConfig
+from .encode.identifiers import quote_table
+from .errors import CheckpointError
+from .source.chunks import split_chunks
+from .source.layout import Chunk, DatabaseSource, DumpLayout, TableSource
+from .source.rows import ReadPosition
+from .write.batch_writer import TableStats
+
+
+@dataclass
+class TableJob:
+    """One target table: every source table routed to it and all their chunks."""
+
+    key: str  # `db`.`tbl`
+    schema: str
+    table: str
+    sources: list[TableSource]
+    chunks: list[Chunk] = field(default_factory=list)
+    stats: TableStats = field(default_factory=TableStats)
+
+    @property
+    def schema_source(self) -> TableSource:
+        """The source whose schema file creates the target (the first one that has one)."""
+        return next((s for s in self.sources if s.schema_file is not None), self.sources[0])
+
+
+@dataclass
+class Plan:
+    databases: list[DatabaseSource]  # one per target database, in order of first use
+    tables: list[TableJob]
+    views: list[TableSource]
+    fingerprint: str
+
+    def new_checkpoint(self, task_id: str) -> TaskCheckpoint:
+        task = TaskCheckpoint(task_id, self.fingerprint)
+        for job in self.tables:
+            task.tables[job.key] = TableCheckpoint(job.key, TABLE_PENDING)
+            for chunk in job.chunks:
+                task.chunks[chunk.key] = ChunkCheckpoint(
+                    chunk.key, job.key, chunk.file.relative, chunk.file.size, chunk.start, chunk.end,
+                    ReadPosition(chunk.start),
+                )
+        return task
+
+
+def build_plan(layout: DumpLayout, config: TaskConfig) -> Plan:
+    jobs: dict[str, TableJob] = {}
+    views: list[TableSource] = []
+    sizes: list[tuple[str, int]] = []
+    for source in layout.tables:
+        if source.is_view:
+            views.append(source)
+            continue
+        key = quote_table(source.target_schema, source.target_table)
+        job = jobs.setdefault(key, TableJob(key, source.target_schema, source.target_table, []))
+        job.sources.append(source)
+        for data_file in source.data_files:
+            sizes.append((data_file.relative, data_file.size))
+            job.chunks.extend(split_chunks(data_file, config.mydumper))
+    return Plan(_target_databases(layout), list(jobs.values()), views, source_fingerprint(sizes))
+
+
+def _target_databases(layout: DumpLayout) -> list[DatabaseSource]:
+    """One entry per target database: the layout's (with its schema-create file) or a bare default."""
+    found: dict[str, DatabaseSource] = {}
+    for database in layout.databases:
+        if database.target_schema not in found or found[database.target_schema].schema_file is None:
+            found[database.target_schema] = database
+    for source in layout.tables:
+        found.setdefault(source.target_schema, DatabaseSource(source.source_schema, source.target_schema, None))
+    return list(found.values())
+
+
+def derive_task_id(config: TaskConfig) -> str:
+    """A task id from what is imported where, but not from the host or port of the target.
+
+    Moving the target behind another address (a new load balancer, a failover) must not make a
+    rerun start over, so only the source, its selection and its routing count.
+    """
+    m = config.mydumper
+    identity = {
+        "source": os.path.abspath(m.data_source_dir),
+        "filter": list(m.filter),
+        "files": [asdict(r) for r in m.files],
+        "routes": [asdict(r) for r in config.routes],
+        "no_schema": m.no_schema,
+    }
+    digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    return f"{os.path.basename(os.path.normpath(m.data_source_dir)) or 'import'}-{digest}"
+
+
+def check_resumable(saved: TaskCheckpoint, plan: Plan, new: TaskCheckpoint) -> None:
+    """Refuse to resume when the source changed or a table failed, saying what to do instead."""
+    failed = [t for t in saved.tables.values() if t.status == TABLE_FAILED]
+    if failed:
+        lines = "; ".join(f"{t.key}: {t.error}" for t in failed)
+        raise CheckpointError(
+            f"task {saved.task_id}: an earlier run failed on {len(failed)} table(s): {lines}. Fix the cause, then "
+            "either keep what was written and continue (tidb-lightning-py-ctl --checkpoint-error-ignore=all) or "
+            "drop what the failed tables received and import them again (tidb-lightning-py-ctl "
+            "--checkpoint-error-destroy=all)"
+        )
+    if saved.fingerprint == plan.fingerprint and set(saved.chunks) == set(new.chunks):
+        return
+    old_files = {c.path: c.file_size for c in saved.chunks.values()}
+    new_files = {c.path: c.file_size for c in new.chunks.values()}
+    added = sorted(set(new_files) - set(old_files))
+    removed = sorted(set(old_files) - set(new_files))
+    resized = [f"{p} (was {old_files[p]} bytes, now {new_files[p]})"
+               for p in sorted(set(old_files) & set(new_files)) if old_files[p] != new_files[p]]
+    parts = [f"{label}: {', '.join(items[:10])}{' ...' if len(items) > 10 else ''}"
+             for label, items in (("added", added), ("removed", removed), ("resized", resized)) if items]
+    what = "; ".join(parts) or (
+        "the files split into different chunks (mydumper.max-region-size or strict-format changed)")
+    raise CheckpointError(
+        f"task {saved.task_id}: the source changed since the checkpoint was saved ({what}). Resuming would skip or "
+        "double rows. Restore the original files, or start over with tidb-lightning-py-ctl --checkpoint-remove=all "
+        "(and clear the target tables if they hold rows of the earlier run)"
+    )

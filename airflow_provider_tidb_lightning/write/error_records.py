@@ -1,0 +1,113 @@
+"""Bad rows and conflicts: where they are recorded and how many are allowed.
+
+Like tidb-lightning's ``type_error_v1`` and ``conflict_records``, records go to tables of the
+``[lightning] task-info-schema-name`` database on the target. The writer inserts a record with the
+same connection and transaction as the batch it belongs to, so a crash never leaves a record for
+rows that were not committed, or the reverse.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from ..config.model import MaxError
+from ..encode.identifiers import quote_identifier
+
+_RECORD_COLUMNS = """
+    `id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    `task_id` VARCHAR(255) NOT NULL,
+    `create_time` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    `table_name` VARCHAR(1024) NOT NULL,
+    `path` VARCHAR(2048) NOT NULL,
+    `offset` BIGINT NOT NULL,
+    `kind` VARCHAR(16) NOT NULL,
+    `error` TEXT NOT NULL,
+    `row_data` LONGBLOB,
+    KEY `task_table` (`task_id`, `table_name`(255))
+"""
+TYPE_ERROR_TABLE = "type_error_v1"
+CONFLICT_TABLE = "conflict_records"
+
+
+class BudgetExceeded(Exception):
+    """Raised by :meth:`ErrorBudget.charge` when one more error of a kind is not allowed."""
+
+    def __init__(self, kind: str, limit: int) -> None:
+        self.kind = kind
+        self.limit = limit
+        super().__init__(f"more than {limit} {kind} error(s)")
+
+
+@dataclass
+class ErrorBudget:
+    """Thread-safe counters against ``[lightning] max-error`` (type/syntax/charset) and the conflict limit."""
+
+    limits: dict[str, int]
+    used: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_config(cls, max_error: MaxError, conflict_limit: int) -> ErrorBudget:
+        return cls({"type": max_error.type, "syntax": max_error.syntax, "charset": max_error.charset,
+                    "conflict": conflict_limit})
+
+    def charge(self, kind: str, count: int = 1) -> None:
+        """Count ``count`` errors of ``kind``; raise :class:`BudgetExceeded` past the limit."""
+        with self._lock:
+            total = self.used.get(kind, 0) + count
+            self.used[kind] = total
+        if total > self.limits.get(kind, 0):
+            raise BudgetExceeded(kind, self.limits.get(kind, 0))
+
+
+class ErrorRecorder:
+    """Creates the task-info tables and writes records into them."""
+
+    def __init__(self, schema: str, task_id: str, max_conflict_records: int) -> None:
+        self.schema = schema
+        self.task_id = task_id
+        self.max_conflict_records = max_conflict_records
+        self._conflicts_recorded = 0
+        self._lock = threading.Lock()
+
+    def table(self, name: str) -> str:
+        return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
+
+    def ensure_tables(self, cur) -> None:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.schema)}")
+        for name in (TYPE_ERROR_TABLE, CONFLICT_TABLE):
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({_RECORD_COLUMNS})")
+
+    def count_existing(self, cur) -> dict[str, int]:
+        """Errors already recorded by earlier runs of this task, so a resume keeps the same budget."""
+        counts: dict[str, int] = {}
+        for name in (TYPE_ERROR_TABLE, CONFLICT_TABLE):
+            cur.execute(f"SELECT `kind`, COUNT(*) FROM {self.table(name)} WHERE `task_id` = %s GROUP BY `kind`",
+                        (self.task_id,))
+            for kind, n in cur.fetchall():
+                counts[kind if isinstance(kind, str) else kind.decode()] = int(n)
+        return counts
+
+    def record(self, cur, *, kind: str, table: str, path: str, offset: int, error: str, row: bytes) -> None:
+        """Insert one record with ``cur`` (inside the caller's transaction)."""
+        target = CONFLICT_TABLE if kind == "conflict" else TYPE_ERROR_TABLE
+        if target == CONFLICT_TABLE:
+            with self._lock:
+                if self._conflicts_recorded >= self.max_conflict_records:
+                    return
+                self._conflicts_recorded += 1
+        cur.execute(
+            f"INSERT INTO {self.table(target)} (`task_id`, `table_name`, `path`, `offset`, `kind`, `error`, `row_data`)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (self.task_id, table, path, offset, kind, error, row),
+        )
+
+    def delete_task(self, cur, table: str | None = None) -> None:
+        """Forget the records of this task (for one table, or all), as ``--checkpoint-remove`` does."""
+        for name in (TYPE_ERROR_TABLE, CONFLICT_TABLE):
+            if table is None:
+                cur.execute(f"DELETE FROM {self.table(name)} WHERE `task_id` = %s", (self.task_id,))
+            else:
+                cur.execute(f"DELETE FROM {self.table(name)} WHERE `task_id` = %s AND `table_name` = %s",
+                            (self.task_id, table))

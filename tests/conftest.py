@@ -1,0 +1,246 @@
+"""Shared test fixtures: an isolated Airflow home and a real MySQL-protocol server.
+
+Airflow reads its configuration when it is first imported, so the environment below is set
+before any test module can import it. The server is a private MariaDB started once per
+session (TiDB's own test server is not packaged for Debian); set ``TIDB_LIGHTNING_TEST_DSN``
+(``mysql://user:pass@host:port/``) to run the same tests against a TiDB or MySQL instead.
+
+Fixtures other test files rely on: ``airflow_db``, ``db_server``, ``make_database``,
+``fresh_db``, ``sample_dir``, ``tidb_conn_id``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pymysql
+import pytest
+
+# Neither of these imports Airflow, so the environment below is still in time.
+from airflow_provider_tidb_lightning.config.model import TidbSection
+from airflow_provider_tidb_lightning.server_info import detect_server
+
+REPO = Path(__file__).resolve().parent.parent
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="tl-airflow-home-")
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "example_dags"))
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+
+DSN_ENV = "TIDB_LIGHTNING_TEST_DSN"
+TEST_CONN_ID = "tidb_test"
+SAMPLE_DIR = REPO.parent / "shared" / "samples" / "tpch-sf0.01"
+_SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
+# Speed over durability: the server is thrown away after the session.
+_MARIADB_OPTIONS = (
+    "--skip-log-bin",
+    "--skip-name-resolve",
+    "--innodb-flush-log-at-trx-commit=0",
+    "--innodb-doublewrite=0",
+    "--innodb-buffer-pool-size=512M",
+    "--max-allowed-packet=64M",
+    "--local-infile=1",
+    # TiDB's defaults, so key comparisons behave as on the real target.
+    "--character-set-server=utf8mb4",
+    "--collation-server=utf8mb4_bin",
+)
+
+
+@dataclass
+class DbServer:
+    """Where the test server listens; root-equivalent credentials."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    flavour: str = ""
+    version: str = ""
+
+    def tidb_section(self, **overrides: Any) -> TidbSection:
+        """Engine ``[tidb]`` settings for this server; ``overrides`` replace any field."""
+        fields = {"host": self.host, "port": self.port, "user": self.user, "password": self.password}
+        return TidbSection(**{**fields, **overrides})
+
+    def connect(self, database: str | None = None, **kwargs: Any) -> pymysql.Connection:
+        """A plain autocommit PyMySQL connection, independent of the code under test."""
+        options: dict[str, Any] = {"charset": "utf8mb4", "autocommit": True, **kwargs}
+        return pymysql.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, database=database,
+            **options,
+        )
+
+    def __repr__(self) -> str:
+        return f"DbServer({self.flavour} {self.version} at {self.host}:{self.port} as {self.user!r})"
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """Airflow's SQLite metadata database, created once from the ORM (no migrations: ~2 s)."""
+    from airflow.utils import db
+
+    db.initdb()
+
+
+@pytest.fixture(scope="session")
+def db_server() -> Iterator[DbServer]:
+    """The test server: ``TIDB_LIGHTNING_TEST_DSN`` if set, else a private MariaDB for the session."""
+    dsn = os.environ.get(DSN_ENV)
+    if dsn:
+        yield _identify(_server_from_dsn(dsn))
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="tl-mariadb-"))
+    try:
+        process, server = _start_mariadb(workdir)
+        try:
+            yield _identify(server)
+        finally:
+            _stop(process)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def make_database(db_server: DbServer) -> Iterator[Callable[..., str]]:
+    """``make_database(prefix="t") -> name``: a new empty database, dropped after the test."""
+    created: list[str] = []
+
+    def make(prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with db_server.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}`")
+        created.append(name)
+        return name
+
+    yield make
+    if created:
+        with db_server.connect() as conn, conn.cursor() as cur:
+            for name in created:
+                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture
+def fresh_db(make_database: Callable[..., str]) -> str:
+    """The name of one new empty database, dropped after the test."""
+    return make_database()
+
+
+@pytest.fixture
+def sample_dir() -> Path:
+    """The shared TPC-H dump (``mydumper-sql/`` and ``tbl/``) at scale 0.01."""
+    if not SAMPLE_DIR.is_dir():
+        pytest.skip(f"sample dump not found at {SAMPLE_DIR} (shared/ is checked out next to the repo)")
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def tidb_conn_id(db_server: DbServer) -> Iterator[str]:
+    """The id of an Airflow ``tidb`` connection to the test server, defined through the environment."""
+    variable = f"AIRFLOW_CONN_{TEST_CONN_ID.upper()}"
+    previous = os.environ.get(variable)
+    os.environ[variable] = json.dumps(
+        {
+            "conn_type": "tidb",
+            "host": db_server.host,
+            "port": db_server.port,
+            "login": db_server.user,
+            "password": db_server.password,
+        }
+    )
+    yield TEST_CONN_ID
+    if previous is None:
+        os.environ.pop(variable, None)
+    else:
+        os.environ[variable] = previous
+
+
+def _server_from_dsn(dsn: str) -> DbServer:
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("mysql", "tidb", "mariadb") or not parts.hostname:
+        raise pytest.UsageError(f"{DSN_ENV} must look like mysql://user:pass@host:port/")
+    return DbServer(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=unquote(parts.username or "root"),
+        password=unquote(parts.password or ""),
+    )
+
+
+def _identify(server: DbServer) -> DbServer:
+    with server.connect() as conn:
+        info = detect_server(conn)
+    server.flavour, server.version = info.flavour, info.version
+    return server
+
+
+def _find_program(name: str) -> str | None:
+    return shutil.which(name) or shutil.which(name, path=os.pathsep.join(_SBIN_DIRS))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_mariadb(workdir: Path) -> tuple[subprocess.Popen[bytes], DbServer]:
+    mariadbd, install_db = _find_program("mariadbd"), _find_program("mariadb-install-db")
+    if not mariadbd or not install_db:
+        pytest.fail(
+            "MariaDB server not found: install mariadb-server (`make test` does so as root) "
+            f"or point {DSN_ENV} at a running TiDB/MySQL, e.g. mysql://root:@127.0.0.1:4000/",
+            pytrace=False,
+        )
+    datadir = workdir / "data"
+    # mariadbd refuses to run as root unless told to; as any other user the flag is not allowed.
+    as_user = ["--user=root"] if os.geteuid() == 0 else []
+    subprocess.run(
+        [install_db, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=normal",
+         "--skip-test-db", "--skip-name-resolve", *as_user],
+        check=True, capture_output=True,
+    )
+    port = _free_port()
+    log = workdir / "error.log"
+    process = subprocess.Popen(
+        [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--socket={workdir / 'mariadb.sock'}",
+         f"--pid-file={workdir / 'mariadb.pid'}", f"--log-error={log}", f"--port={port}",
+         "--bind-address=127.0.0.1", *as_user, *_MARIADB_OPTIONS],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    server = DbServer(host="127.0.0.1", port=port, user="root", password="")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            server.connect(connect_timeout=2).close()
+            return process, server
+        except pymysql.err.OperationalError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                _stop(process)
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no error log)"
+                pytest.fail(f"MariaDB did not start on port {port}:\n{tail}", pytrace=False)
+            time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

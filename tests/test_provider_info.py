@@ -1,0 +1,95 @@
+"""The provider as Airflow sees it: entry point, schema, discovery, and the engine/Airflow boundary."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from importlib import metadata, resources
+
+import jsonschema
+import pytest
+from packaging.utils import canonicalize_name
+
+from airflow_provider_tidb_lightning import __version__, get_provider_info
+
+PACKAGE = "airflow-provider-tidb-lightning"
+AIRFLOW_LAYER = ("hooks", "operators", "sensors", "triggers")
+
+
+def airflow_schema(name: str) -> dict:
+    return json.loads((resources.files("airflow") / name).read_text())
+
+
+def test_entry_point_returns_this_provider() -> None:
+    (entry_point,) = [ep for ep in metadata.entry_points(group="apache_airflow_provider")
+                      if ep.value.startswith("airflow_provider_tidb_lightning:")]
+    info = entry_point.load()()
+    assert info["package-name"] == canonicalize_name(entry_point.dist.metadata["Name"]) == PACKAGE
+    assert info["versions"] == [__version__] == [metadata.version(PACKAGE)]
+
+
+def test_matches_airflow_runtime_schema() -> None:
+    jsonschema.validate(get_provider_info(), airflow_schema("provider_info.schema.json"))
+
+
+def test_connection_form_matches_the_strict_provider_yaml_schema() -> None:
+    """The runtime schema lets anything through; the strict one checks the form declarations."""
+    strict = airflow_schema("provider.yaml.schema.json")["properties"]["connection-types"]
+    jsonschema.validate(get_provider_info()["connection-types"], strict)
+
+
+def test_every_listed_module_imports() -> None:
+    info = get_provider_info()
+    modules = [module for section in ("hooks", "operators", "sensors", "triggers")
+               for entry in info[section] for module in entry["python-modules"]]
+    assert len(modules) == 5
+    for module in modules:
+        importlib.import_module(module)
+    for conn_type in info["connection-types"]:
+        module, _, cls = conn_type["hook-class-name"].rpartition(".")
+        hook = getattr(importlib.import_module(module), cls)
+        assert hook.conn_type == conn_type["connection-type"] and hook.hook_name == conn_type["hook-name"]
+
+
+def test_task_runtime_finds_the_hook() -> None:
+    """What ``Connection.get_hook()`` uses inside a running task."""
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    hook = ProvidersManagerTaskRuntime().hooks["tidb"]
+    assert hook is not None
+    assert (hook.hook_class_name, hook.connection_id_attribute_name, hook.hook_name) == (
+        "airflow_provider_tidb_lightning.hooks.tidb.TiDBHook", "tidb_conn_id", "TiDB")
+
+
+def test_providers_manager_lists_provider_and_form() -> None:
+    """What ``airflow providers list`` and the connection form in the UI read."""
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert manager.providers[PACKAGE].version == __version__
+    assert manager.field_behaviours["tidb"]["relabeling"]["schema"] == "Default database"
+    status_port = manager.connection_form_widgets["extra__tidb__status_port"]
+    assert status_port.field["value"] == 10080 and not status_port.is_sensitive
+
+
+@pytest.mark.parametrize("layer", AIRFLOW_LAYER)
+def test_airflow_layer_packages_exist(layer: str) -> None:
+    importlib.import_module(f"airflow_provider_tidb_lightning.{layer}")
+
+
+def test_engine_does_not_import_airflow() -> None:
+    """Everything outside hooks/operators/sensors/triggers must run where Airflow is not installed."""
+    script = f"""
+import importlib, pkgutil, sys
+import airflow_provider_tidb_lightning as root
+skip = tuple(f"{{root.__name__}}.{{layer}}" for layer in {AIRFLOW_LAYER!r})
+for module in pkgutil.walk_packages(root.__path__, root.__name__ + "."):
+    if not module.name.startswith(skip) and not module.name.endswith(".__main__"):
+        importlib.import_module(module.name)
+        if any(name == "airflow" or name.startswith("airflow.") for name in sys.modules):
+            sys.exit(f"{{module.name}} imports Airflow")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
