@@ -85,8 +85,9 @@ def _airflow_env(target: Target) -> dict[str, str]:
 def peer_loaders() -> list[Loader]:
     """All peers, in the order they run: the SQL ones first, the slow ``insert-rows`` last."""
     return [
-        *(Loader(f"myloader-t{n}", SQL_INPUT, False, partial(myloader, n)) for n in MYLOADER_THREADS),
-        Loader("mariadb-client", SQL_INPUT, False, mariadb_client),
-        Loader("load-data", CSV_INPUT, True, load_data),
-        Loader("insert-rows", CSV_INPUT, True, insert_rows, probe=probe_airflow),
+        *(Loader(f"myloader-t{n}", SQL_INPUT, precreate_schema=False, load=partial(myloader, n))
+          for n in MYLOADER_THREADS),
+        Loader("mariadb-client", SQL_INPUT, precreate_schema=False, load=mariadb_client),
+        Loader("load-data", CSV_INPUT, precreate_schema=True, load=load_data),
+        Loader("insert-rows", CSV_INPUT, precreate_schema=True, load=insert_rows, probe=probe_airflow),
     ]

@@ -17,7 +17,7 @@ import fnmatch
 import sys
 from pathlib import Path
 
-from loader import FAILED, NOT_AVAILABLE, OK, Loader, Outcome, Target
+from loader import FAILED, NOT_AVAILABLE, OK, SQL_INPUT, Loader, Outcome, Target
 from measure import LoaderFailed
 from ours import our_loaders
 from peers import peer_loaders
@@ -33,8 +33,8 @@ CACHE_DIR = Path(__file__).resolve().parent.parent / ".bench"
 def all_loaders() -> list[Loader]:
     """Every loader in run order: peers' SQL loads, ours, then the CSV peers (``insert-rows`` is slowest)."""
     peers = peer_loaders()
-    sql_peers = [p for p in peers if not p.precreate_schema]
-    csv_peers = [p for p in peers if p.precreate_schema]
+    sql_peers = [p for p in peers if p.input == SQL_INPUT]
+    csv_peers = [p for p in peers if p.input != SQL_INPUT]
     return [*sql_peers, *our_loaders(), *csv_peers]
 
 

@@ -72,7 +72,8 @@ def start(workdir: Path) -> int:
             return port
         except pymysql.err.OperationalError:
             if process.poll() is not None or time.monotonic() > deadline:
-                stop(workdir)
+                process.kill()
+                process.wait()
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no error log)"
                 sys.exit(f"MariaDB did not start on port {port}:\n{tail}")
             time.sleep(0.2)
@@ -84,35 +85,16 @@ def stop(workdir: Path) -> None:
     if not pid_file.exists():
         return
     pid = int(pid_file.read_text())
+    pid_file.unlink()
     try:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            finished, _ = os.waitpid(pid, os.WNOHANG) if _is_child(pid) else (0, 0)
-            if finished or not _alive(pid):
-                break
+            os.kill(pid, 0)  # raises ProcessLookupError once the server has exited
             time.sleep(0.2)
-        else:
-            os.kill(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    pid_file.unlink()
-
-
-def _is_child(pid: int) -> bool:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-        return True
-    except ChildProcessError:
-        return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def main() -> None:

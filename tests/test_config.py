@@ -607,11 +607,15 @@ def test_file_rules(tmp_path):
     )
     assert cfg.mydumper.files[0].pattern == r"^a\+b\.sql$"
 
+    templated = {"pattern": r"^(\w+)\.(\w+)\.(csv|sql)$", "schema": "$1", "table": "$2", "type": "$3"}
+    cfg = load_task_config(source, overrides={"mydumper.files": [templated]})
+    assert cfg.mydumper.files[0].type == "$3"  # templates are the file router's business
+
     for rule, key in [
         ({"path": "/elsewhere/x.sql", "schema": "s"}, "mydumper.files[0].path"),
-        ({"pattern": "x", "type": "parquet"}, "mydumper.files[0].type"),
-        ({"pattern": "x", "compression": "snappy"}, "mydumper.files[0].compression"),
+        ({"pattern": "x", "type": 3}, "mydumper.files[0].type"),
         ({"schema": "s"}, "mydumper.files[0].pattern"),
+        ({"pattern": "x", "path": "x.sql"}, "mydumper.files[0].pattern"),
         ({"pattern": "x", "tabel": "t"}, "mydumper.files[0].tabel"),
     ]:
         err = raises_config_error(source, overrides={"mydumper.files": [rule]})
@@ -668,3 +672,14 @@ def test_task_config_to_dict_loads_back_to_the_same_config(tmp_path):
 
     assert isinstance(again, TaskConfig)
     assert dataclasses.replace(again, source=cfg.source) == cfg
+
+
+def test_the_documented_full_example_loads():
+    docs = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+    example = docs.read_text(encoding="utf-8").rsplit("```toml\n", 1)[1].split("```", 1)[0]
+
+    cfg = load_task_config(tomli.loads(example))
+
+    assert cfg.mydumper.data_source_dir == "/data/export/shop"
+    assert cfg.tidb.tls == "cluster" and cfg.tidb.ca_path == "/etc/tidb/ca.pem"
+    assert cfg.lightning.max_error == MaxError(type=100)

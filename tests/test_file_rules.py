@@ -74,9 +74,7 @@ def test_unknown_compression_extension_is_an_error_naming_the_file() -> None:
 
 
 def test_custom_rule_with_numbered_groups_comes_before_defaults() -> None:
-    router = FileRouter(
-        [FileRule(pattern=r"^tbl/(\w+)\.(\d+)\.tbl$", schema="tpch", table="$1", key="$2", type="csv")]
-    )
+    router = FileRouter([FileRule(pattern=r"^tbl/(\w+)\.(\d+)\.tbl$", schema="tpch", table="$1", key="$2", type="csv")])
     assert router.route("tbl/lineitem.3.tbl") == RouteResult("csv", "tpch", "lineitem", "3")
     assert router.route("tpch.nation.sql") == RouteResult("sql", "tpch", "nation")  # defaults still apply
 
@@ -89,9 +87,7 @@ def test_custom_rule_with_named_groups_python_and_go_syntax() -> None:
         key="${n}",
         type="CSV",
     )
-    assert FileRouter([rule]).route("Sales/orders-part0042.dat") == RouteResult(
-        "csv", "Sales_v2", "orders", "0042"
-    )
+    assert FileRouter([rule]).route("Sales/orders-part0042.dat") == RouteResult("csv", "Sales_v2", "orders", "0042")
 
 
 def test_custom_rule_dollar_escape_and_no_unescaping() -> None:

@@ -82,14 +82,17 @@ def test_airflow_layer_packages_exist(layer: str) -> None:
 def test_engine_does_not_import_airflow() -> None:
     """Everything outside hooks/operators/sensors/triggers must run where Airflow is not installed."""
     script = f"""
-import importlib, pkgutil, sys
+import importlib, pathlib, sys
 import airflow_provider_tidb_lightning as root
-skip = tuple(f"{{root.__name__}}.{{layer}}" for layer in {AIRFLOW_LAYER!r})
-for module in pkgutil.walk_packages(root.__path__, root.__name__ + "."):
-    if not module.name.startswith(skip) and not module.name.endswith(".__main__"):
-        importlib.import_module(module.name)
-        if any(name == "airflow" or name.startswith("airflow.") for name in sys.modules):
-            sys.exit(f"{{module.name}} imports Airflow")
+base = pathlib.Path(root.__file__).parent
+for path in sorted(base.rglob("*.py")):
+    parts = path.relative_to(base).with_suffix("").parts
+    if parts[0] in {AIRFLOW_LAYER!r} or parts[-1] == "__main__":
+        continue
+    name = ".".join((root.__name__, *(parts[:-1] if parts[-1] == "__init__" else parts)))
+    importlib.import_module(name)
+    if any(loaded == "airflow" or loaded.startswith("airflow.") for loaded in sys.modules):
+        sys.exit(f"{{name}} imports Airflow")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

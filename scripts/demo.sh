@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# End-to-end demo (`make demo`): a throw-away MariaDB as the import target, a mydumper dump,
+# a throw-away Airflow home, and the example DAG tidb_lightning_daily_refresh run with
+# `airflow dags test`. Everything lives in one temporary directory, removed at the end
+# (set KEEP_DEMO=1 to keep it and the server running, to look around afterwards).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV_BIN="${VENV_BIN:-$REPO/.venv/bin}"
+SAMPLE="${TIDB_LIGHTNING_SAMPLE_DUMP:-$REPO/../shared/samples/tpch-sf0.01/mydumper-sql}"
+LOGICAL_DATE="${DEMO_DATE:-2025-01-01}"
+WORK="$(mktemp -d -t tidb-lightning-demo-XXXXXX)"
+SERVER_DIR="$WORK/mariadb"
+
+say() { printf '\n==> %s\n' "$*"; }
+
+cleanup() {
+    if [[ "${KEEP_DEMO:-0}" == 1 ]]; then
+        say "KEEP_DEMO=1: server still running; stop it with: $VENV_BIN/python $REPO/scripts/throwaway_mariadb.py stop $SERVER_DIR"
+        return
+    fi
+    "$VENV_BIN/python" "$REPO/scripts/throwaway_mariadb.py" stop "$SERVER_DIR" || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say "Starting a throw-away MariaDB in $SERVER_DIR"
+PORT="$("$VENV_BIN/python" "$REPO/scripts/throwaway_mariadb.py" start "$SERVER_DIR")"
+sql() { mariadb --host=127.0.0.1 --port="$PORT" --user=root --batch "$@"; }
+echo "listening on 127.0.0.1:$PORT (user root, no password)"
+
+DUMP="$WORK/dump"
+if [[ -f "$SAMPLE/metadata" ]]; then
+    say "Copying the TPC-H sample dump from $SAMPLE"
+    cp -r "$SAMPLE" "$DUMP"
+    DATABASE=tpch
+else
+    # No shared sample next to the repo: make a small database and dump it with mydumper,
+    # then drop it so the import has to recreate it.
+    say "Sample dump not found; generating one with mydumper"
+    DATABASE=demo
+    sql -e "CREATE DATABASE $DATABASE;
+            CREATE TABLE $DATABASE.orders (id INT PRIMARY KEY, customer VARCHAR(40), total DECIMAL(10,2));
+            INSERT INTO $DATABASE.orders
+              SELECT seq, CONCAT('customer-', seq % 97), ROUND(seq * 1.37, 2) FROM seq_1_to_10000;"
+    mydumper --host=127.0.0.1 --port="$PORT" --user=root --database="$DATABASE" --outputdir="$DUMP" \
+        --rows=2000 >/dev/null
+    sql -e "DROP DATABASE $DATABASE"
+fi
+
+say "Preparing a throw-away Airflow home in $WORK/airflow"
+export AIRFLOW_HOME="$WORK/airflow"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__DAGS_FOLDER="$REPO/example_dags"
+export TIDB_LIGHTNING_DEMO_DUMP_DIR="$DUMP"
+export TIDB_LIGHTNING_DEMO_CONN_ID=tidb_default
+"$VENV_BIN/airflow" db migrate >"$WORK/airflow-migrate.log" 2>&1 \
+    || { cat "$WORK/airflow-migrate.log"; exit 1; }
+"$VENV_BIN/airflow" connections add tidb_default --conn-type tidb --conn-host 127.0.0.1 \
+    --conn-port "$PORT" --conn-login root >/dev/null
+
+say "Running tidb_lightning_daily_refresh for $LOGICAL_DATE (log: $WORK/dags-test.log)"
+if ! "$VENV_BIN/airflow" dags test tidb_lightning_daily_refresh "$LOGICAL_DATE" >"$WORK/dags-test.log" 2>&1; then
+    tail -n 60 "$WORK/dags-test.log"
+    exit 1
+fi
+grep -E "Import summary|Total: [0-9]+ rows|Imported [0-9]+ rows" "$WORK/dags-test.log" | sed -E 's/^.*(Import summary|Total|Imported)/\1/' || true
+
+say "Imported data: 127.0.0.1:$PORT, database $DATABASE"
+for table in $(sql --skip-column-names -e "SHOW TABLES FROM \`$DATABASE\`"); do
+    printf '  %-12s %8s rows\n' "$table" "$(sql --skip-column-names -e "SELECT COUNT(*) FROM \`$DATABASE\`.\`$table\`")"
+done
+echo "Connect with: mariadb --host=127.0.0.1 --port=$PORT --user=root $DATABASE"

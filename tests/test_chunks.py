@@ -1,0 +1,208 @@
+"""split_chunks: cuts land exactly on statement / line starts and tile the file."""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_tidb_lightning.config.model import CSVSection, MydumperSection
+from airflow_provider_tidb_lightning.source import Chunk, DataFile, split_chunks
+from airflow_provider_tidb_lightning.source import chunks as chunks_module
+
+SAMPLE_LINEITEM = Path("/work/shared/samples/tpch-sf0.01/mydumper-sql/tpch.lineitem.00000.sql")
+
+
+def data_file(path: Path, fmt: str, compression: str = "") -> DataFile:
+    return DataFile(
+        path=str(path),
+        relative=path.name,
+        source_schema="db",
+        source_table="t",
+        target_schema="db",
+        target_table="t",
+        format=fmt,
+        compression=compression,
+        size=path.stat().st_size,
+        sort_key="",
+    )
+
+
+def strict(region: int, **csv: object) -> MydumperSection:
+    return MydumperSection(strict_format=True, max_region_size=region, csv=CSVSection(**csv))  # type: ignore[arg-type]
+
+
+def assert_tiles(chunks: list[Chunk], size: int) -> None:
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert chunks[0].start == 0 and chunks[-1].end is None
+    for before, after in zip(chunks, chunks[1:], strict=False):
+        assert before.end == after.start and before.start < after.start < size
+
+
+def expected_starts(cuts: list[int], size: int, region: int) -> list[int]:
+    """Reference: from each start, the first cut at or after start + region (whole-file view)."""
+    starts = [0]
+    while True:
+        later = [c for c in cuts if c >= starts[-1] + region and c < size]
+        if not later:
+            return starts
+        starts.append(min(later))
+
+
+def sql_cuts(content: bytes) -> list[int]:
+    cuts, offset = [], 0
+    lines = content.split(b"\n")
+    for previous, line in zip(lines, lines[1:], strict=False):
+        offset += len(previous) + 1
+        if previous.rstrip(b" \t\r").endswith(b";") and line.upper().startswith((b"INSERT", b"REPLACE")):
+            cuts.append(offset)
+    return cuts
+
+
+def line_starts(content: bytes, terminator: bytes | None) -> list[int]:
+    pieces = content.splitlines(keepends=True) if terminator is None else content.split(terminator)
+    starts, offset = [], 0
+    for piece in pieces[:-1] if terminator is not None else pieces:
+        offset += len(piece) + (len(terminator) if terminator is not None else 0)
+        starts.append(offset)
+    return starts
+
+
+def test_single_chunk_unless_strict_and_large(tmp_path: Path) -> None:
+    path = tmp_path / "db.t.sql"
+    path.write_bytes(b"INSERT INTO t VALUES (1);\n" * 1000)
+    file = data_file(path, "sql")
+    assert split_chunks(file, MydumperSection(max_region_size=100)) == [Chunk(file, 0, 0, None)]
+    assert split_chunks(file, strict(10**6)) == [Chunk(file, 0, 0, None)]
+    assert len(split_chunks(file, strict(1000))) > 1
+
+
+def test_compressed_file_is_one_chunk(tmp_path: Path) -> None:
+    path = tmp_path / "db.t.sql.gz"
+    path.write_bytes(b"\x1f\x8b" + bytes(50000))
+    file = data_file(path, "sql", "gzip")
+    assert split_chunks(file, strict(100)) == [Chunk(file, 0, 0, None)]
+
+
+def test_chunk_key_is_relative_path_and_index(tmp_path: Path) -> None:
+    path = tmp_path / "db.t.csv"
+    path.write_bytes(b"a,b\n" * 5000)
+    chunks = split_chunks(data_file(path, "csv"), strict(4096, header=False))
+    assert [c.key for c in chunks[:2]] == ["db.t.csv:0", "db.t.csv:1"]
+
+
+@pytest.mark.skipif(not SAMPLE_LINEITEM.is_file(), reason="shared TPC-H sample not present")
+def test_sample_sql_file_splits_at_insert_statements() -> None:
+    content = SAMPLE_LINEITEM.read_bytes()
+    file = data_file(SAMPLE_LINEITEM, "sql")
+    chunks = split_chunks(file, strict(500_000))
+    assert_tiles(chunks, len(content))
+    assert [c.start for c in chunks] == expected_starts(sql_cuts(content), len(content), 500_000)
+    assert len(chunks) == 3  # mydumper wrote three ~1 MB INSERT statements
+    for chunk in chunks[1:]:
+        assert content[chunk.start : chunk.start + 12] == b"INSERT INTO "
+        assert content[: chunk.start].endswith(b";\n")
+
+
+def random_sql(rng: random.Random) -> bytes:
+    out = [b"/*!40101 SET NAMES binary*/;\n", b"/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n"]
+    for statement in range(rng.randint(30, 60)):
+        verb = rng.choice([b"INSERT INTO", b"insert into", b"REPLACE INTO"])
+        newline = rng.choice([b"\n", b"\r\n"])
+        out.append(verb + b" `t` VALUES" + newline)
+        rows = [b"(%d,'x;%s')" % (statement, b"y" * rng.randint(0, 300)) for _ in range(rng.randint(1, 12))]
+        # a ';' ending a line inside the statement is not a cut unless INSERT/REPLACE follows
+        out.append((b"," + newline).join(rows) + b";" + b" " * rng.randint(0, 3) + newline)
+        if rng.random() < 0.2:
+            out.append(b"/*!40000 ALTER TABLE `t` ENABLE KEYS */;" + newline)
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sql_cuts_match_a_whole_file_reference(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    content = random_sql(rng)
+    path = tmp_path / "db.t.sql"
+    path.write_bytes(content)
+    file = data_file(path, "sql")
+    cuts = sql_cuts(content)
+    assert len(cuts) > 20
+    for region in [1, 37, 500, 4093, 4096, 5000, rng.randint(1000, 9000)]:
+        settings = replace(strict(region), read_block_size=4096)
+        chunks = split_chunks(file, settings)
+        assert_tiles(chunks, len(content))
+        assert [c.start for c in chunks] == expected_starts(cuts, len(content), region), region
+        pieces = b"".join(content[c.start : c.end] for c in chunks)
+        assert pieces == content
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_csv_cuts_with_mixed_newlines(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    content = b"".join(
+        b"%d,%s" % (i, b"v" * rng.randint(0, 120)) + rng.choice([b"\n", b"\r\n", b"\r"]) for i in range(800)
+    )
+    path = tmp_path / "db.t.csv"
+    path.write_bytes(content)
+    file = data_file(path, "csv")
+    for region in [1, 2, 100, 4095, 4096, 4097, 10_000]:
+        chunks = split_chunks(file, strict(region, terminator="", header=False))
+        assert_tiles(chunks, len(content))
+        assert [c.start for c in chunks] == expected_starts(line_starts(content, None), len(content), region)
+        for chunk in chunks[1:]:
+            assert content[chunk.start - 1 : chunk.start] in (b"\n", b"\r")
+            assert content[chunk.start : chunk.start + 1] != b"\n"  # never between \r and \n
+
+
+def test_csv_custom_multibyte_terminator(tmp_path: Path) -> None:
+    terminator = b"|+|\n"
+    # plain newlines inside records are data, not row ends
+    content = b"".join(b"%d|a\nb|c" % i + terminator for i in range(3000))
+    path = tmp_path / "db.t.csv"
+    path.write_bytes(content)
+    file = data_file(path, "csv")
+    for region in [3, 4094, 5000]:
+        chunks = split_chunks(file, strict(region, terminator="|+|\n", separator="|"))
+        assert_tiles(chunks, len(content))
+        assert [c.start for c in chunks] == expected_starts(line_starts(content, terminator), len(content), region)
+        assert all(content[: c.start].endswith(terminator) for c in chunks[1:])
+
+
+def test_csv_with_header_starts_at_zero(tmp_path: Path) -> None:
+    content = b"id,name\n" + b"".join(b"%d,n%d\n" % (i, i) for i in range(5000))
+    path = tmp_path / "db.t.csv"
+    path.write_bytes(content)
+    chunks = split_chunks(data_file(path, "csv"), strict(10_000, header=True))
+    assert chunks[0].start == 0 and len(chunks) > 3
+    assert_tiles(chunks, len(content))
+
+
+def test_no_cut_after_the_mark_keeps_one_chunk(tmp_path: Path) -> None:
+    content = b"INSERT INTO t VALUES\n" + b",\n".join(b"(%d)" % i for i in range(5000)) + b";\n"
+    path = tmp_path / "db.t.sql"
+    path.write_bytes(content)
+    file = data_file(path, "sql")
+    assert split_chunks(file, strict(100)) == [Chunk(file, 0, 0, None)]
+
+
+def test_reads_only_windows_near_the_marks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    content = b"".join(b"%d,x\n" % i for i in range(400_000))
+    path = tmp_path / "db.t.csv"
+    path.write_bytes(content)
+    read_sizes: list[int] = []
+
+    class CountingFile(io.FileIO):
+        def read(self, size: int = -1) -> bytes:
+            data = super().read(size)
+            read_sizes.append(len(data))
+            return data
+
+    monkeypatch.setattr(chunks_module, "open", CountingFile, raising=False)
+    settings = replace(strict(256 * 1024, header=False), read_block_size=4096)
+    chunks = split_chunks(data_file(path, "csv"), settings)
+    assert len(chunks) > 5
+    assert read_sizes, "split_chunks did not read through open()"
+    assert sum(read_sizes) <= (len(chunks) - 1) * 4096 + 4096  # one window per cut, plus the failed last look
