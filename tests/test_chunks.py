@@ -206,3 +206,15 @@ def test_reads_only_windows_near_the_marks(tmp_path: Path, monkeypatch: pytest.M
     assert len(chunks) > 5
     assert read_sizes, "split_chunks did not read through open()"
     assert sum(read_sizes) <= (len(chunks) - 1) * 4096 + 4096  # one window per cut, plus the failed last look
+
+
+@pytest.mark.parametrize("shift", range(-3, 4))
+def test_crlf_split_by_the_read_window_is_not_a_cut(tmp_path: Path, shift: int) -> None:
+    # The first window read for the mark at 200 is [198, 198 + 4096); put a \r\n across its end.
+    carriage_return = 198 + 4095 + shift
+    content = b"a" * 100 + b"\n" + b"b" * (carriage_return - 101) + b"\r\n" + b"c" * 100 + b"\n"
+    path = tmp_path / "db.t.csv"
+    path.write_bytes(content)
+    settings = replace(strict(200, terminator="", header=False), read_block_size=4096)
+    chunks = split_chunks(data_file(path, "csv"), settings)
+    assert [c.start for c in chunks] == [0, carriage_return + 2]

@@ -162,7 +162,7 @@ def test_defaults_equal_tidb_lightnings():
     assert csv.header and csv.backslash_escape and not csv.not_null
     tidb = cfg.tidb
     assert (tidb.host, tidb.port, tidb.user, tidb.status_port) == ("127.0.0.1", 4000, "root", 10080)
-    assert cfg.tidb.sql_mode == "ONLY_FULL_GROUP_BY,NO_AUTO_CREATE_USER"
+    assert cfg.tidb.sql_mode == "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION"
     assert cfg.tidb.max_allowed_packet == 64 * 1024 * 1024
     assert cfg.routes == [] and cfg.mydumper.files == []
 

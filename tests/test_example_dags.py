@@ -63,6 +63,7 @@ def reference(db_server, airflow_db) -> Iterator[str]:
                 cur.execute((sample / "mydumper-sql" / f"tpch.{table}-schema.sql").read_text())
                 while cur.nextset():
                     pass
+                cur.execute("SET NAMES utf8mb4")  # the schema file switched the session to binary
                 cur.execute(
                     "SELECT COLUMN_NAME FROM information_schema.COLUMNS"
                     " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
@@ -164,6 +165,8 @@ def test_daily_refresh_imports_the_dump(airflow_db, dag_env, db_server, make_dat
     assert_matches_sample(db_server, reference, target)
     summary = _xcom(dag_run, "import_dump")
     assert summary["total_rows"] == sum(SAMPLE_ROWS.values())
+    assert summary["resumed"] is False
+    assert summary["task_id"] == f"tidb_lightning_daily_refresh.import_dump.{dag_run.run_id}.-1"
     assert _xcom(dag_run, "report") == sum(SAMPLE_ROWS.values())
 
 
@@ -193,6 +196,7 @@ def test_failed_try_resumes_from_the_checkpoint(
     import_ti = _task_instances(dag_run)[("import_dump", -1)]
     assert import_ti.state == "success"
     assert import_ti.try_number == 2, "the first try should have failed on the injected fault"
+    assert _xcom(dag_run, "import_dump")["resumed"] is True
     assert dag_run.state == "success"
     assert_matches_sample(db_server, reference, target)
 

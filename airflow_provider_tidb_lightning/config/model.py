@@ -134,7 +134,7 @@ class TidbSection:
     user: str = "root"
     password: str = field(default="", repr=False)
     status_port: int = 10080
-    sql_mode: str = "ONLY_FULL_GROUP_BY,NO_AUTO_CREATE_USER"
+    sql_mode: str = "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION"
     tls: str = ""
     ca_path: str = ""
     cert_path: str = ""

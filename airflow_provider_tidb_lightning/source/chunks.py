@@ -97,6 +97,4 @@ def split_chunks(file: DataFile, mydumper: MydumperSection) -> list[Chunk]:
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}", path=file.relative) from exc
     ends: list[int | None] = [*starts[1:], None]
-    return [
-        Chunk(file, index, start, end) for index, (start, end) in enumerate(zip(starts, ends, strict=True))
-    ]
+    return [Chunk(file, index, start, end) for index, (start, end) in enumerate(zip(starts, ends, strict=True))]

@@ -76,9 +76,7 @@ def _check_root(data_source_dir: str) -> str:
         raise ConfigError("the dump directory is not set", key="mydumper.data-source-dir")
     root = os.path.abspath(data_source_dir)
     if not os.path.isdir(root):
-        raise ConfigError(
-            f"{data_source_dir} is not a readable local directory", key="mydumper.data-source-dir"
-        )
+        raise ConfigError(f"{data_source_dir} is not a readable local directory", key="mydumper.data-source-dir")
     return root
 
 
@@ -131,9 +129,7 @@ def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
     for relative, path, size in _walk(root):
         result = file_router.route(relative)
         if result is None or result.kind == IGNORE:
-            log.debug(
-                "ignoring %s: %s", relative, "no file rule matches" if result is None else "ignore rule"
-            )
+            log.debug("ignoring %s: %s", relative, "no file rule matches" if result is None else "ignore rule")
             ignored.append(relative)
             continue
         if result.kind == SCHEMA_SCHEMA:
@@ -141,9 +137,7 @@ def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
         else:
             selected = table_filter.match_table(result.schema, result.table)
         if not selected:
-            log.debug(
-                "skipping %s: `%s`.`%s` is not selected by the filter", relative, result.schema, result.table
-            )
+            log.debug("skipping %s: `%s`.`%s` is not selected by the filter", relative, result.schema, result.table)
             continue
         grouping.add(_Found(result, relative, path, size))
 
@@ -171,9 +165,7 @@ def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[st
             if data_found:
                 raise SourceError(f"data file for view `{schema}`.`{table}`", path=data_found[0].relative)
             if schema_found is not None:
-                log.debug(
-                    "ignoring %s: placeholder table of view `%s`.`%s`", schema_found.relative, schema, table
-                )
+                log.debug("ignoring %s: placeholder table of view `%s`.`%s`", schema_found.relative, schema, table)
                 ignored.append(schema_found.relative)
             schema_found = view_found
         target_schema, target_table = router.route_table(schema, table)

@@ -142,9 +142,7 @@ def _compile_custom(rule: FileRule, index: int) -> _Rule:
     try:
         pattern = re.compile(_GO_NAMED_GROUP.sub("(?P<", rule.pattern))
     except re.error as exc:
-        raise ConfigError(
-            f"invalid regular expression {rule.pattern!r}: {exc}", key=f"{where}.pattern"
-        ) from exc
+        raise ConfigError(f"invalid regular expression {rule.pattern!r}: {exc}", key=f"{where}.pattern") from exc
     kind = rule.type.strip().lower()
     if not kind:
         raise ConfigError("a file rule needs a type", key=f"{where}.type")

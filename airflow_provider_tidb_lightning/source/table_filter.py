@@ -172,9 +172,7 @@ class TableFilter:
             with open(line[1:], encoding="utf-8") as handle:
                 lines = [text.strip(" \t\r\n") for text in handle]
         except OSError as exc:
-            raise ConfigError(
-                f"cannot read filter file {line[1:]!r}: {exc.strerror or exc}", key=where
-            ) from exc
+            raise ConfigError(f"cannot read filter file {line[1:]!r}: {exc.strerror or exc}", key=where) from exc
         if any(text.startswith("@") for text in lines):
             raise ConfigError("a filter file cannot import another filter file", key=where)
         return [text for text in lines if text and not text.startswith("#")]
