@@ -68,8 +68,10 @@ with DAG(
     @task
     def report(summary: dict[str, Any]) -> int:
         """Log what the import loaded; the row total is this task's XCom for downstream checks."""
-        log.info("Import summary: %s", summary)
-        log.info("Total: %d rows", summary["total_rows"])
+        for table in summary["tables"]:
+            log.info("Imported %s: %d rows (%s)", table["table"], table["rows"], table["status"])
+        log.info("Total: %d rows in %.1f s%s", summary["total_rows"], summary["seconds"],
+                 " (resumed from a checkpoint)" if summary["resumed"] else "")
         return summary["total_rows"]
 
     [wait_for_dump, wait_for_target] >> import_dump

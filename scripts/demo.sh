@@ -39,7 +39,7 @@ else
     # then drop it so the import has to recreate it.
     say "Sample dump not found; generating one with mydumper"
     DATABASE=demo
-    sql -e "CREATE DATABASE $DATABASE;
+    sql -e "CREATE DATABASE $DATABASE; USE $DATABASE;
             CREATE TABLE $DATABASE.orders (id INT PRIMARY KEY, customer VARCHAR(40), total DECIMAL(10,2));
             INSERT INTO $DATABASE.orders
               SELECT seq, CONCAT('customer-', seq % 97), ROUND(seq * 1.37, 2) FROM seq_1_to_10000;"
@@ -64,10 +64,15 @@ if ! "$VENV_BIN/airflow" dags test tidb_lightning_daily_refresh "$LOGICAL_DATE" 
     tail -n 60 "$WORK/dags-test.log"
     exit 1
 fi
-grep -E "Import summary|Total: [0-9]+ rows|Imported [0-9]+ rows" "$WORK/dags-test.log" | sed -E 's/^.*(Import summary|Total|Imported)/\1/' || true
+# The report task logs one line per table and the total; show them without the log prefix.
+grep -E "Imported \`|Total: [0-9]+ rows" "$WORK/dags-test.log" | sed -E 's/^.*\] (Imported|Total)/\1/; s/ +\[.*$//' || true
 
 say "Imported data: 127.0.0.1:$PORT, database $DATABASE"
 for table in $(sql --skip-column-names -e "SHOW TABLES FROM \`$DATABASE\`"); do
     printf '  %-12s %8s rows\n' "$table" "$(sql --skip-column-names -e "SELECT COUNT(*) FROM \`$DATABASE\`.\`$table\`")"
 done
-echo "Connect with: mariadb --host=127.0.0.1 --port=$PORT --user=root $DATABASE"
+if [[ "${KEEP_DEMO:-0}" == 1 ]]; then
+    echo "Connect with: mariadb --host=127.0.0.1 --port=$PORT --user=root $DATABASE"
+else
+    echo "(the server and $WORK are removed now; run with KEEP_DEMO=1 to keep them)"
+fi

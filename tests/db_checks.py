@@ -39,8 +39,8 @@ def table_checksum(conn: Any, db: str, table: str) -> dict[str, Any]:
 
 def database_checksums(conn: Any, db: str) -> dict[str, dict[str, Any]]:
     with conn.cursor() as cur:
-        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_TYPE='BASE TABLE'",
-                    (db,))
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES"
+                    " WHERE TABLE_SCHEMA=%s AND TABLE_TYPE='BASE TABLE'", (db,))
         tables = sorted(r[0] for r in cur.fetchall())
     return {t: table_checksum(conn, db, t) for t in tables}
 

@@ -105,9 +105,7 @@ class RowEncoder:
         self.no_backslash_escapes = no_backslash_escapes
         self._escape = _escape_quote_only if no_backslash_escapes else _escape_backslash
         self._special = re.compile(rb"'") if no_backslash_escapes else _NEEDS_ESCAPE
-        self.all_quoted = self.column_kinds is None or all(
-            kind in (STRING, NUMBER) for kind in self.column_kinds
-        )
+        self.all_quoted = self.column_kinds is None or all(kind in (STRING, NUMBER) for kind in self.column_kinds)
         """Every column is a plain quoted literal: ``('a','b')`` is valid when nothing needs escaping."""
 
     def needs_escape(self, data: bytes) -> bool:

@@ -72,6 +72,7 @@ class TiDBTargetReadySensor(BaseSensorOperator):
         if not self.deferrable:
             super().execute(context)
             return
+        # Defer at once: the trigger checks immediately, so a ready target costs no worker time either.
         self.defer(
             trigger=TiDBTargetReadyTrigger(
                 self.tidb_conn_id,

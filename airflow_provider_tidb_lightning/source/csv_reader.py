@@ -49,7 +49,6 @@ class _Grammar:
         self.quote = csv.delimiter.encode()
         self.escape = csv.backslash_escape
         self.trim = csv.trim_last_separator
-        self.not_null = csv.not_null
         self.nulls = frozenset(v.encode() for v in csv.null) if not csv.not_null else frozenset()
         self.backslash_n_null = self.escape and b"\\N" in self.nulls
         term = csv.terminator.encode()
@@ -64,8 +63,10 @@ class _Grammar:
         elif len(term) == 1:
             line = rb"([^" + re.escape(term) + plain_excluded + rb"]*+)" + re.escape(term)
         else:
-            not_term = rb"(?:(?!" + term_re + rb")[^" + plain_excluded + rb"])" if plain_excluded else (
-                rb"(?:(?!" + term_re + rb").)"
+            not_term = (
+                rb"(?:(?!" + term_re + rb")[^" + plain_excluded + rb"])"
+                if plain_excluded
+                else (rb"(?:(?!" + term_re + rb").)")
             )
             line = rb"(" + not_term + rb"*+)" + term_re
         self.line = re.compile(line, re.S)
@@ -75,8 +76,8 @@ class _Grammar:
         unquoted_char = rb"(?!" + sep_re + b"|" + term_re + rb")" + (rb"[^\\]" if self.escape else b".")
         unquoted = rb"((?:" + (escaped + b"|" if escaped else b"") + unquoted_char + rb")*+)"
         if self.quote:
-            inner = b"|".join(x for x in (escaped, quote_re + quote_re, rb"(?!" + quote_re + rb")[^\\]"
-                                           if self.escape else rb"(?!" + quote_re + rb")."))
+            quoted_char = rb"(?!" + quote_re + rb")" + (rb"[^\\]" if self.escape else b".")
+            inner = b"|".join(x for x in (escaped, quote_re + quote_re, quoted_char) if x)
             field = quote_re + rb"((?:" + inner + rb")*+)" + quote_re + rb"|(?!" + quote_re + rb")" + unquoted
         else:
             field = rb"()" + unquoted  # keep group numbers: 1 = quoted content, 2 = unquoted
@@ -153,8 +154,8 @@ class _RecordSource:
         self.base += self.pos
         self.pos = 0
 
-    def error(self, cls: type[SourceError], message: str, index: int) -> SourceError:
-        return cls(message, path=self.path, offset=self.base + index)
+    def error(self, message: str, index: int) -> SourceError:
+        return SourceError(message, path=self.path, offset=self.base + index)
 
     def skip_blank_lines(self) -> bool:
         """Move past empty lines; return False at end of input."""
@@ -197,7 +198,7 @@ class _RecordSource:
             if m is None:
                 if not self.eof:
                     return _NEED_MORE
-                raise self.error(SourceError, "unterminated quoted field", pos)
+                raise self.error("unterminated quoted field", pos)
             quoted = m.group(1)
             fields.append((quoted, True) if quoted is not None and g.quote else (m.group(2), False))
             ending = m.group(3)
@@ -207,7 +208,7 @@ class _RecordSource:
                     return _NEED_MORE
                 if end == len(buf):
                     return fields, end
-                raise self.error(SourceError, f"unexpected data after field: {buf[end : end + 20]!r}", end)
+                raise self.error(f"unexpected data after field: {buf[end : end + 20]!r}", end)
             if ending != g.sep:
                 if not self.eof and end == len(buf) and ending == b"\r":
                     return _NEED_MORE  # maybe "\r\n" cut by the block boundary
@@ -315,9 +316,7 @@ class CSVReader:
             offset, fields = src.next_record()  # type: ignore[misc]
             offset += src.base
             if width is not None and len(fields) != width:
-                raise RowShapeError(
-                    f"expected {width} fields, found {len(fields)}", path=self._path, offset=offset
-                )
+                raise RowShapeError(f"expected {width} fields, found {len(fields)}", path=self._path, offset=offset)
             row = encode(fields)
             if rows and nbytes + len(row) > max_bytes:
                 src.pos = mark - src.base  # a refill only dropped bytes before the record

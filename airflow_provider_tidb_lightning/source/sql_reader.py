@@ -77,9 +77,7 @@ _HEADER = re.compile(
 )
 _INSERT_VERB = re.compile(rb"(?:INSERT|REPLACE)\b", re.I)
 _SKIPPED_VERB = re.compile(rb"(?:SET|LOCK\s++TABLES?|UNLOCK\s++TABLES?)\b", re.I)
-_SKIPPED_STATEMENT = re.compile(
-    rb"(?:[^;'\"`]++|" + _STR_SINGLE + b"|" + _STR_DOUBLE + rb"|`(?:[^`]|``)*+`)*+;", re.S
-)
+_SKIPPED_STATEMENT = re.compile(rb"(?:[^;'\"`]++|" + _STR_SINGLE + b"|" + _STR_DOUBLE + rb"|`(?:[^`]|``)*+`)*+;", re.S)
 _COLUMN_NAME = re.compile(rb"`((?:[^`]|``)*+)`|([^\s,`]++)")
 _SET_NAMES = re.compile(rb"\bSET\s++NAMES\s++['\"`]?([\w]+)", re.I)
 _FIRST_INSERT = re.compile(rb"\b(?:INSERT|REPLACE)\b", re.I)

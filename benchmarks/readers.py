@@ -1,0 +1,75 @@
+"""Micro-benchmark of the data-file readers on the shared TPC-H sample (not a test).
+
+Prints MB/s of source bytes per reader, best of a few runs, reading from memory so only the
+parsing and encoding are measured. Usage: ``python benchmarks/readers.py [sample_dir]``.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from airflow_provider_tidb_lightning.config.model import CSVSection
+from airflow_provider_tidb_lightning.encode.literals import RowEncoder
+from airflow_provider_tidb_lightning.source.csv_reader import CSVReader
+from airflow_provider_tidb_lightning.source.sql_reader import SQLReader
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "tpch-sf0.01"
+BATCH_BYTES, BATCH_ROWS, RUNS = 96 * 1024, 65536, 5
+
+
+def best_mb_per_s(files: list[bytes], read: Callable[[bytes], int]) -> tuple[float, int]:
+    total = sum(map(len, files))
+    best = float("inf")
+    rows = 0
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        rows = sum(read(data) for data in files)
+        best = min(best, time.perf_counter() - started)
+    return total / best / 1e6, rows
+
+
+def read_sql(data: bytes) -> int:
+    reader = SQLReader(io.BytesIO(data), path="bench.sql")
+    return sum(len(b.rows) for b in reader.batches(BATCH_BYTES, BATCH_ROWS))
+
+
+def read_csv(csv: CSVSection, line_path_only: bool = False) -> Callable[[bytes], int]:
+    def read(data: bytes) -> int:
+        reader = CSVReader(
+            io.BytesIO(data),
+            path="bench.csv",
+            csv=csv,
+            columns=None,
+            encoder=RowEncoder(None, no_backslash_escapes=False),
+        )
+        if line_path_only:
+            reader._block_ok = False  # measure the per-line path on the same input
+        return sum(len(b.rows) for b in reader.batches(BATCH_BYTES, BATCH_ROWS))
+
+    return read
+
+
+def main() -> None:
+    sample = Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLE
+    sql = [p.read_bytes() for p in sorted((sample / "mydumper-sql").glob("tpch.*.sql")) if "-schema" not in p.name]
+    tbl = [p.read_bytes() for p in sorted((sample / "tbl").glob("*.tbl"))]
+    tbl_csv = CSVSection(separator="|", delimiter="", header=False, trim_last_separator=True)
+    # The same rows as a quoted CSV (every field quoted), to measure the careful path.
+    quoted = [b"\n".join(b'"' + line[:-1].replace(b"|", b'","') + b'"' for line in t.splitlines()) + b"\n" for t in tbl]
+    cases = [
+        ("SQL (mydumper INSERT)", sql, read_sql),
+        ("CSV .tbl -> SQL (block path)", tbl, read_csv(tbl_csv)),
+        ("CSV .tbl -> SQL (line path)", tbl, read_csv(tbl_csv, line_path_only=True)),
+        ("CSV quoted -> SQL (careful path)", quoted, read_csv(CSVSection(header=False))),
+    ]
+    for name, files, read in cases:
+        speed, rows = best_mb_per_s(files, read)
+        print(f"{name:36s} {speed:8.1f} MB/s  ({rows} rows, {sum(map(len, files)) / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
