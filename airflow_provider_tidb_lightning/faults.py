@@ -8,7 +8,7 @@ marks those instants with :func:`fault_point`. Nothing happens unless the enviro
 * ``TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES=n`` raises :class:`InjectedFault` once n batches have been
   committed by this process (an ordinary task failure, as Airflow would retry it).
 
-The names are listed in :data:`FAULT_POINTS`; the check costs one dict lookup when unset.
+The names are listed in :data:`FAULT_POINTS`; the check costs two environment lookups when unset.
 """
 
 from __future__ import annotations
@@ -31,27 +31,29 @@ class InjectedFault(RuntimeError):
     """Raised by ``TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES``; deliberately not an ImportFailed."""
 
 
-def _parse_kill_at(value: str) -> dict[str, int]:
+def _kill_at() -> tuple[str, int] | None:
+    value = os.environ.get("TIDB_LIGHTNING_PY_KILL_AT")
+    if not value:
+        return None
     name, _, count = value.partition(":")
     if name not in FAULT_POINTS:
         raise ValueError(f"TIDB_LIGHTNING_PY_KILL_AT: unknown fail point {name!r}; expected one of {FAULT_POINTS}")
-    return {name: int(count or 1)}
+    return name, int(count or 1)
 
 
-_kill_at = _parse_kill_at(os.environ["TIDB_LIGHTNING_PY_KILL_AT"]) if os.environ.get(
-    "TIDB_LIGHTNING_PY_KILL_AT") else {}
-_fail_after = int(os.environ.get("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES") or 0)
 _counts: dict[str, int] = {}
 _lock = threading.Lock()
 
 
 def fault_point(name: str) -> None:
-    """Mark a place; die or fail here if the environment asked for it."""
-    if not _kill_at and not _fail_after:
+    """Mark a place; die or fail here if the environment asked for it (read at each call, so tests can set it)."""
+    kill_at = _kill_at()
+    fail_after = int(os.environ.get("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES") or 0)
+    if kill_at is None and not fail_after:
         return
     with _lock:
         seen = _counts[name] = _counts.get(name, 0) + 1
-    if _kill_at.get(name) == seen:
+    if kill_at == (name, seen):
         os.kill(os.getpid(), signal.SIGKILL)
-    if name == "batch-committed" and _fail_after and seen == _fail_after:
+    if name == "batch-committed" and fail_after and seen == fail_after:
         raise InjectedFault(f"injected failure after {seen} committed batches (TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES)")
