@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -156,10 +157,35 @@ def target_counts(conn, db: str) -> dict[str, int]:
     return counts
 
 
+def wait_for_disconnect(conn, timeout: float = 10.0) -> None:
+    """Wait until the server has finished with the dead process's sessions.
+
+    A COMMIT the process sent just before it died still lands after its death; reading before it
+    does would count the batch as lost although the rerun will (correctly) not send it again.
+    """
+    deadline = time.monotonic() + timeout
+    with conn.cursor() as cur:
+        while time.monotonic() < deadline:
+            cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()"
+                        " AND USER = SUBSTRING_INDEX(USER(), '@', 1)")
+            if cur.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
+
+
 def assert_consistent_after_crash(conn, db: str, task_id: str) -> dict[str, Any]:
-    """Right after a crash the target holds exactly the rows the checkpoint counts, table by table."""
-    state = checkpoint_state(conn, db, task_id)
-    counts = target_counts(conn, db)
+    """After a crash the target holds exactly the rows the checkpoint counts, table by table.
+
+    Both are read in one snapshot: the invariant holds at every instant, not only once the dust settles.
+    """
+    wait_for_disconnect(conn)
+    with conn.cursor() as cur:
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+    try:
+        state = checkpoint_state(conn, db, task_id)
+        counts = target_counts(conn, db)
+    finally:
+        conn.rollback()
     for table, count in counts.items():
         assert count == state["rows"].get(table, 0), (table, count, state)
     return state | {"counts": counts}
