@@ -15,6 +15,8 @@ from .config.model import TidbSection
 from .errors import ConfigError
 
 TLS_MODES = ("", "false", "preferred", "skip-verify", "cluster")
+# PyMySQL falls back to a plain connection when the server offers no TLS; these modes must not.
+REQUIRED_TLS_MODES = ("skip-verify", "cluster")
 
 
 def connect_args(tidb: TidbSection, *, database: str | None = None, autocommit: bool = True) -> dict[str, Any]:
@@ -53,9 +55,11 @@ def tls_args(tidb: TidbSection) -> dict[str, Any]:
         args["ssl_cert"] = tidb.cert_path
     if tidb.key_path:
         args["ssl_key"] = tidb.key_path
-    verify = mode in ("cluster", "") and bool(tidb.ca_path)
+    # "cluster" verifies the certificate chain (with the system CAs when no ca-path is given) and the
+    # host name; a CA given with an empty mode verifies the chain only; the other modes encrypt only.
+    verify = mode == "cluster" or (mode == "" and bool(tidb.ca_path))
     args["ssl_verify_cert"] = verify
-    args["ssl_verify_identity"] = verify and mode == "cluster"
+    args["ssl_verify_identity"] = mode == "cluster"
     if not args.get("ssl_ca") and not verify:
         # PyMySQL only turns TLS on when some ssl_* value is set; an empty CA with no verification
         # is the "encrypt but do not verify" mode of tidb-lightning's skip-verify / preferred.
@@ -68,6 +72,8 @@ def connect(tidb: TidbSection, *, database: str | None = None, autocommit: bool 
     conn = pymysql.connect(**connect_args(tidb, database=database, autocommit=autocommit))
     try:
         with conn.cursor() as cur:
+            if (tidb.tls or "").lower() in REQUIRED_TLS_MODES:
+                _require_tls(cur, tidb)
             if tidb.sql_mode is not None:
                 cur.execute("SET SESSION sql_mode = %s", (tidb.sql_mode,))
             for name, value in tidb.session_vars.items():
@@ -76,6 +82,14 @@ def connect(tidb: TidbSection, *, database: str | None = None, autocommit: bool 
         conn.close()
         raise
     return conn
+
+
+def _require_tls(cur, tidb: TidbSection) -> None:
+    cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+    row = cur.fetchone()
+    if not row or not row[1]:
+        raise ConfigError(f"tls = {tidb.tls!r} asks for an encrypted connection, but the server at "
+                          f"{tidb.host}:{tidb.port} did not negotiate TLS", key="tidb.tls")
 
 
 def quote_variable(name: str) -> str:

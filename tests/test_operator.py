@@ -176,3 +176,21 @@ def test_on_kill_stops_the_import_and_the_same_task_instance_resumes(
 
     with pytest.raises(AirflowException, match="lineitem"):
         make_operator().execute(_context())  # the next DAG run: fresh checkpoint, so duplicates
+
+
+def test_session_settings_of_the_task_file_are_kept(db_server, tidb_conn_id: str, fresh_db: str,
+                                                    tmp_path: Path) -> None:
+    """The connection gives the server and login; the TOML's sql-mode still shapes the import session."""
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "src.t-schema.sql").write_text("CREATE TABLE `t` (`id` INT PRIMARY KEY, `v` VARCHAR(3));\n")
+    (dump / "src.t.sql").write_text("INSERT INTO `t` VALUES (1,'abcdef');\n")
+    toml = tmp_path / "task.toml"
+    toml.write_text('[tidb]\nsql-mode = ""\nhost = "192.0.2.1"\n')  # non-strict: the long value is truncated
+    op = LightningImportOperator(task_id="import", tidb_conn_id=tidb_conn_id, config=str(toml),
+                                 data_source_dir=str(dump),
+                                 routes=[{"schema-pattern": "src", "target-schema": fresh_db}])
+    op.execute(_context())
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT v FROM `{fresh_db}`.t")
+        assert cur.fetchone() == ("abc",)

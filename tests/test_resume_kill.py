@@ -282,12 +282,12 @@ def test_injected_failure_then_retry_in_a_subprocess(db_server, target, referenc
 
 @pytest.mark.parametrize("mode", ["error", "replace"])
 def test_injected_failure_in_process_then_retry(db_server, target, reference_db, sample_dir, monkeypatch, mode):
-    """The same through ``run_import`` (the operator's path), with the fail point armed by monkeypatch."""
+    """The same through ``run_import`` (the operator's path); the fail point reads the environment at each call."""
     cfg = task_config(db_server, sample_dir / "mydumper-sql", target, mydumper={"filter": [f"tpch.{t}" for t in TABLES]},
                       lightning={"region-concurrency": 2},
                       tikv_importer={"on-duplicate": mode, "logical-import-batch-size": "16KiB"})
-    monkeypatch.setattr(faults, "_counts", {})
-    monkeypatch.setattr(faults, "_fail_after", 60)
+    monkeypatch.setattr(faults, "_counts", {})  # counts are per process; start this test's from zero
+    monkeypatch.setenv("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES", "60")
     with pytest.raises(InjectedFault, match="after 60 committed batches"):
         run_import(cfg, task_id="inproc")
     with db_server.connect() as conn:
@@ -295,7 +295,7 @@ def test_injected_failure_in_process_then_retry(db_server, target, reference_db,
     committed = sum(state["rows"].values())
     assert 0 < committed < TOTAL_ROWS
 
-    monkeypatch.setattr(faults, "_fail_after", 0)
+    monkeypatch.delenv("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES")
     summary = run_import(cfg, task_id="inproc")
     assert summary.resumed and summary.total_rows == TOTAL_ROWS - committed
     with db_server.connect() as conn:

@@ -24,6 +24,7 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from ..config.load import load_task_config
+from ..config.model import TidbSection
 from ..errors import ConfigError, LightningError
 from ..hooks.tidb import TiDBHook
 from ..importer import run_import
@@ -41,9 +42,11 @@ class LightningImportOperator(BaseOperator):
     """Import a mydumper / Dumpling dump directory into TiDB or MySQL with TiDB Lightning's TiDB backend.
 
     The configuration is built in three layers, later ones winning: the task TOML (``config``),
-    then ``config_overrides``, then the explicit arguments below. The ``[tidb]`` section always
-    comes from the Airflow connection (host, port, user, password, TLS, status port, sql_mode,
-    session variables), never from the TOML, so credentials stay in Airflow's connection store.
+    then ``config_overrides``, then the explicit arguments below. Where the server is and how to
+    log in (host, port, user, password, TLS, status port) always comes from the Airflow connection,
+    never from the TOML, so credentials stay in Airflow's connection store; how the import session
+    behaves (``sql-mode``, ``session-vars``, ``max-allowed-packet``) comes from the TOML unless the
+    connection's extras set it.
 
     :param tidb_conn_id: Airflow connection of type ``tidb`` (or any MySQL-style connection).
     :param config: path to a tidb-lightning task TOML, or a dict in the same shape
@@ -91,7 +94,7 @@ class LightningImportOperator(BaseOperator):
         checkpoint_task_id = f"{ti.dag_id}.{ti.task_id}.{ti.run_id}.{ti.map_index}"
         try:
             config = load_task_config(self.config, overrides=self._overrides())
-            config.tidb = TiDBHook(tidb_conn_id=self.tidb_conn_id).get_tidb_section()
+            config.tidb = _target_from_connection(config.tidb, TiDBHook(tidb_conn_id=self.tidb_conn_id))
         except ConfigError as exc:
             # A configuration mistake fails the same way on every try: do not spend retries on it.
             raise AirflowFailException(str(exc)) from exc
@@ -130,3 +133,13 @@ class LightningImportOperator(BaseOperator):
         overrides.update({key: value for key, value in explicit.items() if value is not None})
         overrides.update(_CHECKPOINT_OVERRIDES)
         return overrides
+
+
+def _target_from_connection(from_config: TidbSection, hook: TiDBHook) -> TidbSection:
+    """The connection's ``[tidb]`` settings, with the task file's session behaviour where the connection is silent."""
+    target = hook.get_tidb_section()
+    if target.sql_mode == TidbSection.sql_mode:
+        target.sql_mode = from_config.sql_mode
+    target.session_vars = {**from_config.session_vars, **target.session_vars}
+    target.max_allowed_packet = from_config.max_allowed_packet
+    return target
