@@ -54,7 +54,9 @@ class SchemaError(LightningError):
 class ImportFailed(LightningError):
     """The import stopped: the error budget was exceeded or a table could not be written.
 
-    ``table``, ``path``, ``offset`` and ``server_error`` say where and why.
+    ``table``, ``path``, ``offset`` and ``server_error`` say where and why. ``data_error`` is False
+    when the cause is not in the data (the server stayed unreachable, a privilege is missing): then
+    the checkpoint does not mark the table failed, and a plain rerun continues once the cause is fixed.
     """
 
     def __init__(
@@ -65,8 +67,10 @@ class ImportFailed(LightningError):
         path: str | None = None,
         offset: int | None = None,
         server_error: str | None = None,
+        data_error: bool = True,
     ) -> None:
         self.table = table
+        self.data_error = data_error
         self.path = path
         self.offset = offset
         self.server_error = server_error

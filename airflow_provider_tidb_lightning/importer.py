@@ -318,7 +318,9 @@ class _Import:
         """Re-raise the first real error; data errors also mark their table failed in the checkpoint."""
         real = [(job, exc) for job, exc in errors if not isinstance(exc, ImportCancelled)] or errors
         job, exc = real[0]
-        if job is not None and isinstance(exc, ImportFailed | SourceError | SchemaError):
+        data_problem = isinstance(exc, SourceError | SchemaError) or (
+            isinstance(exc, ImportFailed) and exc.data_error)
+        if job is not None and data_problem:
             state = self.task.tables[job.key]
             state.status = TABLE_FAILED
             state.error = str(exc)[:2000]

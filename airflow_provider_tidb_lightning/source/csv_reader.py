@@ -92,6 +92,9 @@ class _Grammar:
         # Single bytes checked with the memchr-speed ``in`` operator (a regex search is 20x slower).
         specials = _BLOCK_SPECIAL.decode("unicode_escape").encode("latin-1") + self.quote[:1]
         self.block_special = tuple(specials[i : i + 1] for i in range(len(specials)))
+        self.record_run = self._record_run_pattern(csv, term)
+        # NULL texts other than a raw \\N: a field equal to one is NULL, quoted or not.
+        self.plain_nulls = tuple(v for v in self.nulls if not (self.backslash_n_null and v == b"\\N"))
         # NULL detection: a cheap substring test first, the exact field-boundary pattern only
         # when a NULL text occurs at all (always for the empty-string NULL).
         self.null_hints = tuple(v for v in self.nulls if v)
@@ -100,6 +103,33 @@ class _Grammar:
             values = b"|".join(re.escape(v) for v in sorted(self.nulls, key=len, reverse=True))
             after = sep_re if self.trim else sep_re + rb"|$"
             self.block_null = re.compile(rb"(?:^|" + sep_re + rb")(?:" + values + rb")(?=" + after + rb")", re.M)
+
+    def _record_run_pattern(self, csv: CSVSection, term: bytes) -> re.Pattern[bytes] | None:
+        """A run of whole records the quoted block path can pass through, or None if it never applies.
+
+        Each field is unquoted or quoted, and never holds the separator, the delimiter, a line
+        break or a byte that needs SQL escaping; with ``backslash-escape`` a field may be exactly
+        ``\\N`` (NULL). Records end in ``\\n`` (or ``\\r\\n`` where that is a terminator). Such a
+        record's fields are what the careful path would find, and its delimiters can simply be
+        deleted. With ``trim-last-separator`` every record must end with a separator.
+        """
+        sep, quote = self.sep, self.quote
+        specials = b"\\'\n\r\x00\x1a"
+        if len(sep) != 1 or len(quote) != 1 or sep == quote or sep in specials or quote in b"\\\n\r":
+            return None
+        if term not in (b"", b"\n", b"\r\n"):
+            return None
+        plain = rb"[^" + re.escape(sep + quote + specials) + rb"]*+"
+        null = rb"\\N|" if self.backslash_n_null else b""
+        q = re.escape(quote)
+        field = rb"(?:" + q + rb"(?:" + null + plain + rb")" + q + rb"|" + null + plain + rb")"
+        eol = {b"": rb"\r?+\n", b"\n": rb"\n", b"\r\n": rb"\r\n"}[term]
+        s = re.escape(sep)
+        if csv.trim_last_separator:
+            record = rb"(?:" + field + s + rb")++" + eol
+        else:
+            record = rb"(?!" + eol + rb")" + field + rb"(?:" + s + field + rb")*+" + eol
+        return re.compile(rb"(?:" + record + rb")*+")
 
     def has_block_special(self, seg: bytes) -> bool:
         """Whether a run of lines holds a byte the block path cannot pass through."""

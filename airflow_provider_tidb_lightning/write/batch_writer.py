@@ -125,6 +125,7 @@ class BatchWriter:
                         f"table {job.table_key}: writing rows of {job.path} from byte offset "
                         f"{batch.offsets[0]} failed: {describe(exc)}",
                         table=job.table_key, path=job.path, offset=batch.offsets[0], server_error=describe(exc),
+                        data_error=False,
                     ) from exc
                 self.close()
                 if attempt >= ctx.retry.attempts:
@@ -132,6 +133,7 @@ class BatchWriter:
                         f"table {job.table_key}: gave up after {attempt} tries writing {job.path} at byte offset "
                         f"{batch.offsets[0]}: {describe(exc)}",
                         table=job.table_key, path=job.path, offset=batch.offsets[0], server_error=describe(exc),
+                        data_error=False,
                     ) from exc
                 ctx.retry.sleep(attempt, ctx.cancel)
         written, skipped, errors, conflicts = result
