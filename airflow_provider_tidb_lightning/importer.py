@@ -31,9 +31,9 @@ from .source.compression import open_source
 from .source.csv_reader import CSVReader, read_csv_header
 from .source.discovery import discover
 from .source.layout import Chunk, DataFile
-from .source.sql_reader import SQLReader, sniff_set_names
+from .source.sql_reader import SQLReader, sniff_set_names, sniff_time_zone
 from .summary import ImportSummary, TableSummary
-from .write.batch_writer import BatchWriter, ChunkJob, WriteContext
+from .write.batch_writer import BatchWriter, ChunkJob, Session, WriteContext
 from .write.error_records import ErrorBudget, ErrorRecorder
 
 _CHARSETS = {"binary": "binary", "auto": "binary", "utf8mb4": "utf8mb4", "utf8": "utf8mb4", "gbk": "gbk",
@@ -229,7 +229,7 @@ class _Import:
         state = self.task.chunks[chunk.key]
         data_file = chunk.file
         cfg = self.config
-        chunk_job = ChunkJob(job.key, self._prefix_for(job), data_file.relative, self._charset_for(data_file), state,
+        chunk_job = ChunkJob(job.key, self._prefix_for(job), data_file.relative, self._session_for(data_file), state,
                              job.stats)
         with open_source(data_file.path, data_file.compression) as stream:
             if data_file.format == "sql":
@@ -261,17 +261,18 @@ class _Import:
 
         return prefix
 
-    def _charset_for(self, data_file: DataFile) -> str:
-        """The session character set for a file's bytes: the dump's own ``SET NAMES``, else the config's."""
-        charset = None
+    def _session_for(self, data_file: DataFile) -> Session:
+        """How a file's values must be read: the dump's own ``SET NAMES`` / ``SET TIME_ZONE``, else the config's."""
+        charset = time_zone = None
         if data_file.format == "sql":
             with open_source(data_file.path, data_file.compression) as stream:
-                charset = sniff_set_names(stream.read(65536))
+                head = stream.read(65536)
+            charset, time_zone = sniff_set_names(head), sniff_time_zone(head)
         if charset is None:
             charset = _CHARSETS.get(self.config.mydumper.data_character_set.lower(), "binary")
         if not _PLAIN_NAME.match(charset):
             raise SourceError(f"unsupported character set {charset!r} in SET NAMES", path=data_file.relative, offset=0)
-        return charset
+        return Session(charset, time_zone)
 
     def _csv_header(self, data_file: DataFile) -> tuple[tuple[str, ...] | None, int]:
         with self._lock:

@@ -22,7 +22,7 @@ from .ddl import (
     split_statements,
     statement_kind,
 )
-from .encode.identifiers import quote_table
+from .encode.identifiers import quote_identifier, quote_table
 from .errors import SchemaError, SourceError
 from .faults import fault_point
 from .source.compression import open_source
@@ -97,6 +97,8 @@ def create_view(cur: Any, view: TableSource) -> None:
     """``CREATE OR REPLACE VIEW`` from a ``-schema-view.sql`` file (after the tables have their data)."""
     name = quote_table(view.target_schema, view.target_table)
     assert view.schema_file is not None
+    # mydumper writes the view's body with unqualified table names: they live in the view's database.
+    cur.execute(f"USE {quote_identifier(view.target_schema)}")
     if not _run_file(cur, view.schema_file, "create-view",
                      lambda s: rewrite_create_view(s, view.target_schema, view.target_table), name):
         raise SchemaError(f"{view.schema_file.relative} holds no CREATE VIEW statement", table=name)

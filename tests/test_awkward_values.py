@@ -19,7 +19,6 @@ import pytest
 from engine_helpers import task_config
 from mydumper_tool import column_checksums, column_definitions, dump, execute_dump, ordered_rows, quote, table_names
 
-from airflow_provider_tidb_lightning.errors import ImportFailed
 from airflow_provider_tidb_lightning.importer import run_import
 
 MAIN = "order line"  # a reserved word and a space
@@ -189,9 +188,6 @@ def test_mydumper_dump_imports_like_the_client(db_server, awkward_source, make_d
 
 
 @pytest.mark.skipif(bool(os.environ.get("TIDB_LIGHTNING_TEST_DSN")), reason="changes the server's global time_zone")
-@pytest.mark.xfail(strict=True, raises=(AssertionError, ImportFailed), reason=(
-    "engine BUG: the dump's `/*!40103 SET TIME_ZONE='+00:00' */` is ignored, so TIMESTAMPs are read in the "
-    "server's zone (shifted, or rejected as out of range) while the client reads them in UTC"))
 def test_timestamps_keep_their_instant_when_the_server_zone_is_not_utc(db_server, awkward_source, make_database,
                                                                        tmp_path, scratch_databases):
     dump_dir = dump(db_server, awkward_source, tmp_path / "dump", "--regex", rf"^[^.]+\.{MAIN}$")

@@ -16,6 +16,7 @@ from typing import Any
 
 import pymysql
 import pytest
+from airflow_compat import run_dag_test
 
 from airflow_provider_tidb_lightning import faults, get_provider_info
 
@@ -41,7 +42,7 @@ def dag_env(tidb_conn_id: str) -> Iterator[pytest.MonkeyPatch]:
 
 def _load_dag(dag_id: str) -> Any:
     """A freshly parsed DAG, so a test may adjust its tasks without affecting other tests."""
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_compat import DagBag
 
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
@@ -95,15 +96,9 @@ def assert_matches_sample(db_server, reference: str, database: str) -> None:
 
 
 def _xcom(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
+    from airflow_compat import xcom_return_value
 
-    with create_session() as session:
-        query = XComModel.get_many(
-            run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, map_indexes=map_index,
-            key="return_value",
-        )
-        return XComModel.deserialize_value(session.scalars(query).one())
+    return xcom_return_value(dag_run, task_id, map_index)
 
 
 def _task_instances(dag_run: Any) -> dict[tuple[str, int], Any]:
@@ -121,7 +116,7 @@ def _route_to(database: str) -> list[dict[str, str]]:
 
 
 def test_dagbag_loads_every_example_without_import_errors(airflow_db, dag_env) -> None:
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_compat import DagBag
 
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
@@ -155,8 +150,8 @@ def test_provider_info_lists_the_airflow_modules() -> None:
 def test_daily_refresh_imports_the_dump(airflow_db, dag_env, db_server, make_database, sample_dir, reference):
     target = make_database("daily")
     dag = _load_dag("tidb_lightning_daily_refresh")
-    dag_run = dag.test(
-        logical_date=datetime(2025, 3, 1, tzinfo=UTC),
+    dag_run = run_dag_test(
+        dag, datetime(2025, 3, 1, tzinfo=UTC),
         run_conf={"dump_dir": str(sample_dir / "mydumper-sql"), "routes": _route_to(target)},
     )
     states = {key: ti.state for key, ti in _task_instances(dag_run).items()}
@@ -186,8 +181,8 @@ def test_failed_try_resumes_from_the_checkpoint(
     monkeypatch.setenv("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES", "3")
     importlib.reload(faults)
     try:
-        dag_run = dag.test(
-            logical_date=datetime(2025, 3, 2, tzinfo=UTC),
+        dag_run = run_dag_test(
+            dag, datetime(2025, 3, 2, tzinfo=UTC),
             run_conf={"dump_dir": str(sample_dir / "mydumper-sql"), "routes": _route_to(target)},
         )
     finally:
@@ -206,8 +201,8 @@ def test_mapped_tables_import_one_group_per_task(
 ):
     target = make_database("mapped")
     dag = _load_dag("tidb_lightning_mapped_tables")
-    dag_run = dag.test(
-        logical_date=datetime(2025, 3, 3, tzinfo=UTC),
+    dag_run = run_dag_test(
+        dag, datetime(2025, 3, 3, tzinfo=UTC),
         run_conf={"dump_dir": str(sample_dir / "mydumper-sql"), "routes": _route_to(target)},
     )
     tis = _task_instances(dag_run)
@@ -229,9 +224,7 @@ def test_backfill_reads_the_dump_of_the_logical_date(
     dag_env.setenv("TIDB_LIGHTNING_DUMP_ROOT", str(tmp_path))
     try:
         dag = _load_dag("tidb_lightning_backfill")
-        dag_run = dag.test(
-            logical_date=datetime(2025, 1, 2, tzinfo=UTC), run_conf={"routes": _route_to(target)}
-        )
+        dag_run = run_dag_test(dag, datetime(2025, 1, 2, tzinfo=UTC), run_conf={"routes": _route_to(target)})
     finally:
         dag_env.delenv("TIDB_LIGHTNING_DUMP_ROOT")
     tis = _task_instances(dag_run)

@@ -7,7 +7,7 @@ import socket
 from urllib.parse import quote
 
 import pytest
-from airflow.sdk import Connection
+from airflow_compat import Connection
 
 from airflow_provider_tidb_lightning import TIDB_CONN_FIELDS, TIDB_UI_FIELD_BEHAVIOUR
 from airflow_provider_tidb_lightning.connection import connect_args

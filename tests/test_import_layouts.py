@@ -232,9 +232,6 @@ def test_view_without_table_references_is_created_after_the_data(db_server, sour
     assert definer[0][0] != "nobody@nowhere"  # the source's definer is dropped
 
 
-@pytest.mark.xfail(strict=True, raises=SchemaError, reason=(
-    "engine BUG: a mydumper view body names its tables without a database (`from items`) and the engine "
-    "creates the view without `USE <target>`: Error 1046 No database selected"))
 def test_view_over_a_table_is_created_in_the_target(db_server, source_db, tmp_path, make_database,
                                                     scratch_databases):
     with db_server.connect(source_db) as conn:

@@ -105,7 +105,7 @@ def test_execute_layers_the_configuration_and_uses_the_connection(
 
 
 def test_configuration_mistakes_fail_without_retries(tidb_conn_id: str, sample_dir: Path) -> None:
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow_compat import AirflowFailException
 
     op = LightningImportOperator(
         task_id="import", tidb_conn_id=tidb_conn_id, data_source_dir=str(sample_dir / "mydumper-sql"),
@@ -116,7 +116,7 @@ def test_configuration_mistakes_fail_without_retries(tidb_conn_id: str, sample_d
 
 
 def test_engine_errors_keep_their_message(tidb_conn_id: str, tmp_path: Path) -> None:
-    from airflow.sdk.exceptions import AirflowException
+    from airflow_compat import AirflowException
 
     missing = tmp_path / "no-dump-here"
     op = LightningImportOperator(task_id="import", tidb_conn_id=tidb_conn_id, data_source_dir=str(missing))
@@ -132,7 +132,7 @@ def test_on_kill_stops_the_import_and_the_same_task_instance_resumes(
     ``on_duplicate="error"`` is the witness: re-inserting a committed row fails, so the resumed
     run succeeding means nothing was written twice, and the new run failing means it started over.
     """
-    from airflow.sdk.exceptions import AirflowException
+    from airflow_compat import AirflowException
 
     def make_operator() -> LightningImportOperator:
         return LightningImportOperator(

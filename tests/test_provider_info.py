@@ -55,9 +55,9 @@ def test_every_listed_module_imports() -> None:
 
 def test_task_runtime_finds_the_hook() -> None:
     """What ``Connection.get_hook()`` uses inside a running task."""
-    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+    from airflow_compat import runtime_hooks
 
-    hook = ProvidersManagerTaskRuntime().hooks["tidb"]
+    hook = runtime_hooks()["tidb"]
     assert hook is not None
     assert (hook.hook_class_name, hook.connection_id_attribute_name, hook.hook_name) == (
         "airflow_provider_tidb_lightning.hooks.tidb.TiDBHook", "tidb_conn_id", "TiDB")

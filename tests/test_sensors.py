@@ -54,7 +54,7 @@ def test_dump_finished_raises_when_the_path_is_a_file(tmp_path: Path) -> None:
 
 
 def test_dump_sensor_pokes_and_times_out(tmp_path: Path) -> None:
-    from airflow.sdk.exceptions import AirflowSensorTimeout
+    from airflow_compat import AirflowSensorTimeout
 
     sensor = DumpCompleteSensor(task_id="wait", path=str(tmp_path), poke_interval=0.05, timeout=0.3)
     assert sensor.template_fields == ("path",)
@@ -115,7 +115,7 @@ def closed_port_conn_id(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_target_sensor_times_out_on_a_closed_port(closed_port_conn_id: str, caplog) -> None:
-    from airflow.sdk.exceptions import AirflowSensorTimeout
+    from airflow_compat import AirflowSensorTimeout
 
     sensor = TiDBTargetReadySensor(
         task_id="ready", tidb_conn_id=closed_port_conn_id, poke_interval=0.1, timeout=0.5

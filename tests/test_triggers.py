@@ -27,7 +27,7 @@ def _first_event(trigger: TiDBTargetReadyTrigger, timeout: float = 20) -> Any:
 
 
 def test_serialize_round_trip() -> None:
-    from airflow.sdk._shared.module_loading import import_string
+    from airflow_compat import import_string
 
     trigger = TiDBTargetReadyTrigger(
         "tidb_x", check_status_port=True, schema="app", empty_table="orders", poke_interval=7.5
@@ -89,7 +89,7 @@ def test_run_yields_error_for_an_unknown_connection() -> None:
 
 
 def test_deferrable_sensor_defers_to_the_trigger_and_resumes(tidb_conn_id: str) -> None:
-    from airflow.sdk.exceptions import AirflowException, TaskDeferred
+    from airflow_compat import AirflowException, TaskDeferred
 
     sensor = TiDBTargetReadySensor(
         task_id="ready", tidb_conn_id=tidb_conn_id, schema="app", deferrable=True, poke_interval=3, timeout=90

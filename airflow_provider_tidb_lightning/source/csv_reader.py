@@ -301,8 +301,9 @@ class CSVReader:
         self._columns = columns
         self._encoder = encoder
         self._width = len(columns) if columns is not None else None
-        self._block_ok = self._g.block_ok and encoder.all_quoted
+        self._block_ok = (self._g.block_ok or self._g.record_run is not None) and encoder.all_quoted
         self._block_from = 0  # absolute offset before which the block path is not retried
+        self._block_backoff = 1  # how far after a declined record the quoted block path tries again
         self._skip_header = csv.header
         self._started = False
 
@@ -361,7 +362,7 @@ class CSVReader:
     def _block_rows(
         self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int
     ) -> tuple[int, int, bool]:
-        """Encode a run of plain ``\\n``-terminated lines at once; see the module docstring.
+        """Encode a run of whole lines at once; see the module docstring.
 
         Returns (rows taken, their bytes, batch full); declines (0 rows) when the run has
         anything the line or careful path must look at.
@@ -374,16 +375,18 @@ class CSVReader:
         cut = buf.rfind(b"\n", pos, limit) + 1
         if cut <= pos:
             return 0, 0, False
+        if not g.block_ok or (g.quote and buf.find(g.quote, pos, cut) >= 0):
+            return self._quoted_block_rows(rows, offsets, byte_budget, max_rows, cut)
         seg = buf[pos:cut]
         lines = seg.count(b"\n")
         sep = g.sep
         per_line = self._width - 1 if self._width is not None else None
-        if (
-            g.has_block_special(seg)
-            or b"\n\n" in seg
-            or (g.trim and seg.count(sep + b"\n") != lines)
-            or g.may_hold_null(seg)
-        ):
+        if g.has_block_special(seg):
+            if g.record_run is not None:  # escapes (\N) or \r\n lines: the record pattern decides
+                return self._quoted_block_rows(rows, offsets, byte_budget, max_rows, cut)
+            self._block_from = src.base + limit
+            return 0, 0, False
+        if b"\n\n" in seg or (g.trim and seg.count(sep + b"\n") != lines) or g.may_hold_null(seg):
             self._block_from = src.base + limit
             return 0, 0, False
         if g.trim:
@@ -408,3 +411,63 @@ class CSVReader:
         rows.extend(encoded if take == lines else encoded[:take])
         src.pos = pos + starts[-1] + len(encoded[take - 1]) - shrink
         return take, sizes[take - 1], take < lines or len(rows) >= max_rows
+
+    def _quoted_block_rows(
+        self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int, cut: int
+    ) -> tuple[int, int, bool]:
+        """The block path for quoted fields (Dumpling's ``"abc","x",12,\\N``): see ``_Grammar.record_run``.
+
+        Takes the longest run of simple records at the position: deletes the delimiters, then
+        turns separators and line ends into ``','`` and ``')\\n('`` as the plain block path does.
+        A record the pattern rejects (doubled delimiter, escape, separator or newline in quotes,
+        NULL text) is left to the careful path; the block path is tried again after it, backing
+        off while it keeps failing.
+        """
+        src, g = self._src, self._g
+        buf, pos = src.buf, src.pos
+        stop = g.record_run.match(buf, pos, cut).end()  # type: ignore[union-attr]
+        if stop == pos:
+            return self._decline()
+        seg = buf[pos:stop]
+        sources = seg.split(b"\n")
+        sources.pop()  # seg ends with "\n"
+        lines = len(sources)
+        sep = g.sep
+        counts = list(map(bytes.count, sources, repeat(sep)))
+        expected = counts[0] if self._width is None else self._width - 1 + g.trim
+        if min(counts) != expected or max(counts) != expected:
+            lines = next(i for i, n in enumerate(counts) if n != expected)
+            if lines == 0:
+                return self._decline()
+            sources = sources[:lines]
+            seg = seg[: sum(map(len, sources)) + lines]
+        text = seg.replace(b"\r", b"") if b"\r" in seg else seg  # the pattern allows "\r" only before "\n"
+        if g.trim:
+            text = text.replace(sep + b"\n", b"\n")
+        text = text.replace(g.quote, b"")
+        encoded_all = b"('" + text[:-1].replace(sep, b"','").replace(b"\n", b"')\n('") + b"')"
+        if g.plain_nulls and any(b"'" + v + b"'" in encoded_all for v in g.plain_nulls):
+            return self._decline()
+        if g.backslash_n_null and b"\\" in text:
+            encoded_all = encoded_all.replace(b"'\\N'", b"NULL")  # fields hold no other "\\" or "'"
+        encoded = encoded_all.split(b"\n")
+        sizes = list(accumulate(map(len, encoded)))
+        take = min(lines, max_rows - len(rows), bisect_right(sizes, byte_budget))
+        if take == 0:
+            if rows:
+                return 0, 0, True
+            take = 1
+        self._block_backoff = 1
+        starts = list(accumulate(map(len, sources[:take]), lambda total, n: total + n + 1, initial=0))
+        base = src.base + pos
+        offsets.extend(map(add, starts[:-1], repeat(base)))
+        rows.extend(encoded if take == lines else encoded[:take])
+        src.pos = pos + starts[-1]
+        return take, sizes[take - 1], take < lines or len(rows) >= max_rows
+
+    def _decline(self) -> tuple[int, int, bool]:
+        """Leave the next record(s) to the careful path; retry the block path after a growing distance."""
+        src = self._src
+        self._block_from = src.base + src.pos + self._block_backoff
+        self._block_backoff = min(self._block_backoff * 2, 1 << 20)
+        return 0, 0, False

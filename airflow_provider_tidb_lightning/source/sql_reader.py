@@ -80,6 +80,7 @@ _SKIPPED_VERB = re.compile(rb"(?:SET|LOCK\s++TABLES?|UNLOCK\s++TABLES?)\b", re.I
 _SKIPPED_STATEMENT = re.compile(rb"(?:[^;'\"`]++|" + _STR_SINGLE + b"|" + _STR_DOUBLE + rb"|`(?:[^`]|``)*+`)*+;", re.S)
 _COLUMN_NAME = re.compile(rb"`((?:[^`]|``)*+)`|([^\s,`]++)")
 _SET_NAMES = re.compile(rb"\bSET\s++NAMES\s++['\"`]?([\w]+)", re.I)
+_SET_TIME_ZONE = re.compile(rb"\bSET\s++(?:SESSION\s++|@@(?:SESSION\.)?)?TIME_ZONE\s*+=\s*+'([^'\\]{1,64})'", re.I)
 _FIRST_INSERT = re.compile(rb"\b(?:INSERT|REPLACE)\b", re.I)
 
 # Enough look-ahead to classify a statement or a comment start without reading more.
@@ -98,6 +99,17 @@ def sniff_set_names(head: bytes) -> str | None:
     first = _FIRST_INSERT.search(head)
     m = _SET_NAMES.search(head, 0, first.start() if first else len(head))
     return m.group(1).decode("ascii").lower() if m else None
+
+
+def sniff_time_zone(head: bytes) -> str | None:
+    """Return the zone of a ``SET TIME_ZONE='+00:00'`` that precedes the first INSERT in ``head``.
+
+    mydumper and Dumpling write TIMESTAMP values in UTC and say so at the top of every data file;
+    the writer must use that zone or the values shift by the server's offset.
+    """
+    first = _FIRST_INSERT.search(head)
+    m = _SET_TIME_ZONE.search(head, 0, first.start() if first else len(head))
+    return m.group(1).decode("ascii") if m else None
 
 
 def _parse_columns(raw: bytes, path: str, offset: int) -> tuple[str, ...]:

@@ -56,6 +56,14 @@ class TableStats:
             self.last_write = now
 
 
+@dataclass(frozen=True)
+class Session:
+    """Session settings a data file's values depend on: its ``SET NAMES`` and ``SET TIME_ZONE``."""
+
+    charset: str
+    time_zone: str | None = None  # None: the server's default (or [tidb] session-vars)
+
+
 @dataclass
 class ChunkJob:
     """A chunk being written: where its rows go and what the checkpoint knows of it."""
@@ -63,7 +71,7 @@ class ChunkJob:
     table_key: str  # `db`.`tbl`
     prefix: Callable[[tuple[str, ...] | None], bytes]  # INSERT/REPLACE ... VALUES for a column list
     path: str  # relative path, for messages and records
-    charset: str  # session character set for this file's bytes
+    session: Session  # character set and time zone this file's values are written in
     state: ChunkCheckpoint
     stats: TableStats
 
@@ -90,7 +98,7 @@ class BatchWriter:
     def __init__(self, ctx: WriteContext) -> None:
         self.ctx = ctx
         self._conn: pymysql.Connection | None = None
-        self._charset: str | None = None
+        self._session: Session | None = None
 
     def close(self) -> None:
         if self._conn is not None:
@@ -114,7 +122,7 @@ class BatchWriter:
             if ctx.cancel.is_set():
                 raise ImportCancelled("import cancelled")
             try:
-                conn = self._connection(job.charset)
+                conn = self._connection(job.session)
                 if attempt > 1 and ctx.store.transactional and self._already_committed(conn, job, pending):
                     result = (pending.rows - job.state.rows, 0, 0, 0)
                 else:
@@ -241,14 +249,16 @@ class BatchWriter:
 
     # -- connection ----------------------------------------------------------------------------
 
-    def _connection(self, charset: str) -> pymysql.Connection:
+    def _connection(self, session: Session) -> pymysql.Connection:
         if self._conn is None:
             self._conn = self.ctx.connect()
-            self._charset = None
-        if self._charset != charset:
+            self._session = None
+        if self._session != session:
             with self._conn.cursor() as cur:
-                cur.execute(f"SET NAMES {charset}")
-            self._charset = charset
+                cur.execute(f"SET NAMES {session.charset}")  # a plain name, checked by the importer
+                if session.time_zone is not None:
+                    cur.execute("SET time_zone = %s", (session.time_zone,))
+            self._session = session
         return self._conn
 
     def _already_committed(self, conn: pymysql.Connection, job: ChunkJob, pending: ChunkCheckpoint) -> bool:
