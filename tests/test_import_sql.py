@@ -172,3 +172,45 @@ def test_table_without_schema_file_is_an_error(db_server, tmp_path, fresh_db):
     (tmp_path / "src.t.000000001.sql").write_text("INSERT INTO `t` VALUES (1);\n")
     with pytest.raises(Exception, match=r"no schema file .*src\.t"):
         run_import(task_config(db_server, tmp_path, fresh_db, source_db="src"))
+
+
+def test_wrong_number_of_values_is_a_recorded_row(db_server, tmp_path, fresh_db):
+    rows = "INSERT INTO `t` VALUES (1,'ok',NULL),(2,'short'),(3,'ok',NULL);\n"
+    dump = _small_dump(tmp_path, rows)
+    summary = run_import(task_config(db_server, dump, fresh_db, source_db="src", lightning={"max-error": 1}))
+    assert summary.tables[0].rows == 2 and summary.tables[0].type_errors == 1
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT `offset`, `error` FROM `{fresh_db}_info`.type_error_v1")
+        offset, error = cur.fetchone()
+    assert offset == rows.index("(2,") and "1136" in error
+
+
+def test_invalid_utf8_for_a_utf8mb4_column_names_file_and_offset(db_server, tmp_path, fresh_db):
+    head = b"/*!40101 SET NAMES binary*/;\nINSERT INTO `t` VALUES (1,'ok',NULL),"
+    dump = _small_dump(tmp_path, "")
+    (dump / "src.t.000000001.sql").write_bytes(head + b"(2,'\xff\xfe',NULL);\n")
+    with pytest.raises(ImportFailed) as info:
+        run_import(task_config(db_server, dump, fresh_db, source_db="src"))
+    assert f"src.t.000000001.sql at byte offset {len(head)}" in str(info.value)
+    assert "1366" in str(info.value)
+    with db_server.connect() as conn:
+        assert _rows(conn, fresh_db) == ()
+
+
+def test_truncated_gzip_names_file_and_leaves_checkpointed_rows_only(db_server, tmp_path, fresh_db):
+    body = "INSERT INTO `t` VALUES " + ",".join(f"({i},'v{i}',NULL)" for i in range(1, 200001)) + ";\n"
+    dump = _small_dump(tmp_path, "")
+    (dump / "src.t.000000001.sql").unlink()
+    data = gzip.compress(body.encode())
+    (dump / "src.t.000000001.sql.gz").write_bytes(data[: len(data) // 2])
+    cfg = task_config(db_server, dump, fresh_db, source_db="src",
+                      tikv_importer={"logical-import-batch-size": "4KiB", "on-duplicate": "error"})
+    with pytest.raises(Exception, match=r"src\.t\.000000001\.sql\.gz.*(truncated|corrupt)") as info:
+        run_import(cfg)
+    assert "byte offset" in str(info.value)
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*), MAX(id) FROM `{fresh_db}`.t")
+        count, top = cur.fetchone()
+        cur.execute(f"SELECT SUM(`rows_written`) FROM `{fresh_db}_ckpt`.chunk_v1")
+        saved = int(cur.fetchone()[0])
+    assert 0 < count < 200000 and count == top == saved  # exactly the committed prefix, as the checkpoint says

@@ -32,7 +32,16 @@ _UNESCAPES = {b"0": b"\x00", b"b": b"\b", b"n": b"\n", b"r": b"\r", b"t": b"\t",
 # Bytes that keep a run of lines off the block path: CSV quoting/escaping, SQL escaping, or a
 # bare carriage return (a line terminator when the terminator is auto-detected).
 _BLOCK_SPECIAL = rb"\\'\x00\r\x1a"
+# Bytes a field must not hold to stand raw inside a quoted SQL literal (besides "\n" and "\r").
+_SQL_SPECIAL = b"\\'\x00\x1a"
+# Stand-ins for a separator inside quoted content while a block is rewritten; the quoted block
+# path only takes runs without them.
+_JOIN, _HIDDEN_SEP = b"\x00", b"\x1a"
 _NEED_MORE = None
+
+
+def _after_line(start: int, length: int) -> int:
+    return start + length + 1
 
 
 class RowShapeError(SourceError):
@@ -52,6 +61,7 @@ class _Grammar:
         self.nulls = frozenset(v.encode() for v in csv.null) if not csv.not_null else frozenset()
         self.backslash_n_null = self.escape and b"\\N" in self.nulls
         term = csv.terminator.encode()
+        self.term = term
         self.auto_term = not term
         term_re = rb"\r\n|\n|\r" if self.auto_term else re.escape(term)
         sep_re, quote_re = re.escape(self.sep), re.escape(self.quote)
@@ -105,24 +115,27 @@ class _Grammar:
             self.block_null = re.compile(rb"(?:^|" + sep_re + rb")(?:" + values + rb")(?=" + after + rb")", re.M)
 
     def _record_run_pattern(self, csv: CSVSection, term: bytes) -> re.Pattern[bytes] | None:
-        """A run of whole records the quoted block path can pass through, or None if it never applies.
+        """A run of whole records the quoted block path can take, or None if it never applies.
 
-        Each field is unquoted or quoted, and never holds the separator, the delimiter, a line
-        break or a byte that needs SQL escaping; with ``backslash-escape`` a field may be exactly
-        ``\\N`` (NULL). Records end in ``\\n`` (or ``\\r\\n`` where that is a terminator). Such a
-        record's fields are what the careful path would find, and its delimiters can simply be
-        deleted. With ``trim-last-separator`` every record must end with a separator.
+        A field is quoted or not; it never holds the delimiter, a line break or a byte that needs
+        SQL escaping (``\\ ' \\0 \\r \\x1a``), and an unquoted one never holds the separator.
+        With ``backslash-escape`` a field may be exactly ``\\N`` (NULL). Records end in ``\\n``
+        (or ``\\r\\n`` where that is a terminator); with ``trim-last-separator`` every record must
+        end with a separator. Such records are what the careful path would find, field by field,
+        and their delimiters come in open/close pairs, so ``split`` on the delimiter alternates
+        between unquoted text and quoted content.
         """
         sep, quote = self.sep, self.quote
-        specials = b"\\'\n\r\x00\x1a"
-        if len(sep) != 1 or len(quote) != 1 or sep == quote or sep in specials or quote in b"\\\n\r":
+        specials = _SQL_SPECIAL + b"\n\r"
+        if len(sep) != 1 or len(quote) != 1 or sep == quote or sep in specials or quote in specials:
             return None
         if term not in (b"", b"\n", b"\r\n"):
             return None
-        plain = rb"[^" + re.escape(sep + quote + specials) + rb"]*+"
         null = rb"\\N|" if self.backslash_n_null else b""
+        quoted = rb"[^" + re.escape(quote + specials) + rb"]*+"
+        plain = rb"[^" + re.escape(sep + quote + specials) + rb"]*+"
         q = re.escape(quote)
-        field = rb"(?:" + q + rb"(?:" + null + plain + rb")" + q + rb"|" + null + plain + rb")"
+        field = rb"(?:" + q + rb"(?:" + null + quoted + rb")" + q + rb"|" + null + plain + rb")"
         eol = {b"": rb"\r?+\n", b"\n": rb"\n", b"\r\n": rb"\r\n"}[term]
         s = re.escape(sep)
         if csv.trim_last_separator:
@@ -415,42 +428,34 @@ class CSVReader:
     def _quoted_block_rows(
         self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int, cut: int
     ) -> tuple[int, int, bool]:
-        """The block path for quoted fields (Dumpling's ``"abc","x",12,\\N``): see ``_Grammar.record_run``.
+        """The block path for quoted fields (Dumpling writes ``"abc","x,y",12,\\N``).
 
-        Takes the longest run of simple records at the position: deletes the delimiters, then
-        turns separators and line ends into ``','`` and ``')\\n('`` as the plain block path does.
-        A record the pattern rejects (doubled delimiter, escape, separator or newline in quotes,
-        NULL text) is left to the careful path; the block path is tried again after it, backing
-        off while it keeps failing.
+        Every line fully quoted with plain content (most of a quoted file) is proved so by
+        counting delimiters and rewritten with two ``replace`` calls; otherwise the longest run
+        of records matching ``_Grammar.record_run`` is rewritten by splitting on the delimiter.
+        A record neither takes (doubled delimiter, escape, newline in quotes, NULL text) is left
+        to the careful path, and the block path is tried again after it, backing off while it
+        keeps declining.
         """
         src, g = self._src, self._g
         buf, pos = src.buf, src.pos
-        stop = g.record_run.match(buf, pos, cut).end()  # type: ignore[union-attr]
-        if stop == pos:
-            return self._decline()
-        seg = buf[pos:stop]
+        seg = buf[pos:cut]
         sources = seg.split(b"\n")
         sources.pop()  # seg ends with "\n"
-        lines = len(sources)
-        sep = g.sep
-        counts = list(map(bytes.count, sources, repeat(sep)))
-        expected = counts[0] if self._width is None else self._width - 1 + g.trim
-        if min(counts) != expected or max(counts) != expected:
-            lines = next(i for i, n in enumerate(counts) if n != expected)
-            if lines == 0:
+        encoded = self._all_quoted_rows(seg, len(sources))
+        if encoded is None:
+            stop = g.record_run.match(buf, pos, cut).end()  # type: ignore[union-attr]
+            if stop == pos:
                 return self._decline()
-            sources = sources[:lines]
-            seg = seg[: sum(map(len, sources)) + lines]
-        text = seg.replace(b"\r", b"") if b"\r" in seg else seg  # the pattern allows "\r" only before "\n"
-        if g.trim:
-            text = text.replace(sep + b"\n", b"\n")
-        text = text.replace(g.quote, b"")
-        encoded_all = b"('" + text[:-1].replace(sep, b"','").replace(b"\n", b"')\n('") + b"')"
-        if g.plain_nulls and any(b"'" + v + b"'" in encoded_all for v in g.plain_nulls):
-            return self._decline()
-        if g.backslash_n_null and b"\\" in text:
-            encoded_all = encoded_all.replace(b"'\\N'", b"NULL")  # fields hold no other "\\" or "'"
-        encoded = encoded_all.split(b"\n")
+            if stop < cut:
+                seg = seg[: stop - pos]
+                del sources[seg.count(b"\n") :]
+            encoded = self._record_run_rows(seg)
+            if encoded is None:
+                return self._decline()
+        lines = len(encoded)
+        if lines < len(sources):
+            del sources[lines:]
         sizes = list(accumulate(map(len, encoded)))
         take = min(lines, max_rows - len(rows), bisect_right(sizes, byte_budget))
         if take == 0:
@@ -458,12 +463,90 @@ class CSVReader:
                 return 0, 0, True
             take = 1
         self._block_backoff = 1
-        starts = list(accumulate(map(len, sources[:take]), lambda total, n: total + n + 1, initial=0))
+        starts = list(accumulate(map(len, sources[:take]), _after_line, initial=0))
         base = src.base + pos
         offsets.extend(map(add, starts[:-1], repeat(base)))
         rows.extend(encoded if take == lines else encoded[:take])
         src.pos = pos + starts[-1]
         return take, sizes[take - 1], take < lines or len(rows) >= max_rows
+
+    def _all_quoted_rows(self, seg: bytes, lines: int) -> list[bytes] | None:
+        """Rows of ``seg`` (whole lines) if every line is ``"a","b",...,"z"`` with plain content.
+
+        Proof by counting: every line starts and ends with a delimiter (distinct bytes, not part of
+        a ``","``), so a line with k ``","`` has at least 2k+2 delimiters; a total of exactly
+        2K+2L leaves none inside any field.
+        """
+        g = self._g
+        quote = g.quote
+        if g.record_run is None or g.trim or seg[:1] != quote or any(map(seg.__contains__, _SQL_SPECIAL)):
+            return None
+        text = seg
+        if b"\r" in seg:
+            if g.term not in (b"", b"\r\n") or seg.count(b"\r") != lines or seg.count(b"\r\n") != lines:
+                return None
+            text = seg.replace(b"\r\n", b"\n")
+        elif g.term == b"\r\n":
+            return None
+        boundary = quote + g.sep + quote
+        end, start = quote + b"\n", b"\n" + quote
+        if (
+            text.count(end) != lines
+            or text.count(start) != lines - 1
+            or text.startswith(end)
+            or text.startswith(boundary)
+            or start + b"\n" in text
+            or b"\n" + boundary in text
+            or boundary + b"\n" in text
+            or text.count(quote) != 2 * (text.count(boundary) + lines)
+        ):
+            return None
+        counts = list(map(bytes.count, text.split(b"\n", lines - 1), repeat(boundary)))
+        if not self._same_width(counts, lines):
+            return None
+        literal = b"'" + g.sep + b"'"
+        encoded = b"('" + text[1:-2].replace(boundary, literal).replace(end + quote, b"')\n('") + b"')"
+        if g.plain_nulls and any(b"'" + v + b"'" in encoded for v in g.plain_nulls):
+            return None
+        return encoded.replace(literal, b"','").split(b"\n") if g.sep != b"," else encoded.split(b"\n")
+
+    def _record_run_rows(self, seg: bytes) -> list[bytes] | None:
+        """Rows of a run of ``_Grammar.record_run`` records; may stop early at a record of another width."""
+        g = self._g
+        sep = g.sep
+        text = seg.replace(b"\r", b"") if b"\r" in seg else seg  # "\r" only before "\n" here
+        if g.trim:
+            text = text.replace(sep + b"\n", b"\n")
+        parts = text.split(g.quote)
+        hidden = False
+        if len(parts) > 1:
+            content = _JOIN.join(parts[1::2])
+            if sep in content:  # a separator inside quotes: hide it while separators are rewritten
+                parts[1::2] = content.replace(sep, _HIDDEN_SEP).split(_JOIN)
+                hidden = True
+            text = b"".join(parts)
+        lines = text.split(b"\n")
+        lines.pop()
+        counts = list(map(bytes.count, lines, repeat(sep)))
+        if not self._same_width(counts, len(lines)):
+            expected = counts[0] if self._width is None else self._width - 1
+            good = next(i for i, n in enumerate(counts) if n != expected)
+            if good == 0:
+                return None
+            text = text[: sum(map(len, lines[:good])) + good]
+        encoded = b"('" + text[:-1].replace(sep, b"','").replace(b"\n", b"')\n('") + b"')"
+        if hidden:
+            encoded = encoded.replace(_HIDDEN_SEP, sep)
+        if g.plain_nulls and any(b"'" + v + b"'" in encoded for v in g.plain_nulls):
+            return None
+        if g.backslash_n_null and b"\\" in encoded:
+            encoded = encoded.replace(b"'\\N'", b"NULL")  # fields hold no other "\\" and no "'"
+        return encoded.split(b"\n")
+
+    def _same_width(self, counts: list[int], lines: int) -> bool:
+        """Whether every line has as many separators as the first (and as the column list says)."""
+        expected = counts[0] if self._width is None else self._width - 1
+        return min(counts) == expected == max(counts)
 
     def _decline(self) -> tuple[int, int, bool]:
         """Leave the next record(s) to the careful path; retry the block path after a growing distance."""
