@@ -1,5 +1,6 @@
 # `make test` works from a fresh clone: system packages (as root, Debian/Ubuntu), the virtualenv,
-# then lint and tests. `make demo` and `make bench` share the same setup.
+# then lint and tests on Airflow 3.x, then the Airflow-level tests again on Airflow 2.11 in a second
+# virtualenv. `make demo` and `make bench` share the 3.x setup.
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -7,16 +8,31 @@ VENV := .venv
 VENV_PY := $(VENV)/bin/python
 # Re-install only when the dependencies may have changed.
 INSTALL_STAMP := $(VENV)/.install-stamp
+# The Airflow 2.11 environment: pip picks the newest providers that still support 2.11.
+VENV_AIRFLOW2 := .venv-airflow2
+AIRFLOW2_STAMP := $(VENV_AIRFLOW2)/.install-stamp
+AIRFLOW2_REQUIREMENTS := "apache-airflow==2.11.*" apache-airflow-providers-mysql \
+  apache-airflow-providers-common-sql apache-airflow-providers-common-compat
+# The tests that touch Airflow (hooks, operators, sensors, triggers, provider info, example DAGs);
+# the engine tests do not import Airflow, so one run of them (on 3.x) is enough.
+AIRFLOW_TESTS := tests/test_hook.py tests/test_provider_info.py tests/test_operator.py \
+  tests/test_sensors.py tests/test_triggers.py tests/test_example_dags.py
 SCALE ?= 0.3
 # libmariadb-dev and pkg-config build mysqlclient (required by apache-airflow-providers-mysql);
 # mariadb-server runs the tests' private server; mydumper writes dumps for the demo.
 SYSTEM_PACKAGES := libmariadb-dev pkg-config mariadb-server mariadb-client mydumper
 
-.PHONY: test demo bench setup system-packages
+.PHONY: test test-airflow3 test-airflow2 demo bench setup setup-airflow2 system-packages
 
-test: setup
+# The 3.x suite first, then the 2.11 run.
+test: test-airflow3 test-airflow2
+
+test-airflow3: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
+
+test-airflow2: setup-airflow2
+	$(VENV_AIRFLOW2)/bin/pytest -q $(AIRFLOW_TESTS)
 
 demo: setup
 	bash scripts/demo.sh
@@ -25,6 +41,8 @@ bench: setup
 	$(VENV_PY) benchmarks/run.py --scale $(SCALE)
 
 setup: system-packages $(INSTALL_STAMP)
+
+setup-airflow2: system-packages $(AIRFLOW2_STAMP)
 
 system-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -45,4 +63,9 @@ system-packages:
 $(INSTALL_STAMP): pyproject.toml
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV_PY) -m pip install -q -e '.[test]'
+	touch $@
+
+$(AIRFLOW2_STAMP): pyproject.toml
+	test -x $(VENV_AIRFLOW2)/bin/python || $(PYTHON) -m venv $(VENV_AIRFLOW2)
+	$(VENV_AIRFLOW2)/bin/python -m pip install -q $(AIRFLOW2_REQUIREMENTS) -e '.[test]'
 	touch $@

@@ -60,8 +60,9 @@ def run_measured(argv: list[str], log_path: Path, *, stdin_files: Iterable[Path]
         sampler.stop()
     output = log_path.read_text(errors="replace")
     if child.returncode != 0:
-        tail = "\n".join(output.splitlines()[-15:])
-        raise LoaderFailed(f"{Path(argv[0]).name} exited with {child.returncode}; log {log_path}:\n{tail}")
+        tail = output.strip().splitlines()[-15:] or ["(no output)"]
+        raise LoaderFailed(f"{Path(argv[0]).name} exited with {child.returncode}: {tail[-1]} (log {log_path})\n"
+                           + "\n".join(tail))
     seconds = _self_reported_seconds(output) if self_timed else None
     return Measurement(seconds=seconds or wall, peak_rss_mb=sampler.peak_kib / 1024)
 

@@ -53,18 +53,42 @@ def read_csv(csv: CSVSection, line_path_only: bool = False) -> Callable[[bytes],
     return read
 
 
+def all_quoted(tbl: bytes) -> bytes:
+    """A ``.tbl`` file as CSV with every field quoted."""
+    return b"".join(b'"' + line[:-1].replace(b"|", b'","') + b'"\n' for line in tbl.splitlines())
+
+
+def dumpling_style(lineitem: bytes) -> bytes:
+    """lineitem as Dumpling writes it: numbers bare, strings quoted, NULL as ``\\N``, ``\\r\\n`` lines."""
+    lines = []
+    for n, line in enumerate(lineitem.splitlines()):
+        fields = line[:-1].split(b"|")
+        values = [f if i < 8 else b'"' + f + b'"' for i, f in enumerate(fields)]
+        if n % 7 == 0:
+            values[n % 16] = b"\\N"
+        lines.append(b",".join(values) + b"\r\n")
+    return b"".join(lines)
+
+
 def main() -> None:
     sample = Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLE
     sql = [p.read_bytes() for p in sorted((sample / "mydumper-sql").glob("tpch.*.sql")) if "-schema" not in p.name]
     tbl = [p.read_bytes() for p in sorted((sample / "tbl").glob("*.tbl"))]
     tbl_csv = CSVSection(separator="|", delimiter="", header=False, trim_last_separator=True)
-    # The same rows as a quoted CSV (every field quoted), to measure the careful path.
-    quoted = [b"\n".join(b'"' + line[:-1].replace(b"|", b'","') + b'"' for line in t.splitlines()) + b"\n" for t in tbl]
+    # The same rows as quoted CSV: every field quoted, and Dumpling's style (strings quoted, numbers
+    # bare, every 7th value NULL), with a separator inside quotes in TPC-H's comments.
+    lineitem = (sample / "tbl" / "lineitem.tbl").read_bytes()
+    quoted = [all_quoted(t) for t in tbl]
+    quoted_lineitem = [all_quoted(lineitem)]
+    dumpling = [dumpling_style(lineitem)]
     cases = [
         ("SQL (mydumper INSERT)", sql, read_sql),
         ("CSV .tbl -> SQL (block path)", tbl, read_csv(tbl_csv)),
         ("CSV .tbl -> SQL (line path)", tbl, read_csv(tbl_csv, line_path_only=True)),
-        ("CSV quoted -> SQL (careful path)", quoted, read_csv(CSVSection(header=False))),
+        ("CSV quoted -> SQL (block path)", quoted, read_csv(CSVSection(header=False))),
+        ("CSV quoted lineitem (block path)", quoted_lineitem, read_csv(CSVSection(header=False))),
+        ("CSV quoted lineitem (careful path)", quoted_lineitem, read_csv(CSVSection(header=False), True)),
+        ("CSV Dumpling-style lineitem", dumpling, read_csv(CSVSection(header=False))),
     ]
     for name, files, read in cases:
         speed, rows = best_mb_per_s(files, read)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from loader import CSV_INPUT, OK, Outcome
+from loader import CSV_INPUT, FAILED, OK, Loader, Outcome
+from measure import Measurement
 from ours import HEADLINE_SQL, NO_CHECKPOINT_SQL
 from peers import REFERENCE_CSV, REFERENCE_SQL
 from tpch_data import Dataset
@@ -27,6 +29,26 @@ class RunInfo:
     dataset: Dataset
     total_rows: int
     server_version: str
+    repeat: int = 1
+
+
+def summarise(attempts: list[Outcome], loaders: list[Loader]) -> list[Outcome]:
+    """One outcome per loader, in run order: the median time and the highest RSS of its attempts.
+
+    A loader with any failed attempt is reported as failed, with the first failure's message.
+    """
+    summary = []
+    for loader in loaders:
+        mine = [a for a in attempts if a.loader.name == loader.name]
+        unsuccessful = next((a for a in mine if a.status == FAILED), None) or next(
+            (a for a in mine if a.status != OK), None)
+        if unsuccessful is not None:
+            summary.append(Outcome(loader, unsuccessful.status, detail=unsuccessful.detail))
+            continue
+        done = [a.measurement for a in mine if a.measurement is not None]
+        summary.append(Outcome(loader, OK, Measurement(seconds=statistics.median(m.seconds for m in done),
+                                                       peak_rss_mb=max(m.peak_rss_mb for m in done))))
+    return summary
 
 
 def render(outcomes: list[Outcome], info: RunInfo, mismatches: list[str]) -> str:
@@ -45,6 +67,7 @@ def _context(info: RunInfo) -> str:
         f"TPC-H SF {info.scale:g}: {info.total_rows:,} rows; SQL dump {dump_mb:.1f} MB of INSERTs, "
         f".tbl {tbl_mb:.1f} MB.\n"
         f"Server: MariaDB {info.server_version} (private instance). Machine: {_machine()}.\n"
+        + (f"Seconds are the median of {info.repeat} interleaved runs per loader.\n" if info.repeat > 1 else "")
     )
 
 

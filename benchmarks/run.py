@@ -22,7 +22,7 @@ from measure import LoaderFailed
 from ours import our_loaders
 from peers import peer_loaders
 from prerequisites import ensure_tools
-from report import RunInfo, render
+from report import RunInfo, render, summarise
 from server import ScratchServer
 from tpch_data import Dataset, create_schema, prepare
 from verify import find_mismatches, inspect_database
@@ -43,9 +43,18 @@ def parse_args(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=0.3, help="TPC-H scale factor (default 0.3)")
     parser.add_argument("--keep", action="store_true",
                         help="leave the server running and every loaded database in place, for inspection")
+    parser.add_argument("--repeat", type=_positive, default=1, metavar="N",
+                        help="run every loader N times (interleaved) and report the median time (default 1)")
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help=f"run only these loaders (shell patterns allowed): {', '.join(names)}")
     return parser.parse_args(argv)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def select(loaders: list[Loader], patterns: list[str] | None) -> list[Loader]:
@@ -59,12 +68,32 @@ def select(loaders: list[Loader], patterns: list[str] | None) -> list[Loader]:
     return [lo for lo in loaders if any(fnmatch.fnmatchcase(lo.name, p) for p in patterns)]
 
 
+def run_rounds(chosen: list[Loader], server: ScratchServer, dataset: Dataset, work_dir: Path,
+               args: argparse.Namespace) -> list[Outcome]:
+    """Every attempt of every loader: ``--repeat`` rounds, each running every runnable loader once.
+
+    Rounds are interleaved rather than each loader repeated back to back, so a slow drift in the
+    machine's load (other work on a shared host) is spread over all loaders instead of one.
+    """
+    attempts: list[Outcome] = []
+    runnable: list[Loader] = []
+    for loader in chosen:
+        reason = loader.probe(work_dir)
+        if reason:
+            print(f"{loader.name}: {NOT_AVAILABLE} ({reason})", flush=True)
+            attempts.append(Outcome(loader, NOT_AVAILABLE, detail=reason))
+        else:
+            runnable.append(loader)
+    for round_no in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            print(f"-- round {round_no}/{args.repeat}", flush=True)
+        failed = {o.loader.name for o in attempts if o.status == FAILED}
+        attempts += [run_one(lo, server, dataset, work_dir, args.keep) for lo in runnable if lo.name not in failed]
+    return attempts
+
+
 def run_one(loader: Loader, server: ScratchServer, dataset: Dataset, work_dir: Path, keep: bool) -> Outcome:
     """Load into a fresh database, inspect what arrived, and drop it again (unless ``keep``)."""
-    reason = loader.probe(work_dir)
-    if reason:
-        print(f"{loader.name}: {NOT_AVAILABLE} ({reason})", flush=True)
-        return Outcome(loader, NOT_AVAILABLE, detail=reason)
     database = "bench_" + loader.name.replace("-", "_")
     _fresh_database(server, database, loader.precreate_schema)
     print(f"{loader.name} ...", end=" ", flush=True)
@@ -100,11 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     server = ScratchServer(keep=args.keep)
     with server:
         dataset = prepare(CACHE_DIR, args.scale, server)
-        outcomes = [run_one(lo, server, dataset, work_dir, args.keep) for lo in chosen]
+        attempts = run_rounds(chosen, server, dataset, work_dir, args)
         version = server.version()
     expected = dataset.expected_rows()
-    mismatches = find_mismatches(outcomes, expected)
-    text = render(outcomes, RunInfo(args.scale, dataset, sum(expected.values()), version), mismatches)
+    mismatches = find_mismatches(attempts, expected)
+    outcomes = summarise(attempts, chosen)
+    info = RunInfo(args.scale, dataset, sum(expected.values()), version, args.repeat)
+    text = render(outcomes, info, mismatches)
     print("\n" + text)
     (CACHE_DIR / "last.md").write_text(text)
     if mismatches:

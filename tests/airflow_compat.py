@@ -68,11 +68,10 @@ def xcom_return_value(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
             return XComModel.deserialize_value(session.scalars(query).one())
         from airflow.models.xcom import XCom
 
-        query = XCom.get_many(
-            run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, map_indexes=map_index,
+        return XCom.get_one(
+            run_id=dag_run.run_id, dag_id=dag_run.dag_id, task_id=task_id, map_index=map_index,
             key="return_value", session=session,
         )
-        return XCom.deserialize_value(query.one())
 
 
 def runtime_hooks() -> Any:

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -40,6 +41,10 @@ os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "example_dags"))
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+if metadata.version("apache-airflow").startswith("2."):
+    # Airflow 2's unit-test configuration picks LocalExecutor, which refuses SQLite; the
+    # SequentialExecutor (Airflow 2's default, gone in Airflow 3) is the one that runs on it.
+    os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"
 
 DSN_ENV = "TIDB_LIGHTNING_TEST_DSN"
 TEST_CONN_ID = "tidb_test"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -199,3 +200,191 @@ def test_mixed_paths_with_tiny_blocks() -> None:
         assert flat(read_all(data, DEFAULT, block_size=block_size, max_rows=7)) == flat(
             read_all(data, DEFAULT, max_rows=7)
         )
+
+
+# --- quoted block path: identical to the careful path ---------------------------------------------
+
+
+def read_careful(data: bytes, csv: CSVSection, **kwargs) -> list[RowBatch]:  # noqa: ANN003
+    """Like :func:`read_all` with the block paths switched off: the line and careful paths only."""
+    stream = io.BytesIO(data)
+    reader = CSVReader(stream, path="t.csv", csv=csv, columns=kwargs.pop("columns", None),
+                       encoder=kwargs.pop("encoder", PLAIN), block_size=kwargs.pop("block_size", 1 << 20))
+    reader._block_ok = False
+    return list(reader.batches(kwargs.pop("max_bytes", 1 << 20), kwargs.pop("max_rows", 1 << 20)))
+
+
+def outcome(read, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    """(rows with offsets, batch ends) or (error type, message without the data it quotes, offset)."""
+    try:
+        batches = read(*args, **kwargs)
+    except SourceError as exc:
+        return type(exc).__name__, exc.reason.split(":")[0], exc.offset
+    return flat(batches), [b.end.offset for b in batches]
+
+
+# Fields as written in the file: S = separator, Q = delimiter. Plain ones (block path material),
+# tricky ones (separators/newlines/doubled delimiters/escapes/NULL texts/SQL specials) and broken
+# records (a stray delimiter, a short record).
+QUOTED_FIELDS = ["QabcQ", "QQ", "Qa b cQ", "QaSbQ", "QNULLQ", "Q\u00e9\U0001f600Q", "QSSQ", "Q12Q"]
+PLAIN_FIELDS = [*QUOTED_FIELDS, "QSQ", "12", "-1.50", "", "\\N", "Q\\NQ", "x y", "NULL"]
+TRICKY_FIELDS = ["QaQQbQ", "QQQQ", "Qline\nbreakQ", "Qcr\r\nlfQ", "Q\\\\NQ", "\\\\N", "Qback\\QslashQ", "a\\Sb",
+                 "Qit's\x00\x1aQ", "it's", "Q\\tQ", "a\rb", "QSQQSQ"]
+BROKEN_RECORDS = ["QunterminatedQx", "1S2", "QaQ\nQbQ"]
+
+
+def make_csv(rng, csv: CSVSection, records: int, tricky: float, *, all_quoted: bool = False) -> bytes:  # noqa: ANN001
+    """``records`` lines of 4 fields; with probability 1/3 one broken record somewhere."""
+    sep, quote = csv.separator, csv.delimiter or '"'
+    terminators = [csv.terminator] if csv.terminator else rng.choice([["\n"], ["\r\n"], ["\n", "\r\n"]])
+    broken = rng.randrange(records * 3)
+    lines = []
+    for n in range(records):
+        fields = [rng.choice(TRICKY_FIELDS if rng.random() < tricky else QUOTED_FIELDS if all_quoted else PLAIN_FIELDS)
+                  for _ in range(4)]
+        line = sep.join(fields) if n != broken else rng.choice(BROKEN_RECORDS)
+        if csv.trim_last_separator and rng.random() < 0.95:
+            line += sep
+        if rng.random() < 0.005:
+            line += rng.choice(terminators)  # an empty line
+        lines.append(line.replace("S", sep).replace("Q", quote) + rng.choice(terminators))
+    return "".join(lines).encode()
+
+
+QUOTED_CONFIGS = [
+    CSVSection(header=False),
+    CSVSection(header=False, separator="|", trim_last_separator=True),
+    CSVSection(header=False, terminator="\r\n"),
+    CSVSection(header=False, terminator="\n"),
+    CSVSection(header=False, null=("NULL", "")),
+    CSVSection(header=False, not_null=True),
+    CSVSection(header=False, backslash_escape=False),
+    CSVSection(header=False, delimiter="'", separator=";"),
+]
+
+
+@pytest.mark.parametrize("csv", QUOTED_CONFIGS, ids=lambda c: f"{c.separator}{c.delimiter}{c.terminator!r}")
+@pytest.mark.parametrize("tricky", [0.0, 0.01, 0.2])
+@pytest.mark.parametrize("all_quoted", [True, False])
+def test_quoted_fast_path_equals_careful_path(csv: CSVSection, tricky: float, all_quoted: bool) -> None:
+    rng = random.Random(f"{csv}{tricky}{all_quoted}")
+    for trial in range(6):
+        data = make_csv(rng, csv, 300, tricky, all_quoted=all_quoted)
+        columns = ("a", "b", "c", "d") if trial % 2 else None
+        reference = outcome(read_careful, data, csv, columns=columns, max_bytes=2000, max_rows=40)
+        for block_size in (1 << 20, 4096, 7):
+            assert outcome(read_all, data, csv, columns=columns, max_bytes=2000, max_rows=40,
+                           block_size=block_size) == reference, (trial, block_size)
+        assert outcome(read_all, data, csv, columns=columns) == outcome(read_careful, data, csv, columns=columns)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Fully quoted lines (the counting proof) and what must defeat it.
+        b'"a","b"\n"","c,d"\n',
+        b'"a","b"\n","","x"\n"c","d"\n',  # a line starting with the boundary
+        b'"a",""","b"\n"c","d"\n',  # doubled delimiter next to a boundary
+        b'"a","b"\n"c","d",\n',  # a trailing separator is a third, empty field
+        b'"a","b"\n"\n"\n',  # a quoted newline
+        b'"a\n","b"\n"c","d"\n',
+        b'"a","b"\r\n"c","d"\r\n"e","f"\n',
+        b'"a","b\r"\n',
+        b'"a",b"\n"c","d"\n',
+        b'"a","b" \n',
+        b'"x""y","z"\n"a","b"\n',
+        b'"","",""\n"","",""\n',
+        # Mixed quoting (the record pattern) and separators inside quotes.
+        b'1,"a,b",\\N,"\\N"\r\n2,"c","d,",",e"\r\n',
+        b'1,"a,b"\n2,"c"d\n3,"e"\n',
+        b'\\N,\\N\n\\Nx,1\n',
+    ],
+)
+def test_tricky_quoted_runs(data: bytes) -> None:
+    for csv in (CSVSection(header=False), CSVSection(header=False, null=("", "NULL"))):
+        expected = outcome(read_careful, data, csv)
+        assert outcome(read_all, data, csv) == expected
+        assert outcome(read_all, data, csv, max_bytes=20, max_rows=2) == outcome(
+            read_careful, data, csv, max_bytes=20, max_rows=2
+        )
+
+
+def test_quoted_block_path_rows(sample_dir: Path) -> None:
+    """A fully quoted and a Dumpling-style lineitem give the .tbl file's rows at their own offsets."""
+    tbl = (sample_dir / "tbl" / "lineitem.tbl").read_bytes()
+    tbl_lines = tbl.splitlines()
+    expected = rows_of(read_all(tbl, TBL))
+    quoted = b"".join(b'"' + line[:-1].replace(b"|", b'","') + b'"\r\n' for line in tbl_lines)
+    bare = b"".join(b",".join(f if i < 8 else b'"' + f + b'"' for i, f in enumerate(line[:-1].split(b"|"))) + b"\n"
+                    for line in tbl_lines)
+    for data in (quoted, bare):
+        batches = read_all(data, DEFAULT, columns=tuple("abcdefghijklmnop"), max_bytes=96 * 1024, max_rows=65536)
+        assert rows_of(batches) == expected
+        starts = [0]
+        for line in data.splitlines(keepends=True)[:-1]:
+            starts.append(starts[-1] + len(line))
+        assert [off for _, off in flat(batches)] == starts
+        assert batches[-1].end.offset == len(data)
+
+
+def test_dumpling_null_and_escaped_rows() -> None:
+    data = b'1,"a,b",\\N,"\\N"\r\n2,"it""s","x\\ny",""\r\n3,"","\\\\N",NULL\r\n'
+    assert rows_of(read_all(data, DEFAULT)) == [
+        b"('1','a,b',NULL,NULL)",
+        b"('2','it\"s','x\\ny','')",
+        b"('3','','\\\\N','NULL')",
+    ]
+
+
+# --- bounded records --------------------------------------------------------------------------------
+
+
+class CountingStream(io.BytesIO):
+    """Counts the bytes handed out, to prove a reader stopped early."""
+
+    handed_out = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.handed_out += len(data)
+        return data
+
+
+@pytest.mark.parametrize("block_size", [16, 1000])
+def test_unterminated_quoted_field_is_bounded(block_size: int) -> None:
+    data = b'1,a\n2,"open\n' + b"x,y\n" * 1_000_000
+    stream = CountingStream(data)
+    reader = CSVReader(stream, path="big.csv", csv=DEFAULT, columns=None, encoder=PLAIN, block_size=block_size,
+                       max_record_bytes=10_000)
+    with pytest.raises(SourceError, match="unterminated quoted field: record longer than 10000 bytes") as info:
+        list(reader.batches(1 << 20, 1 << 20))
+    assert info.value.offset == 4 and info.value.path == "big.csv"
+    assert "big.csv at byte offset 4" in str(info.value)
+    assert stream.handed_out < 10_000 + 2 * block_size + 64
+
+
+def test_long_record_limit_and_header() -> None:
+    long_line = b"a" * 5000 + b"," + b"b" * 4000 + b"\n"
+    data = b"1,2\n" + long_line + b"3,4\n"
+    with pytest.raises(SourceError, match="^t.csv at byte offset 4: record longer than 8000 bytes$"):
+        read_all_limited(data, 8000)
+    assert len(rows_of(read_all_limited(data, len(long_line)))) == 3
+    with pytest.raises(SourceError, match="unterminated quoted field") as info:
+        read_csv_header(io.BytesIO(b'"id,name\n' + b"1,2\n" * 5000), path="h.csv", csv=CSVSection(),
+                        max_record_bytes=1000)
+    assert info.value.offset == 0
+
+
+def read_all_limited(data: bytes, limit: int) -> list[RowBatch]:
+    reader = CSVReader(io.BytesIO(data), path="t.csv", csv=DEFAULT, columns=None, encoder=PLAIN, block_size=64,
+                       max_record_bytes=limit)
+    return list(reader.batches(1 << 20, 1 << 20))
+
+
+def test_width_comes_from_encoder_kinds_without_columns() -> None:
+    enc = RowEncoder(["number", "string"], no_backslash_escapes=False)
+    with pytest.raises(RowShapeError, match="expected 2 fields, found 3") as info:
+        read_all(b'1,"a"\n2,"b","c"\n', DEFAULT, encoder=enc)
+    assert info.value.offset == 6
+    with pytest.raises(RowShapeError, match="expected 2 fields, found 1"):
+        read_all(b"1|a|\n2|\n", TBL, encoder=enc)

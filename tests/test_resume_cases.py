@@ -18,16 +18,16 @@ import pytest
 from conftest import _start_mariadb, _stop
 from db_checks import TPCH_COUNTS, load_with_client
 from engine_helpers import task_config
-from test_resume_kill import (  # noqa: F401 - reference_db and target are fixtures
+from test_resume_kill import (
     TABLES,
     TOTAL_ROWS,
     assert_consistent_after_crash,
     assert_exact,
     checkpoint_state,
-    reference_db,
+    drop_side_schemas,
+    load_reference,
     run_cli,
     summary_of,
-    target,
     write_task,
 )
 
@@ -38,6 +38,17 @@ from airflow_provider_tidb_lightning.importer import run_import
 from airflow_provider_tidb_lightning.plan import derive_task_id
 
 SAMPLE_SQL = Path(__file__).resolve().parent.parent.parent / "shared/samples/tpch-sf0.01/mydumper-sql"
+
+
+@pytest.fixture
+def reference_db(db_server, sample_dir) -> str:
+    return load_reference(db_server, sample_dir)
+
+
+@pytest.fixture
+def target(db_server, fresh_db):
+    yield fresh_db
+    drop_side_schemas(db_server, fresh_db)
 
 
 def _config(server, db: str, mode: str = "error", tables: tuple[str, ...] = TABLES, **sections):

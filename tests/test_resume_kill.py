@@ -51,26 +51,35 @@ KILL_POINTS = [
 ]
 
 
-@pytest.fixture
-def reference_db(db_server, sample_dir) -> str:
+def load_reference(server, sample_dir: Path) -> str:
     """The sample dump executed by the mariadb client (shared with test_import_sql; loaded once)."""
     name = "ref_tpch_client"
-    with db_server.connect() as conn, conn.cursor() as cur:
+    with server.connect() as conn, conn.cursor() as cur:
         if not cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME='lineitem'",
                            (name,)):
             cur.execute(f"DROP DATABASE IF EXISTS {name}")
             cur.execute(f"CREATE DATABASE {name}")
-            load_with_client(db_server, name, sample_dir / "mydumper-sql")
+            load_with_client(server, name, sample_dir / "mydumper-sql")
     return name
+
+
+def drop_side_schemas(server, db: str) -> None:
+    """Drop the checkpoint and task-info schemas of target ``db`` (make_database drops only ``db``)."""
+    with server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{db}_ckpt`")
+        cur.execute(f"DROP DATABASE IF EXISTS `{db}_info`")
+
+
+@pytest.fixture
+def reference_db(db_server, sample_dir) -> str:
+    return load_reference(db_server, sample_dir)
 
 
 @pytest.fixture
 def target(db_server, fresh_db):
     """A fresh target database; its checkpoint and task-info schemas are dropped afterwards too."""
     yield fresh_db
-    with db_server.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{fresh_db}_ckpt`")
-        cur.execute(f"DROP DATABASE IF EXISTS `{fresh_db}_info`")
+    drop_side_schemas(db_server, fresh_db)
 
 
 def _toml_value(value: Any) -> str:
@@ -147,8 +156,8 @@ def checkpoint_state(conn, db: str, task_id: str) -> dict[str, Any]:
 
 def target_counts(conn, db: str) -> dict[str, int]:
     with conn.cursor() as cur:
-        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_TYPE='BASE TABLE'",
-                    (db,))
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES"
+                    " WHERE TABLE_SCHEMA=%s AND TABLE_TYPE='BASE TABLE'", (db,))
         names = sorted(r[0] for r in cur.fetchall())
         counts = {}
         for name in names:
@@ -283,7 +292,8 @@ def test_injected_failure_then_retry_in_a_subprocess(db_server, target, referenc
 @pytest.mark.parametrize("mode", ["error", "replace"])
 def test_injected_failure_in_process_then_retry(db_server, target, reference_db, sample_dir, monkeypatch, mode):
     """The same through ``run_import`` (the operator's path); the fail point reads the environment at each call."""
-    cfg = task_config(db_server, sample_dir / "mydumper-sql", target, mydumper={"filter": [f"tpch.{t}" for t in TABLES]},
+    cfg = task_config(db_server, sample_dir / "mydumper-sql", target,
+                      mydumper={"filter": [f"tpch.{t}" for t in TABLES]},
                       lightning={"region-concurrency": 2},
                       tikv_importer={"on-duplicate": mode, "logical-import-batch-size": "16KiB"})
     monkeypatch.setattr(faults, "_counts", {})  # counts are per process; start this test's from zero

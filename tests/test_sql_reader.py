@@ -225,3 +225,58 @@ def test_sniff_set_names() -> None:
     assert sniff_set_names(b"-- x\nSET NAMES 'UTF8MB4';\n") == "utf8mb4"
     assert sniff_set_names(b"INSERT INTO t VALUES ('SET NAMES latin1');") is None
     assert sniff_set_names(b"") is None
+
+
+class CountingStream(io.BytesIO):
+    """Counts the bytes handed out, to prove a reader stopped early."""
+
+    handed_out = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.handed_out += len(data)
+        return data
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        (b"(2,'unterminated,NULL),\n", "unterminated string in row tuple (row longer than 10000 bytes)"),
+        (b"(2,'a',(((", "row tuple longer than 10000 bytes"),
+        (b"(2,'a') /* never closed ", "unterminated comment after a row tuple (more than 10000 bytes)"),
+    ],
+)
+@pytest.mark.parametrize("block_size", [16, 4096])
+def test_unterminated_row_is_bounded(tail: bytes, message: str, block_size: int) -> None:
+    head = b"INSERT INTO `t` VALUES (1,'ok'),\n"
+    data = head + tail + b"(3,'x')," * 200_000
+    stream = CountingStream(data)
+    reader = SQLReader(stream, path="big.sql", block_size=block_size, max_record_bytes=10_000)
+    with pytest.raises(SourceError) as info:
+        list(reader.batches(1 << 20, 1 << 20))
+    assert info.value.reason == message
+    assert info.value.offset == len(head) and info.value.path == "big.sql"
+    assert stream.handed_out < 10_000 + 2 * block_size + 1024
+
+
+@pytest.mark.parametrize(
+    ("data", "message", "offset"),
+    [
+        (b"/* never closed " + b"x" * 50_000, "unterminated comment (more than 10000 bytes)", 0),
+        (b"SET @a = 'never closed;" + b"x" * 50_000, "statement longer than 10000 bytes", 0),
+    ],
+)
+def test_unterminated_statement_is_bounded(data: bytes, message: str, offset: int) -> None:
+    with pytest.raises(SourceError) as info:
+        list(SQLReader(io.BytesIO(data), path="t.sql", block_size=64, max_record_bytes=10_000).batches(1000, 10))
+    assert (info.value.reason, info.value.offset) == (message, offset)
+
+
+def test_row_at_the_limit_is_read() -> None:
+    row = b"(1,'" + b"y" * 9000 + b"')"
+    data = b"INSERT INTO t VALUES " + row + b",\n(2,'b');\n"
+    rows = [r for b in SQLReader(io.BytesIO(data), path="t.sql", block_size=64,
+                                 max_record_bytes=len(row) + 64).batches(1 << 20, 100) for r in b.rows]
+    assert rows == [row, b"(2,'b')"]
+    with pytest.raises(SourceError, match="row longer than"):
+        list(SQLReader(io.BytesIO(data), path="t.sql", block_size=64, max_record_bytes=5000).batches(1 << 20, 100))

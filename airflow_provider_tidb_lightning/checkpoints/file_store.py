@@ -29,7 +29,7 @@ class FileStore(MemoryStore):
         super().__init__()
         self.path = path or DEFAULT_PATH
         self.flush_interval = flush_interval
-        self._last_write = 0.0
+        self._last_write = float("-inf")  # the first save is written at once
         self._dirty = False
         if os.path.exists(self.path):
             self._tasks = _read(self.path)

@@ -18,6 +18,8 @@ import pymysql
 
 from ..encode.identifiers import quote_identifier
 from ..source.rows import ReadPosition
+from ..write.error_kinds import classify
+from ..write.retry import RetryPolicy
 from .model import (
     ChunkCheckpoint,
     TableCheckpoint,
@@ -77,29 +79,37 @@ class MySQLStore(CheckpointStore):
         self._connect = connect
         self.schema = schema
         self._q = quote_identifier(schema)
-        self._conn = connect()
+        self._retry = RetryPolicy()
+        self._conn: pymysql.Connection | None = connect()
         self._lock = threading.RLock()
-        with self._conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS {self._q}")
-            for ddl in _DDL:
-                cur.execute(ddl.format(schema=self._q))
+        self._execute(f"CREATE DATABASE IF NOT EXISTS {self._q}")
+        for ddl in _DDL:
+            self._execute(ddl.format(schema=self._q))
 
     def _execute(self, sql: str, args: Any = None, many: bool = False) -> list[tuple]:
-        """Run one statement on the store's connection, reconnecting once if the server went away."""
+        """Run one statement on the store's connection, reconnecting with backoff if the server went away.
+
+        The writers ride out a server restart (see :class:`~..write.retry.RetryPolicy`); the store's
+        own status updates must too, or a restart that catches one would fail the import.
+        """
+        attempt = 0
         with self._lock:
-            for attempt in (1, 2):
+            while True:
+                attempt += 1
                 try:
+                    if self._conn is None:
+                        self._conn = self._connect()
                     with self._conn.cursor() as cur:
                         if many:
                             cur.executemany(sql, args)
                         else:
                             cur.execute(sql, args)
                         return list(cur.fetchall())
-                except pymysql.err.OperationalError as exc:
-                    if attempt == 2 or exc.args[0] not in (2006, 2013, 1927, 1053):
+                except (pymysql.err.MySQLError, OSError) as exc:
+                    if classify(exc) != "transient" or attempt >= self._retry.attempts:
                         raise
-                    self._conn = self._connect()
-        raise AssertionError("unreachable")
+                    self._conn = None
+                    self._retry.sleep(attempt, None)
 
     def load(self, task_id: str) -> TaskCheckpoint | None:
         key = task_key(task_id)
@@ -201,4 +211,5 @@ class MySQLStore(CheckpointStore):
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()

@@ -16,7 +16,7 @@ import pymysql
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 from sqlalchemy.engine import URL
 
-from .. import TIDB_UI_FIELD_BEHAVIOUR
+from .. import TIDB_CONN_FIELDS, TIDB_UI_FIELD_BEHAVIOUR
 from ..config.model import TidbSection
 from ..connection import TLS_MODES, connect
 from ..errors import ConfigError
@@ -73,6 +73,35 @@ class TiDBHook(DbApiHook):
             "relabeling": dict(TIDB_UI_FIELD_BEHAVIOUR["relabeling"]),
             "placeholders": dict(TIDB_UI_FIELD_BEHAVIOUR["placeholders"]),
         }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extra fields of the connection form on Airflow 2.11, built from ``TIDB_CONN_FIELDS``.
+
+        Airflow 3.2+ reads ``conn-fields`` from ``get_provider_info()`` and never calls this. Integers
+        get an integer field; everything else is free text the hook parses (booleans stay text, so
+        that an untouched field means "not set" rather than false).
+        """
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import IntegerField, PasswordField, StringField
+        from wtforms.validators import NumberRange, Optional
+
+        widgets: dict[str, Any] = {}
+        for name, field in TIDB_CONN_FIELDS.items():
+            schema = field["schema"]
+            kwargs: dict[str, Any] = {"description": field.get("description", ""), "validators": [Optional()]}
+            if "default" in schema:
+                kwargs["default"] = schema["default"]
+            if "integer" in schema["type"]:
+                if "minimum" in schema or "maximum" in schema:
+                    kwargs["validators"].append(NumberRange(min=schema.get("minimum"), max=schema.get("maximum")))
+                widgets[name] = IntegerField(lazy_gettext(field["label"]), widget=BS3TextFieldWidget(), **kwargs)
+            elif schema.get("format") == "password":
+                widgets[name] = PasswordField(lazy_gettext(field["label"]), widget=BS3PasswordFieldWidget(), **kwargs)
+            else:
+                widgets[name] = StringField(lazy_gettext(field["label"]), widget=BS3TextFieldWidget(), **kwargs)
+        return widgets
 
     @property
     def database(self) -> str | None:

@@ -1,13 +1,19 @@
 """Streaming reader of CSV-like data files, producing SQL row tuples for the TiDB backend.
 
-Three speeds, chosen per stretch of input, all giving identical rows:
+Four speeds, chosen per stretch of input, all giving identical rows and offsets:
 
 * block path: a run of whole ``\\n``-terminated lines with no quote, escape, NULL or byte that
   needs SQL escaping (typical of TPC-H ``.tbl`` files) is turned into ``('a','b')`` tuples with
   a few ``bytes.replace``/``split`` calls over the whole run;
+* quoted block path: the same for quoted files (Dumpling's ``"abc","x,y",12,\\N``) as long as
+  no field holds the delimiter, an escape, a line break or a byte that needs SQL escaping;
+  fully quoted lines are proved plain by counting, others by one compiled record pattern;
 * line path: a line without delimiter or backslash is ``split`` on the separator;
 * careful path: a compiled field pattern handles quoted fields (embedded separators, newlines,
   doubled delimiters) and backslash escapes.
+
+A record is at most ``max_record_bytes`` long, so an unterminated quoted field is an error at
+its record's offset, not a read of the whole file into memory.
 
 NULL follows tidb-lightning: with ``backslash-escape`` a raw ``\\N`` is NULL even when quoted
 (``\\\\N`` is the text ``\\N``); otherwise a field equal to a ``null`` value (after unescaping,
@@ -38,10 +44,9 @@ _SQL_SPECIAL = b"\\'\x00\x1a"
 # path only takes runs without them.
 _JOIN, _HIDDEN_SEP = b"\x00", b"\x1a"
 _NEED_MORE = None
-
-
-def _after_line(start: int, length: int) -> int:
-    return start + length + 1
+_OPEN_QUOTE = "open quote"  # like _NEED_MORE, inside a quoted field
+DEFAULT_MAX_RECORD_BYTES = 64 << 20
+_PLUS_ONE = (1).__add__
 
 
 class RowShapeError(SourceError):
@@ -127,7 +132,7 @@ class _Grammar:
         """
         sep, quote = self.sep, self.quote
         specials = _SQL_SPECIAL + b"\n\r"
-        if len(sep) != 1 or len(quote) != 1 or sep == quote or sep in specials or quote in specials:
+        if len(sep) != 1 or len(quote) != 1 or sep == quote or sep in specials or quote in specials.replace(b"'", b""):
             return None
         if term not in (b"", b"\n", b"\r\n"):
             return None
@@ -177,7 +182,12 @@ class _Grammar:
 class _RecordSource:
     """Buffered records of a CSV stream: (offset, fields) with fields as bytes or None."""
 
-    def __init__(self, stream: BinaryIO, path: str, grammar: _Grammar, start: int, block_size: int) -> None:
+    def __init__(
+        self, stream: BinaryIO, path: str, grammar: _Grammar, start: int, block_size: int, max_record: int
+    ) -> None:
+        if max_record <= 0:
+            raise ValueError("max_record_bytes must be positive")
+        self.max_record = max_record
         self.stream = stream
         self.path = path
         self.g = grammar
@@ -188,8 +198,10 @@ class _RecordSource:
         self.eof = False
 
     def fill(self) -> None:
+        """Drop consumed bytes and read more: at least as much as is pending (so a long record takes a
+        logarithmic number of reads), but not much past ``max_record`` bytes of one record."""
         pending = len(self.buf) - self.pos
-        data = self.stream.read(max(self.block_size, pending))
+        data = self.stream.read(max(self.block_size, min(pending, self.max_record + 1 - pending)))
         if not data:
             self.eof = True
             return
@@ -224,7 +236,10 @@ class _RecordSource:
                 self.pos = m.end()
                 return pos, fields
             parsed = self._careful(buf, pos)
-            if parsed is _NEED_MORE:
+            if parsed is _NEED_MORE or parsed is _OPEN_QUOTE:
+                if len(buf) - pos > self.max_record:
+                    problem = "unterminated quoted field: " if parsed is _OPEN_QUOTE else ""
+                    raise self.error(f"{problem}record longer than {self.max_record} bytes", pos)
                 self.fill()
                 continue
             raw, self.pos = parsed
@@ -232,15 +247,16 @@ class _RecordSource:
                 raw.pop()
             return pos, [g.finish(content, quoted) for content, quoted in raw]
 
-    def _careful(self, buf: bytes, pos: int) -> tuple[list[tuple[bytes, bool]], int] | None:
+    def _careful(self, buf: bytes, pos: int) -> tuple[list[tuple[bytes, bool]], int] | str | None:
+        """Fields and end of the record at ``pos``; ``_NEED_MORE`` / ``_OPEN_QUOTE`` if it may go on."""
         g = self.g
         fields: list[tuple[bytes, bool]] = []
         p = pos
         while True:
             m = g.field.match(buf, p)
-            if m is None:
+            if m is None:  # only an opening delimiter without its closing one fails to match
                 if not self.eof:
-                    return _NEED_MORE
+                    return _OPEN_QUOTE
                 raise self.error("unterminated quoted field", pos)
             quoted = m.group(1)
             fields.append((quoted, True) if quoted is not None and g.quote else (m.group(2), False))
@@ -259,9 +275,11 @@ class _RecordSource:
             p = end
 
 
-def read_csv_header(stream: BinaryIO, *, path: str, csv: CSVSection) -> tuple[tuple[str, ...], int]:
+def read_csv_header(
+    stream: BinaryIO, *, path: str, csv: CSVSection, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+) -> tuple[tuple[str, ...], int]:
     """Read the header record at the stream's start: (column names, offset after the header)."""
-    source = _RecordSource(stream, path, _Grammar(csv), 0, 64 * 1024)
+    source = _RecordSource(stream, path, _Grammar(csv), 0, 64 * 1024, max_record_bytes)
     _skip_bom(source)
     if not source.skip_blank_lines():
         raise SourceError("empty CSV file, expected a header", path=path, offset=0)
@@ -290,7 +308,11 @@ class CSVReader:
 
     The stream must be positioned at ``start``; records starting before ``end`` belong to the
     chunk. At offset 0 a header (``csv.header``) and a UTF-8 BOM are skipped. ``columns`` is
-    the INSERT column list (``None`` = table order) and, when known, the expected field count.
+    the INSERT column list (``None`` = table order); the expected field count is its length, else
+    the number of the encoder's ``column_kinds`` when it has them: a record with another count
+    raises :class:`RowShapeError`. A record longer than ``max_record_bytes`` (an unterminated
+    quoted field, typically) raises :class:`SourceError` at the record's offset instead of reading
+    the rest of the file into memory; the importer passes the statement size limit.
     """
 
     def __init__(
@@ -304,19 +326,22 @@ class CSVReader:
         columns: tuple[str, ...] | None,
         encoder: RowEncoder,
         block_size: int = 1 << 20,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
         if block_size <= 0:
             raise ValueError("block_size must be positive")
         self._g = _Grammar(csv)
-        self._src = _RecordSource(stream, path, self._g, start, block_size)
+        self._src = _RecordSource(stream, path, self._g, start, block_size, max_record_bytes)
         self._path = path
         self._end = end
         self._columns = columns
         self._encoder = encoder
-        self._width = len(columns) if columns is not None else None
+        kinds = encoder.column_kinds
+        self._width = len(columns) if columns is not None else len(kinds) if kinds is not None else None
         self._block_ok = (self._g.block_ok or self._g.record_run is not None) and encoder.all_quoted
         self._block_from = 0  # absolute offset before which the block path is not retried
         self._block_backoff = 1  # how far after a declined record the quoted block path tries again
+        self._records_first = False  # the quoted block path starts with the record pattern
         self._skip_header = csv.header
         self._started = False
 
@@ -389,6 +414,9 @@ class CSVReader:
         if cut <= pos:
             return 0, 0, False
         if not g.block_ok or (g.quote and buf.find(g.quote, pos, cut) >= 0):
+            if g.record_run is None:
+                self._block_from = src.base + limit
+                return 0, 0, False
             return self._quoted_block_rows(rows, offsets, byte_budget, max_rows, cut)
         seg = buf[pos:cut]
         lines = seg.count(b"\n")
@@ -439,20 +467,25 @@ class CSVReader:
         """
         src, g = self._src, self._g
         buf, pos = src.buf, src.pos
-        seg = buf[pos:cut]
-        sources = seg.split(b"\n")
-        sources.pop()  # seg ends with "\n"
-        encoded = self._all_quoted_rows(seg, len(sources))
+        encoded = None
+        if not self._records_first:
+            seg = buf[pos:cut]
+            encoded = self._all_quoted_rows(seg, seg.count(b"\n"))
+            # After a failed proof the record pattern goes first: it stops at the first record it
+            # rejects, so a file with occasional awkward records is not re-read up to ``cut``.
+            self._records_first = encoded is None
         if encoded is None:
             stop = g.record_run.match(buf, pos, cut).end()  # type: ignore[union-attr]
             if stop == pos:
                 return self._decline()
-            if stop < cut:
-                seg = seg[: stop - pos]
-                del sources[seg.count(b"\n") :]
-            encoded = self._record_run_rows(seg)
+            if stop == cut:
+                self._records_first = False
+            seg = buf[pos:stop]
+            encoded = self._all_quoted_rows(seg, seg.count(b"\n")) or self._record_run_rows(seg)
             if encoded is None:
                 return self._decline()
+        sources = seg.split(b"\n")
+        sources.pop()  # seg ends with "\n"
         lines = len(encoded)
         if lines < len(sources):
             del sources[lines:]
@@ -463,7 +496,7 @@ class CSVReader:
                 return 0, 0, True
             take = 1
         self._block_backoff = 1
-        starts = list(accumulate(map(len, sources[:take]), _after_line, initial=0))
+        starts = list(accumulate(map(_PLUS_ONE, map(len, sources[:take])), initial=0))  # lines with their "\n"
         base = src.base + pos
         offsets.extend(map(add, starts[:-1], repeat(base)))
         rows.extend(encoded if take == lines else encoded[:take])
@@ -504,11 +537,10 @@ class CSVReader:
         counts = list(map(bytes.count, text.split(b"\n", lines - 1), repeat(boundary)))
         if not self._same_width(counts, lines):
             return None
-        literal = b"'" + g.sep + b"'"
-        encoded = b"('" + text[1:-2].replace(boundary, literal).replace(end + quote, b"')\n('") + b"')"
+        encoded = b"('" + text[1:-2].replace(boundary, b"','").replace(end + quote, b"')\n('") + b"')"
         if g.plain_nulls and any(b"'" + v + b"'" in encoded for v in g.plain_nulls):
             return None
-        return encoded.replace(literal, b"','").split(b"\n") if g.sep != b"," else encoded.split(b"\n")
+        return encoded.split(b"\n")
 
     def _record_run_rows(self, seg: bytes) -> list[bytes] | None:
         """Rows of a run of ``_Grammar.record_run`` records; may stop early at a record of another width."""

@@ -87,6 +87,8 @@ _FIRST_INSERT = re.compile(rb"\b(?:INSERT|REPLACE)\b", re.I)
 _MIN_AHEAD = 64
 # A statement header (verb, table, column list) longer than this is not a dump we can read.
 _MAX_HEADER = 16 << 20
+DEFAULT_MAX_RECORD_BYTES = 64 << 20
+_UNTERMINATED_STRING = "unterminated string in row tuple (row longer than {limit} bytes)"
 
 
 def sniff_set_names(head: bytes) -> str | None:
@@ -128,6 +130,9 @@ class SQLReader:
 
     The stream must already be positioned at ``resume.offset`` (or ``start``); ``end`` is the
     chunk end: statements starting before it belong to the chunk and are read to their ``;``.
+    A row tuple, comment or skipped statement longer than ``max_record_bytes`` (an unterminated
+    string, typically) raises :class:`SourceError` at its start offset instead of reading the rest
+    of the file into memory; the importer passes the statement size limit.
     """
 
     def __init__(
@@ -139,9 +144,11 @@ class SQLReader:
         end: int | None = None,
         resume: ReadPosition | None = None,
         block_size: int = 1 << 20,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
-        if block_size <= 0:
-            raise ValueError("block_size must be positive")
+        if block_size <= 0 or max_record_bytes <= 0:
+            raise ValueError("block_size and max_record_bytes must be positive")
+        self._max_record = max_record_bytes
         self._stream = stream
         self._path = path
         self._end = end
@@ -169,15 +176,23 @@ class SQLReader:
     # --- buffer -----------------------------------------------------------------------------------
     def _fill(self) -> None:
         """Drop consumed bytes and read more; read at least as much as is pending, so a row larger
-        than the block size is assembled in a logarithmic number of reads."""
+        than the block size is assembled in a logarithmic number of reads, but not much more than
+        ``max_record_bytes`` of one row (see :meth:`_fill_for`)."""
         pending = len(self._buf) - self._pos
-        data = self._stream.read(max(self._block_size, pending))
+        data = self._stream.read(max(self._block_size, min(pending, self._max_record + 1 - pending)))
         if not data:
             self._eof = True
             return
         self._buf = self._buf[self._pos :] + data if pending else data
         self._base += self._pos
         self._pos = 0
+
+    def _fill_for(self, start: int, problem: str) -> None:
+        """:meth:`_fill` for an incomplete item starting at buffer index ``start``, unless it already
+        exceeds ``max_record_bytes``: then raise ``problem`` (formatted with ``limit``) at ``start``."""
+        if len(self._buf) - start > self._max_record:
+            raise self._error(problem.format(limit=self._max_record), start)
+        self._fill()
 
     def _error(self, message: str, index: int) -> SourceError:
         return SourceError(message, path=self._path, offset=self._base + index)
@@ -333,7 +348,7 @@ class SQLReader:
             buf = self._buf
             p = _SPACE.match(buf, self._pos).end()
             if not self._eof and (len(buf) - p < _MIN_AHEAD or buf.startswith(b"/*", p)):
-                self._fill()
+                self._fill_for(p, "unterminated comment (more than {limit} bytes)")
                 continue
             if p == len(buf):
                 raise self._error("unexpected end of file: expected a row tuple after ','", p)
@@ -347,14 +362,15 @@ class SQLReader:
                 if stop < len(buf) and buf[stop] not in b"'\"(":
                     raise self._error("malformed row tuple (unquoted ';' or unbalanced parentheses)", p)
                 if not self._eof:
-                    self._fill()
+                    in_string = stop < len(buf) and buf[stop] in b"'\""
+                    self._fill_for(p, _UNTERMINATED_STRING if in_string else "row tuple longer than {limit} bytes")
                     continue
                 if stop < len(buf) and buf[stop] in b"'\"":
                     raise self._error("unterminated string in row tuple", p)
                 raise self._error("unterminated row tuple", p)
             q = _SPACE.match(buf, m.end()).end()
             if not self._eof and (len(buf) - q < 2 or buf.startswith(b"/*", q)):
-                self._fill()
+                self._fill_for(p, "unterminated comment after a row tuple (more than {limit} bytes)")
                 continue
             if q == len(buf):  # the last statement of the file may lack its ';'
                 return m.group(), p, q, False
@@ -376,7 +392,7 @@ class SQLReader:
             buf = self._buf
             p = _SPACE.match(buf, self._pos).end()
             if not self._eof and (len(buf) - p < _MIN_AHEAD or buf.startswith(b"/*", p)):
-                self._fill()
+                self._fill_for(p, "unterminated comment (more than {limit} bytes)")
                 continue
             self._pos = p
             if p == len(buf):
@@ -402,7 +418,7 @@ class SQLReader:
                 elif self._eof:
                     self._pos = len(buf)
                 else:
-                    self._fill()
+                    self._fill_for(p, "statement longer than {limit} bytes")
                 continue
             if _INSERT_VERB.match(buf, p):
                 if not self._eof and len(buf) - p < _MAX_HEADER:
