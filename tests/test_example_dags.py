@@ -177,9 +177,10 @@ def test_failed_try_resumes_from_the_checkpoint(
     dag = _load_dag("tidb_lightning_daily_refresh")
     task = dag.get_task("import_dump")
     task.retries, task.retry_delay, task.on_duplicate = 1, timedelta(0), "error"
-    # The fault switch is read when the module is imported; reload it with the switch on, then off.
+    # The fail point reads the environment at each call; its batch count is per process, so start
+    # from zero. (No module reload: that would replace InjectedFault for tests that imported it.)
+    monkeypatch.setattr(faults, "_counts", {})
     monkeypatch.setenv("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES", "3")
-    importlib.reload(faults)
     try:
         dag_run = run_dag_test(
             dag, datetime(2025, 3, 2, tzinfo=UTC),
@@ -187,7 +188,6 @@ def test_failed_try_resumes_from_the_checkpoint(
         )
     finally:
         monkeypatch.delenv("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES")
-        importlib.reload(faults)
     import_ti = _task_instances(dag_run)[("import_dump", -1)]
     assert import_ti.state == "success"
     assert import_ti.try_number == 2, "the first try should have failed on the injected fault"

@@ -38,8 +38,8 @@ _UNESCAPES = {b"0": b"\x00", b"b": b"\b", b"n": b"\n", b"r": b"\r", b"t": b"\t",
 # Bytes that keep a run of lines off the block path: CSV quoting/escaping, SQL escaping, or a
 # bare carriage return (a line terminator when the terminator is auto-detected).
 _BLOCK_SPECIAL = rb"\\'\x00\r\x1a"
-# Bytes a field must not hold to stand raw inside a quoted SQL literal (besides "\n" and "\r").
-_SQL_SPECIAL = b"\\'\x00\x1a"
+# Bytes the quoted block path leaves to the careful path (besides "\n" and "\r"); it escapes "'".
+_SQL_SPECIAL = b"\\\x00\x1a"
 # Stand-ins for a separator inside quoted content while a block is rewritten; the quoted block
 # path only takes runs without them.
 _JOIN, _HIDDEN_SEP = b"\x00", b"\x1a"
@@ -47,6 +47,7 @@ _NEED_MORE = None
 _OPEN_QUOTE = "open quote"  # like _NEED_MORE, inside a quoted field
 DEFAULT_MAX_RECORD_BYTES = 64 << 20
 _PLUS_ONE = (1).__add__
+_SHORT_RUN = 16  # records: a shorter run of the quoted block path costs more than it saves
 
 
 class RowShapeError(SourceError):
@@ -122,8 +123,8 @@ class _Grammar:
     def _record_run_pattern(self, csv: CSVSection, term: bytes) -> re.Pattern[bytes] | None:
         """A run of whole records the quoted block path can take, or None if it never applies.
 
-        A field is quoted or not; it never holds the delimiter, a line break or a byte that needs
-        SQL escaping (``\\ ' \\0 \\r \\x1a``), and an unquoted one never holds the separator.
+        A field is quoted or not; it never holds the delimiter, a line break, a backslash, ``\\0``
+        or ``\\x1a``, and an unquoted one never holds the separator.
         With ``backslash-escape`` a field may be exactly ``\\N`` (NULL). Records end in ``\\n``
         (or ``\\r\\n`` where that is a terminator); with ``trim-last-separator`` every record must
         end with a separator. Such records are what the careful path would find, field by field,
@@ -132,7 +133,7 @@ class _Grammar:
         """
         sep, quote = self.sep, self.quote
         specials = _SQL_SPECIAL + b"\n\r"
-        if len(sep) != 1 or len(quote) != 1 or sep == quote or sep in specials or quote in specials.replace(b"'", b""):
+        if len(sep) != 1 or len(quote) != 1 or sep == quote or sep in specials + b"'" or quote in specials:
             return None
         if term not in (b"", b"\n", b"\r\n"):
             return None
@@ -342,6 +343,10 @@ class CSVReader:
         self._block_from = 0  # absolute offset before which the block path is not retried
         self._block_backoff = 1  # how far after a declined record the quoted block path tries again
         self._records_first = False  # the quoted block path starts with the record pattern
+        self._window = 1 << 30  # how far ahead the quoted block path looks (shrinks after short runs)
+        self._apostrophe = b"''" if encoder.no_backslash_escapes else b"\\'"
+        # A field equal to a NULL text, as it looks in a block's encoded rows.
+        self._null_probes = tuple(b"'" + v.replace(b"'", self._apostrophe) + b"'" for v in self._g.plain_nulls)
         self._skip_header = csv.header
         self._started = False
 
@@ -410,10 +415,10 @@ class CSVReader:
         limit = min(len(buf), pos + (byte_budget * 3 >> 2) + 256)
         if self._end is not None:
             limit = min(limit, self._end - src.base)
-        cut = buf.rfind(b"\n", pos, limit) + 1
+        cut = buf.rfind(b"\n", pos, min(limit, pos + self._window)) + 1 or buf.rfind(b"\n", pos, limit) + 1
         if cut <= pos:
             return 0, 0, False
-        if not g.block_ok or (g.quote and buf.find(g.quote, pos, cut) >= 0):
+        if not g.block_ok or self._records_first or (g.quote and buf.find(g.quote, pos, cut) >= 0):
             if g.record_run is None:
                 self._block_from = src.base + limit
                 return 0, 0, False
@@ -487,20 +492,28 @@ class CSVReader:
         sources = seg.split(b"\n")
         sources.pop()  # seg ends with "\n"
         lines = len(encoded)
-        if lines < len(sources):
+        short = lines < len(sources) or len(seg) < cut - pos  # the run stopped at a record it rejects
+        if short:
             del sources[lines:]
+            self._window = max(4096, 4 * (sum(map(len, sources)) + lines))
+        else:
+            self._window = min(2 * self._window, 1 << 30)
         sizes = list(accumulate(map(len, encoded)))
         take = min(lines, max_rows - len(rows), bisect_right(sizes, byte_budget))
         if take == 0:
             if rows:
                 return 0, 0, True
             take = 1
-        self._block_backoff = 1
         starts = list(accumulate(map(_PLUS_ONE, map(len, sources[:take])), initial=0))  # lines with their "\n"
         base = src.base + pos
         offsets.extend(map(add, starts[:-1], repeat(base)))
         rows.extend(encoded if take == lines else encoded[:take])
         src.pos = pos + starts[-1]
+        if short and lines < _SHORT_RUN:  # not worth it: back off as after a decline
+            self._block_from = src.base + src.pos + self._block_backoff
+            self._block_backoff = min(self._block_backoff * 2, 1 << 20)
+        else:
+            self._block_backoff = 1
         return take, sizes[take - 1], take < lines or len(rows) >= max_rows
 
     def _all_quoted_rows(self, seg: bytes, lines: int) -> list[bytes] | None:
@@ -537,8 +550,10 @@ class CSVReader:
         counts = list(map(bytes.count, text.split(b"\n", lines - 1), repeat(boundary)))
         if not self._same_width(counts, lines):
             return None
+        if quote != b"'" and b"'" in text:
+            text = text.replace(b"'", self._apostrophe)
         encoded = b"('" + text[1:-2].replace(boundary, b"','").replace(end + quote, b"')\n('") + b"')"
-        if g.plain_nulls and any(b"'" + v + b"'" in encoded for v in g.plain_nulls):
+        if self._null_probes and any(map(encoded.__contains__, self._null_probes)):
             return None
         return encoded.split(b"\n")
 
@@ -566,13 +581,15 @@ class CSVReader:
             if good == 0:
                 return None
             text = text[: sum(map(len, lines[:good])) + good]
+        if b"'" in text:
+            text = text.replace(b"'", self._apostrophe)
         encoded = b"('" + text[:-1].replace(sep, b"','").replace(b"\n", b"')\n('") + b"')"
         if hidden:
             encoded = encoded.replace(_HIDDEN_SEP, sep)
-        if g.plain_nulls and any(b"'" + v + b"'" in encoded for v in g.plain_nulls):
+        if self._null_probes and any(map(encoded.__contains__, self._null_probes)):
             return None
         if g.backslash_n_null and b"\\" in encoded:
-            encoded = encoded.replace(b"'\\N'", b"NULL")  # fields hold no other "\\" and no "'"
+            encoded = encoded.replace(b"'\\N'", b"NULL")  # no other field has a "\\" before an "N"
         return encoded.split(b"\n")
 
     def _same_width(self, counts: list[int], lines: int) -> bool:
@@ -585,4 +602,5 @@ class CSVReader:
         src = self._src
         self._block_from = src.base + src.pos + self._block_backoff
         self._block_backoff = min(self._block_backoff * 2, 1 << 20)
+        self._window = 4096
         return 0, 0, False
