@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..source.rows import ReadPosition
 
@@ -34,7 +35,7 @@ class ChunkCheckpoint:
 
     @property
     def hashed_key(self) -> str:
-        return hashlib.sha1(self.key.encode()).hexdigest()
+        return _sha1(self.key)
 
 
 @dataclass
@@ -53,9 +54,15 @@ class TaskCheckpoint:
     chunks: dict[str, ChunkCheckpoint] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=256)
 def task_key(task_id: str) -> str:
     """Fixed-width key for a task id of any length (used as the primary key column)."""
     return hashlib.sha1(task_id.encode()).hexdigest()
+
+
+@lru_cache(maxsize=4096)
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def columns_to_json(columns: tuple[str, ...] | None) -> str | None:

@@ -8,6 +8,7 @@ to follow ``VALUES``; the writer only joins them with ``,``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 
 
 @dataclass(slots=True)
@@ -26,17 +27,73 @@ class ReadPosition:
     """SQL: the offset is inside a ``VALUES`` list, just after a ``,`` separator."""
 
 
-@dataclass(slots=True)
 class RowBatch:
-    """Rows that share one column list, plus what a checkpoint and an error record need."""
+    """Rows that share one column list, plus what a checkpoint and an error record need.
 
-    columns: tuple[str, ...] | None
-    """Column names (unquoted) for the INSERT column list; ``None`` means table order."""
-    rows: list[bytes]
-    """Each row a complete SQL tuple ``b"(...)"`` usable after ``VALUES`` verbatim."""
-    offsets: list[int]
-    """Start offset of each row in the stream, for error records."""
-    end: ReadPosition
-    """Position just after this batch: resuming here re-reads nothing of it."""
-    nbytes: int
-    """Sum of ``len(rows)``."""
+    A batch holds its rows either as a list, or — on the SQL reader's fastest path — as one
+    contiguous *segment* of the dump, ``(..),\n(..),\n(..)``, that is already a valid VALUES list.
+    A segment is sent as it is, with no per-row objects and no join; it is split into rows only if
+    the server rejects it and the writer retries row by row.
+    """
+
+    __slots__ = ("columns", "end", "nbytes", "_rows", "_offsets", "_segment", "_segment_offset", "_count")
+
+    def __init__(self, columns: tuple[str, ...] | None, rows: list[bytes], offsets: list[int], end: ReadPosition,
+                 nbytes: int) -> None:
+        self.columns = columns
+        """Column names (unquoted) for the INSERT column list; ``None`` means table order."""
+        self.end = end
+        """Position just after this batch: resuming here re-reads nothing of it."""
+        self.nbytes = nbytes
+        """Sum of the rows' lengths (separators not counted)."""
+        self._rows: list[bytes] | None = rows
+        self._offsets: list[int] | None = offsets
+        self._segment: bytes | None = None
+        self._segment_offset = 0
+        self._count = len(rows)
+
+    @classmethod
+    def from_segment(cls, columns: tuple[str, ...] | None, segment: bytes, offset: int, count: int,
+                     end: ReadPosition) -> RowBatch:
+        """A batch of ``count`` rows written in the dump as ``segment`` (rows joined by ``,\n``, no
+        other raw newline) starting at stream ``offset``."""
+        batch = cls(columns, [], [], end, len(segment) - len(SEGMENT_SEPARATOR) * (count - 1))
+        batch._rows = batch._offsets = None
+        batch._segment = segment
+        batch._segment_offset = offset
+        batch._count = count
+        return batch
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __repr__(self) -> str:
+        return f"RowBatch({len(self)} rows, {self.nbytes} bytes, columns={self.columns!r}, end={self.end!r})"
+
+    @property
+    def rows(self) -> list[bytes]:
+        """Each row a complete SQL tuple ``b"(...)"`` usable after ``VALUES`` verbatim."""
+        if self._rows is None:
+            assert self._segment is not None
+            self._rows = self._segment.split(SEGMENT_SEPARATOR)
+        return self._rows
+
+    @property
+    def offsets(self) -> list[int]:
+        """Start offset of each row in the stream, for error records."""
+        if self._offsets is None:
+            step = len(SEGMENT_SEPARATOR)
+            self._offsets = list(accumulate((len(r) + step for r in self.rows[:-1]), initial=self._segment_offset))
+        return self._offsets
+
+    @property
+    def first_offset(self) -> int:
+        return self._segment_offset if self._segment is not None else self._offsets[0]  # type: ignore[index]
+
+    def values(self) -> bytes:
+        """The rows as one VALUES list: ``(..),(..)`` — or the dump's own segment, uncopied."""
+        return self._segment if self._segment is not None else b",".join(self._rows or ())
+
+
+# mydumper and Dumpling put every row on its own line: "(..),\n(..),\n(..);".
+SEGMENT_SEPARATOR = b",\n"

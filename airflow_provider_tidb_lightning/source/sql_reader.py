@@ -24,7 +24,7 @@ from operator import add
 from typing import BinaryIO
 
 from ..errors import SourceError
-from .rows import ReadPosition, RowBatch
+from .rows import SEGMENT_SEPARATOR, ReadPosition, RowBatch
 
 # --- tuple grammar --------------------------------------------------------------------------------
 # Written as "unrolled loops" (plain run, then (string|group, plain run)*) so the regex engine does
@@ -54,8 +54,7 @@ _TUPLE_PREFIX = re.compile(
 _ROW_COMMA = re.compile(rb"(" + _TUPLE_SRC + rb")[ \t\r\n]*+,[ \t\r\n]*+", re.S)
 
 _BLANKS = re.compile(rb"[ \t\r\n]*+")
-# mydumper and Dumpling put every row on its own line: "(..),\n(..),\n(..);".
-_ROW_SEPARATOR = b",\n"
+_ROW_SEPARATOR = SEGMENT_SEPARATOR
 _ROW_BOUNDARY = b")" + _ROW_SEPARATOR + b"("
 
 # --- statements -----------------------------------------------------------------------------------
@@ -89,6 +88,40 @@ _MIN_AHEAD = 64
 _MAX_HEADER = 16 << 20
 DEFAULT_MAX_RECORD_BYTES = 64 << 20
 _UNTERMINATED_STRING = "unterminated string in row tuple (row longer than {limit} bytes)"
+
+
+def _plain_rows(body: bytes, lines: list[bytes]) -> bool:
+    """True when each of ``lines`` (``body`` split at newlines) is one whole, well-formed row.
+
+    The proof, all with C-level scans: no backslash and only one kind of quote, so quotes pair up
+    in order; an even number of them on every line, so no string spans a line; exactly one ``(``
+    and one ``)`` per line, at its start and end (every line but the last ends in ``,``), so every
+    line is one tuple with no parenthesis inside; and every ``;`` has an odd number of quotes
+    before it on its line, so it is inside a string. Anything else is left to the slower paths.
+    """
+    if b"\\" in body:
+        return False
+    quote = b'"' if b'"' in body else b"'"
+    if (quote == b'"' and b"'" in body) or b"`" in body:
+        return False
+    count = len(lines)
+    if (
+        body.count(b"(") != count
+        or body.count(b")") != count
+        or body.count(b"),\n(") != count - 1
+        or body[:1] != b"("
+        or body[-1:] != b")"
+        or any(map((1).__and__, map(bytes.count, lines, repeat(quote))))
+    ):
+        return False
+    # A ";" is harmless inside a string: an odd number of quotes before it on its line.
+    semi = body.find(b";")
+    while semi >= 0:
+        line_start = body.rfind(b"\n", 0, semi) + 1
+        if not body.count(quote, line_start, semi) & 1:
+            return False
+        semi = body.find(b";", semi + 1)
+    return True
 
 
 def sniff_set_names(head: bytes) -> str | None:
@@ -216,6 +249,11 @@ class SQLReader:
                 self._pos = header_end
                 self._in_values = True
 
+            if not rows and self._pos >= self._block_path_from:
+                segment = self._segment_batch(columns, max_bytes, max_rows)
+                if segment is not None:
+                    return segment
+
             if self._pos >= self._block_path_from:
                 taken, size, full = self._block_rows(rows, offsets, max_bytes - nbytes, max_rows)
                 nbytes += size
@@ -267,6 +305,48 @@ class SQLReader:
         if not self._in_values:
             self._columns = None
         return RowBatch(columns, rows, offsets, end, nbytes)
+
+    def _segment_batch(self, columns: tuple[str, ...] | None, max_bytes: int, max_rows: int) -> RowBatch | None:
+        """A whole batch as one contiguous, validated run of rows, or None to use the other paths.
+
+        Finds the longest run of whole rows (``,\\n``-separated) whose lengths add up to at most
+        ``max_bytes`` — the same greedy cut the row-by-row paths make — and proves with
+        :func:`_plain_rows` that its lines are its rows. Costs a few C-level scans of the bytes and
+        one object per row. A statement's last, partial batch is left to the other paths.
+        """
+        # Enough buffered bytes to see the whole greedy cut and the separator after it (but never
+        # more than one record may hold, so bad input still fails within max_record_bytes).
+        while not self._eof and len(self._buf) - self._pos < min(2 * max_bytes + 4096, self._max_record):
+            self._fill()
+        buf = self._buf
+        pos = self._pos
+        if buf[pos : pos + 1] != b"(":
+            return None
+        step = len(SEGMENT_SEPARATOR)
+        # rows' bytes up to x = (x - pos) - step * newlines(pos, x): grow x to the largest that fits.
+        reach = pos + max_bytes
+        newlines = buf.count(b"\n", pos, reach)
+        while True:
+            grown = min(pos + max_bytes + step * newlines, len(buf))
+            if grown <= reach:
+                break
+            newlines += buf.count(b"\n", reach, grown)
+            reach = grown
+        if buf.find(b");", pos, reach + 1) >= 0:
+            # The statement ends within this batch: leave its tail to the row paths, which go on
+            # into the next statement when it has the same column list.
+            return None
+        body_end = buf.rfind(SEGMENT_SEPARATOR + b"(", pos, reach + step + 1)
+        if body_end <= pos or (reach >= len(buf) and not self._eof):
+            return None
+        body = buf[pos:body_end]
+        rows = body.split(b"\n")
+        if len(rows) > max_rows or not _plain_rows(body, rows):
+            self._block_path_from = body_end
+            return None
+        self._pos = body_end + step
+        end = ReadPosition(self._base + self._pos, columns, True)
+        return RowBatch.from_segment(columns, body, self._base + pos, len(rows), end)
 
     def _block_rows(
         self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int

@@ -112,7 +112,7 @@ class BatchWriter:
         """Write ``batch`` and advance ``job.state`` to ``batch.end``, retrying transient errors."""
         ctx = self.ctx
         prefix = job.prefix(batch.columns)
-        if len(prefix) + batch.nbytes + len(batch.rows) > ctx.max_statement:
+        if len(prefix) + batch.nbytes + 2 * len(batch) > ctx.max_statement:
             self._check_row_sizes(job, batch, prefix)
         pending = replace(job.state, position=batch.end)
         result: tuple[int, int, int, int] | None = None
@@ -131,16 +131,16 @@ class BatchWriter:
                 if classify(exc) != "transient":
                     raise ImportFailed(
                         f"table {job.table_key}: writing rows of {job.path} from byte offset "
-                        f"{batch.offsets[0]} failed: {describe(exc)}",
-                        table=job.table_key, path=job.path, offset=batch.offsets[0], server_error=describe(exc),
+                        f"{batch.first_offset} failed: {describe(exc)}",
+                        table=job.table_key, path=job.path, offset=batch.first_offset, server_error=describe(exc),
                         data_error=False,
                     ) from exc
                 self.close()
                 if attempt >= ctx.retry.attempts:
                     raise ImportFailed(
                         f"table {job.table_key}: gave up after {attempt} tries writing {job.path} at byte offset "
-                        f"{batch.offsets[0]}: {describe(exc)}",
-                        table=job.table_key, path=job.path, offset=batch.offsets[0], server_error=describe(exc),
+                        f"{batch.first_offset}: {describe(exc)}",
+                        table=job.table_key, path=job.path, offset=batch.first_offset, server_error=describe(exc),
                         data_error=False,
                     ) from exc
                 ctx.retry.sleep(attempt, ctx.cancel)
@@ -161,19 +161,19 @@ class BatchWriter:
         cur = conn.cursor()
         try:
             try:
-                affected = cur.execute(prefix + b",".join(batch.rows))
+                affected = cur.execute(prefix + batch.values())
             except pymysql.err.MySQLError as exc:
                 if classify(exc) not in ("conflict", "type", "syntax"):
                     raise
                 self._rollback(conn)
                 return self._attempt_row_by_row(conn, cur, job, batch, prefix, pending)
-            conflicts = self._count_conflicts(len(batch.rows), affected)
-            pending.rows = job.state.rows + len(batch.rows) - (conflicts if ctx.mode == "ignore" else 0)
+            conflicts = self._count_conflicts(len(batch), affected)
+            pending.rows = job.state.rows + len(batch) - (conflicts if ctx.mode == "ignore" else 0)
             fault_point("batch-sent")
             if ctx.store.transactional:
                 ctx.store.save_progress_in_transaction(cur, ctx.task_id, pending)
                 conn.commit()
-            return len(batch.rows) - (conflicts if ctx.mode == "ignore" else 0), 0, 0, conflicts
+            return len(batch) - (conflicts if ctx.mode == "ignore" else 0), 0, 0, conflicts
         finally:
             cur.close()
 
