@@ -1,10 +1,12 @@
-"""Start or stop a private MariaDB server in a directory, for the demo (``scripts/demo.sh``).
+"""A private, throw-away MariaDB server: the one server the tests, the demo and the benchmarks start.
 
-``start DIR`` initialises a data directory under DIR, starts ``mariadbd`` on a free local port
-as a background process, waits until it accepts logins (user root, no password) and prints the
-port. ``stop DIR`` shuts it down. The server is built for throwing away: no binary log, relaxed
-flushing, bound to 127.0.0.1 only. The test suite starts the same kind of server in
-tests/conftest.py; this script exists because a demo must not depend on pytest.
+It initialises a data directory with ``mariadb-install-db`` (Debian's ``mariadb-server``
+binaries), starts ``mariadbd`` on a free 127.0.0.1 port with no binary log and relaxed flushing,
+waits until root (no password) can log in, and removes everything when stopped. Callers add their
+own server options (the benchmark a 1 GB buffer pool, the tests TiDB's default collation).
+
+As a command (for ``scripts/demo.sh``, which must not depend on pytest): ``start DIR`` starts a
+server in DIR in the background and prints its port; ``stop DIR`` stops it.
 """
 
 from __future__ import annotations
@@ -16,71 +18,141 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
-_SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
-_OPTIONS = (
+SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
+BASE_OPTIONS: tuple[str, ...] = (
+    "--bind-address=127.0.0.1",
     "--skip-log-bin",
     "--skip-name-resolve",
-    "--innodb-flush-log-at-trx-commit=0",
-    "--innodb-doublewrite=0",
     "--max-allowed-packet=64M",
     "--character-set-server=utf8mb4",
-    "--collation-server=utf8mb4_bin",
 )
-_START_TIMEOUT = 60.0
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 60.0
 
 
-def _program(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=os.pathsep.join(_SBIN_DIRS))
-    if not found:
-        sys.exit(f"{name} not found: install mariadb-server (make demo does so when run as root)")
-    return found
+class ServerUnavailable(RuntimeError):
+    """The MariaDB binaries are missing, or the server would not start (the message says which)."""
 
 
-def _free_port() -> int:
+def find_program(name: str) -> str | None:
+    """``mariadbd`` and ``mariadb-install-db`` live in sbin directories that are not always on PATH."""
+    return shutil.which(name) or shutil.which(name, path=os.pathsep.join(SBIN_DIRS))
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the kernel picks it; a race is possible but harmless here)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
-def start(workdir: Path) -> int:
-    """Initialise and start the server; return its port once it accepts logins."""
-    datadir = workdir / "data"
-    as_root = ["--user=root"] if os.geteuid() == 0 else []  # mariadbd refuses root unless told
-    subprocess.run(
-        [_program("mariadb-install-db"), "--no-defaults", f"--datadir={datadir}",
-         "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve", *as_root],
-        check=True, capture_output=True,
-    )
-    port = _free_port()
-    log = workdir / "error.log"
-    process = subprocess.Popen(
-        [_program("mariadbd"), "--no-defaults", f"--datadir={datadir}", f"--socket={workdir / 'mariadb.sock'}",
-         f"--pid-file={workdir / 'mariadb.pid'}", f"--log-error={log}", f"--port={port}",
-         "--bind-address=127.0.0.1", *as_root, *_OPTIONS],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    (workdir / "server.pid").write_text(str(process.pid))
-    deadline = time.monotonic() + _START_TIMEOUT
-    while True:
+@dataclass
+class ThrowawayMariaDB:
+    """One ``mariadbd`` in its own directory: ``start()`` then ``stop()``, or use it with ``with``."""
+
+    options: tuple[str, ...] = ()
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="throwaway-mariadb-")))
+    detach: bool = False  # start in a new session, so the server outlives this process (the demo)
+    host: str = "127.0.0.1"
+    user: str = "root"
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "error.log"
+
+    def start(self) -> ThrowawayMariaDB:
+        """Initialise the data directory and start the server; returns once root can log in."""
+        mariadbd, install_db = find_program("mariadbd"), find_program("mariadb-install-db")
+        if not mariadbd or not install_db:
+            raise ServerUnavailable("MariaDB server binaries not found: install Debian's mariadb-server "
+                                    "(`make test` and `make demo` do so when run as root)")
+        datadir = self.workdir / "data"
+        # mariadbd refuses to run as root unless told to; as any other user the flag is not allowed.
+        as_root = ["--user=root"] if os.geteuid() == 0 else []
+        setup = subprocess.run(
+            [install_db, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=normal",
+             "--skip-test-db", "--skip-name-resolve", *as_root],
+            capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"},
+        )
+        if setup.returncode != 0:
+            raise ServerUnavailable(f"mariadb-install-db failed ({setup.returncode}):\n{setup.stdout}\n{setup.stderr}")
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--socket={self.workdir / 'mariadb.sock'}",
+             f"--pid-file={self.workdir / 'mariadb.pid'}", f"--log-error={self.log_path}",
+             f"--tmpdir={self.workdir}", f"--port={self.port}", *as_root, *BASE_OPTIONS, *self.options],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=self.detach,
+        )
+        self._wait_until_ready()
+        return self
+
+    def connect(self, database: str | None = None, **kwargs: Any) -> pymysql.Connection:
+        """An autocommit PyMySQL connection over TCP, as the loaders use."""
+        options: dict[str, Any] = {"charset": "utf8mb4", "autocommit": True, **kwargs}
+        return pymysql.connect(host=self.host, port=self.port, user=self.user, password="", database=database,
+                               **options)
+
+    def stop(self, remove: bool = True) -> None:
+        """Shut the server down (SIGTERM, then SIGKILL after a minute) and remove its files."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if remove:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> ThrowawayMariaDB:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def log_tail(self, lines: int = 20) -> str:
         try:
-            pymysql.connect(host="127.0.0.1", port=port, user="root", password="", connect_timeout=2).close()
-            return port
-        except pymysql.err.OperationalError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                process.wait()
-                tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no error log)"
-                sys.exit(f"MariaDB did not start on port {port}:\n{tail}")
-            time.sleep(0.2)
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no error log)"
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                self.connect(connect_timeout=2).close()
+                return
+            except pymysql.err.OperationalError:
+                assert self.process is not None
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop(remove=False)
+                    raise ServerUnavailable(f"MariaDB did not start on port {self.port}:\n{self.log_tail()}") \
+                        from None
+                time.sleep(0.1)
 
 
-def stop(workdir: Path) -> None:
-    """Stop the server started in ``workdir`` (SIGTERM, then SIGKILL after a minute)."""
+# --- command line, for scripts/demo.sh ------------------------------------------------------------------
+_DEMO_OPTIONS = ("--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--collation-server=utf8mb4_bin")
+
+
+def _start(workdir: Path) -> int:
+    server = ThrowawayMariaDB(_DEMO_OPTIONS, workdir, detach=True).start()
+    assert server.process is not None
+    (workdir / "server.pid").write_text(str(server.process.pid))
+    return server.port
+
+
+def _stop(workdir: Path) -> None:
     pid_file = workdir / "server.pid"
     if not pid_file.exists():
         return
@@ -88,7 +160,7 @@ def stop(workdir: Path) -> None:
     pid_file.unlink()
     try:
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STOP_TIMEOUT_S
         while time.monotonic() < deadline:
             os.kill(pid, 0)  # raises ProcessLookupError once the server has exited
             time.sleep(0.2)
@@ -103,10 +175,13 @@ def main() -> None:
     parser.add_argument("workdir", type=Path)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    if args.action == "start":
-        print(start(args.workdir))
-    else:
-        stop(args.workdir)
+    try:
+        if args.action == "start":
+            print(_start(args.workdir))
+        else:
+            _stop(args.workdir)
+    except ServerUnavailable as exc:
+        sys.exit(str(exc))
 
 
 if __name__ == "__main__":

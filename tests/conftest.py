@@ -15,10 +15,8 @@ import atexit
 import json
 import os
 import shutil
-import socket
-import subprocess
+import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +31,9 @@ import pytest
 # Neither of these imports Airflow, so the environment below is still in time.
 from airflow_provider_tidb_lightning.config.model import TidbSection
 from airflow_provider_tidb_lightning.server_info import detect_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from throwaway_mariadb import ServerUnavailable, ThrowawayMariaDB  # noqa: E402 - needs the path above
 
 REPO = Path(__file__).resolve().parent.parent
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="tl-airflow-home-")
@@ -49,18 +50,13 @@ if metadata.version("apache-airflow").startswith("2."):
 DSN_ENV = "TIDB_LIGHTNING_TEST_DSN"
 TEST_CONN_ID = "tidb_test"
 SAMPLE_DIR = REPO.parent / "shared" / "samples" / "tpch-sf0.01"
-_SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
 # Speed over durability: the server is thrown away after the session.
-_MARIADB_OPTIONS = (
-    "--skip-log-bin",
-    "--skip-name-resolve",
+MARIADB_OPTIONS = (
     "--innodb-flush-log-at-trx-commit=0",
     "--innodb-doublewrite=0",
     "--innodb-buffer-pool-size=512M",
-    "--max-allowed-packet=64M",
     "--local-infile=1",
-    # TiDB's defaults, so key comparisons behave as on the real target.
-    "--character-set-server=utf8mb4",
+    # TiDB's default collation, so key comparisons behave as on the real target.
     "--collation-server=utf8mb4_bin",
 )
 
@@ -108,15 +104,11 @@ def db_server() -> Iterator[DbServer]:
     if dsn:
         yield _identify(_server_from_dsn(dsn))
         return
-    workdir = Path(tempfile.mkdtemp(prefix="tl-mariadb-"))
+    mariadb, server = start_private_server()
     try:
-        process, server = _start_mariadb(workdir)
-        try:
-            yield _identify(server)
-        finally:
-            _stop(process)
+        yield _identify(server)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        mariadb.stop()
 
 
 @pytest.fixture
@@ -192,60 +184,29 @@ def _identify(server: DbServer) -> DbServer:
     return server
 
 
-def _find_program(name: str) -> str | None:
-    return shutil.which(name) or shutil.which(name, path=os.pathsep.join(_SBIN_DIRS))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_mariadb(workdir: Path) -> tuple[subprocess.Popen[bytes], DbServer]:
-    mariadbd, install_db = _find_program("mariadbd"), _find_program("mariadb-install-db")
-    if not mariadbd or not install_db:
-        pytest.fail(
-            "MariaDB server not found: install mariadb-server (`make test` does so as root) "
-            f"or point {DSN_ENV} at a running TiDB/MySQL, e.g. mysql://root:@127.0.0.1:4000/",
-            pytrace=False,
-        )
-    datadir = workdir / "data"
-    # mariadbd refuses to run as root unless told to; as any other user the flag is not allowed.
-    as_user = ["--user=root"] if os.geteuid() == 0 else []
-    subprocess.run(
-        [install_db, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=normal",
-         "--skip-test-db", "--skip-name-resolve", *as_user],
-        check=True, capture_output=True,
-    )
-    port = _free_port()
-    log = workdir / "error.log"
-    process = subprocess.Popen(
-        [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--socket={workdir / 'mariadb.sock'}",
-         f"--pid-file={workdir / 'mariadb.pid'}", f"--log-error={log}", f"--port={port}",
-         "--bind-address=127.0.0.1", *as_user, *_MARIADB_OPTIONS],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    server = DbServer(host="127.0.0.1", port=port, user="root", password="")
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            server.connect(connect_timeout=2).close()
-            return process, server
-        except pymysql.err.OperationalError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                _stop(process)
-                tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no error log)"
-                pytest.fail(f"MariaDB did not start on port {port}:\n{tail}", pytrace=False)
-            time.sleep(0.1)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
+def start_private_server(options: tuple[str, ...] = MARIADB_OPTIONS) -> tuple[ThrowawayMariaDB, DbServer]:
+    """A private MariaDB for this session (or one test); fails the tests with a reason if it cannot start."""
+    mariadb = ThrowawayMariaDB(options)
     try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        mariadb.start()
+    except ServerUnavailable as exc:
+        pytest.fail(f"{exc}\n(or point {DSN_ENV} at a running TiDB/MySQL, e.g. mysql://root:@127.0.0.1:4000/)",
+                    pytrace=False)
+    return mariadb, DbServer(host=mariadb.host, port=mariadb.port, user=mariadb.user, password="")
+
+
+@pytest.fixture
+def reference_db(db_server: DbServer, sample_dir: Path) -> str:
+    """The sample's SQL dump executed by the ``mariadb`` client: what every import of it must equal."""
+    from db_checks import load_reference
+
+    return load_reference(db_server, sample_dir)
+
+
+@pytest.fixture
+def target(db_server: DbServer, fresh_db: str) -> Iterator[str]:
+    """A fresh target database; its checkpoint and task-info schemas are dropped afterwards too."""
+    from db_checks import drop_side_schemas
+
+    yield fresh_db
+    drop_side_schemas(db_server, fresh_db)

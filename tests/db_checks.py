@@ -55,3 +55,22 @@ def load_with_client(server: Any, db: str, dump_dir: Path) -> None:
            "--default-character-set=utf8mb4", db]
     env = {"MYSQL_PWD": server.password} if server.password else {}
     subprocess.run(cmd, input=sql, check=True, env={"PATH": "/usr/bin:/bin", **env})
+
+
+def load_reference(server: Any, sample_dir: Path) -> str:
+    """The sample dump executed by the mariadb client, loaded once per server: what imports must equal."""
+    name = "ref_tpch_client"
+    with server.connect() as conn, conn.cursor() as cur:
+        if not cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME='lineitem'",
+                           (name,)):
+            cur.execute(f"DROP DATABASE IF EXISTS {name}")
+            cur.execute(f"CREATE DATABASE {name}")
+            load_with_client(server, name, sample_dir / "mydumper-sql")
+    return name
+
+
+def drop_side_schemas(server: Any, db: str) -> None:
+    """Drop the checkpoint and task-info schemas of target ``db`` (make_database drops only ``db``)."""
+    with server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{db}_ckpt`")
+        cur.execute(f"DROP DATABASE IF EXISTS `{db}_info`")

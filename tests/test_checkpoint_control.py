@@ -17,8 +17,6 @@ from test_resume_kill import (
     REPO,
     assert_exact,
     checkpoint_state,
-    drop_side_schemas,
-    load_reference,
     run_cli,
     summary_of,
     write_task,
@@ -34,15 +32,6 @@ TABLES = ("nation", "orders")
 SAMPLE_SQL = REPO.parent / "shared/samples/tpch-sf0.01/mydumper-sql"
 
 
-@pytest.fixture
-def reference_db(db_server, sample_dir) -> str:
-    return load_reference(db_server, sample_dir)
-
-
-@pytest.fixture
-def target(db_server, fresh_db):
-    yield fresh_db
-    drop_side_schemas(db_server, fresh_db)
 
 
 def ctl(task: Path, *args: str) -> subprocess.CompletedProcess[str]:

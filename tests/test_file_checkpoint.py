@@ -16,8 +16,6 @@ import pytest
 from test_resume_kill import (
     TOTAL_ROWS,
     assert_exact,
-    drop_side_schemas,
-    load_reference,
     run_cli,
     summary_of,
     target_counts,
@@ -35,17 +33,6 @@ from airflow_provider_tidb_lightning.checkpoints.model import (
 from airflow_provider_tidb_lightning.config.model import CheckpointSection
 from airflow_provider_tidb_lightning.errors import CheckpointError
 from airflow_provider_tidb_lightning.source.rows import ReadPosition
-
-
-@pytest.fixture
-def reference_db(db_server, sample_dir) -> str:
-    return load_reference(db_server, sample_dir)
-
-
-@pytest.fixture
-def target(db_server, fresh_db):
-    yield fresh_db
-    drop_side_schemas(db_server, fresh_db)
 
 
 def _file_rows(path: Path, task_id: str) -> dict[str, int]:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from db_checks import TPCH_COUNTS, database_checksums, load_with_client, table_checksum
+from db_checks import TPCH_COUNTS, database_checksums, table_checksum
 from engine_helpers import task_config
 
 from airflow_provider_tidb_lightning.errors import LightningError
@@ -18,19 +18,6 @@ from airflow_provider_tidb_lightning.source.discovery import discover
 TBL_CSV = {"separator": "|", "delimiter": "", "header": False, "trim-last-separator": True}
 TBL_RULE = {"pattern": r"(?i)^(\w+)\.tbl$", "schema": "tpch", "table": "$1", "type": "csv"}
 
-
-@pytest.fixture
-def reference_db(db_server, sample_dir) -> str:
-    """The sample's SQL dump executed by the mariadb client (shared with test_import_sql, loaded once)."""
-    name = "ref_tpch_client"
-    with db_server.connect() as conn:
-        cur = conn.cursor()
-        if not cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME='lineitem'",
-                           (name,)):
-            cur.execute(f"DROP DATABASE IF EXISTS {name}")
-            cur.execute(f"CREATE DATABASE {name}")
-            load_with_client(db_server, name, sample_dir / "mydumper-sql")
-    return name
 
 
 def test_tbl_files_as_csv_equal_the_sql_dump(db_server, sample_dir, tmp_path, fresh_db, reference_db):

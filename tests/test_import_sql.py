@@ -8,25 +8,11 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from db_checks import TPCH_COUNTS, database_checksums, load_with_client, table_checksum
+from db_checks import TPCH_COUNTS, database_checksums, table_checksum
 from engine_helpers import task_config
 
 from airflow_provider_tidb_lightning.errors import CheckpointError, ImportFailed
 from airflow_provider_tidb_lightning.importer import run_import
-
-
-@pytest.fixture
-def reference_db(db_server, sample_dir) -> str:
-    """The sample dump executed by the mariadb client: what every import must equal (loaded once)."""
-    name = "ref_tpch_client"
-    with db_server.connect() as conn:
-        cur = conn.cursor()
-        if not cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME='lineitem'",
-                           (name,)):
-            cur.execute(f"DROP DATABASE IF EXISTS {name}")
-            cur.execute(f"CREATE DATABASE {name}")
-            load_with_client(db_server, name, sample_dir / "mydumper-sql")
-    return name
 
 
 def test_sample_dump_imports_exactly(db_server, sample_dir, fresh_db, reference_db):

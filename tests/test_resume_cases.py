@@ -8,14 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pymysql
 import pytest
-from conftest import _start_mariadb, _stop
+from conftest import start_private_server
 from db_checks import TPCH_COUNTS, load_with_client
 from engine_helpers import task_config
 from test_resume_kill import (
@@ -24,8 +23,6 @@ from test_resume_kill import (
     assert_consistent_after_crash,
     assert_exact,
     checkpoint_state,
-    drop_side_schemas,
-    load_reference,
     run_cli,
     summary_of,
     write_task,
@@ -40,15 +37,6 @@ from airflow_provider_tidb_lightning.plan import derive_task_id
 SAMPLE_SQL = Path(__file__).resolve().parent.parent.parent / "shared/samples/tpch-sf0.01/mydumper-sql"
 
 
-@pytest.fixture
-def reference_db(db_server, sample_dir) -> str:
-    return load_reference(db_server, sample_dir)
-
-
-@pytest.fixture
-def target(db_server, fresh_db):
-    yield fresh_db
-    drop_side_schemas(db_server, fresh_db)
 
 
 def _config(server, db: str, mode: str = "error", tables: tuple[str, ...] = TABLES, **sections):
@@ -326,20 +314,19 @@ def test_keep_after_success_origin_makes_a_rerun_a_no_op(db_server, target, refe
 @pytest.fixture
 def private_server():
     """A MariaDB of this test's own (the session's server must not go down), restartable in place."""
-    workdir = Path(tempfile.mkdtemp(prefix="tl-restart-"))
-    process, server = _start_mariadb(workdir)
-    holder = {"process": process}
+    mariadb, server = start_private_server()
 
     def restart(down_seconds: float) -> None:
-        _stop(holder["process"])
+        assert mariadb.process is not None
+        args = mariadb.process.args
+        mariadb.stop(remove=False)
         time.sleep(down_seconds)
-        holder["process"] = subprocess.Popen(process.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        mariadb.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     try:
         yield server, restart
     finally:
-        _stop(holder["process"])
-        shutil.rmtree(workdir, ignore_errors=True)
+        mariadb.stop()
 
 
 def test_server_restart_mid_import_is_ridden_out(private_server, sample_dir):

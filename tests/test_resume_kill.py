@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from db_checks import TPCH_COUNTS, load_with_client, table_checksum
+from db_checks import TPCH_COUNTS, table_checksum
 from engine_helpers import task_config
 
 from airflow_provider_tidb_lightning import faults
@@ -51,35 +51,6 @@ KILL_POINTS = [
 ]
 
 
-def load_reference(server, sample_dir: Path) -> str:
-    """The sample dump executed by the mariadb client (shared with test_import_sql; loaded once)."""
-    name = "ref_tpch_client"
-    with server.connect() as conn, conn.cursor() as cur:
-        if not cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME='lineitem'",
-                           (name,)):
-            cur.execute(f"DROP DATABASE IF EXISTS {name}")
-            cur.execute(f"CREATE DATABASE {name}")
-            load_with_client(server, name, sample_dir / "mydumper-sql")
-    return name
-
-
-def drop_side_schemas(server, db: str) -> None:
-    """Drop the checkpoint and task-info schemas of target ``db`` (make_database drops only ``db``)."""
-    with server.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{db}_ckpt`")
-        cur.execute(f"DROP DATABASE IF EXISTS `{db}_info`")
-
-
-@pytest.fixture
-def reference_db(db_server, sample_dir) -> str:
-    return load_reference(db_server, sample_dir)
-
-
-@pytest.fixture
-def target(db_server, fresh_db):
-    """A fresh target database; its checkpoint and task-info schemas are dropped afterwards too."""
-    yield fresh_db
-    drop_side_schemas(db_server, fresh_db)
 
 
 def _toml_value(value: Any) -> str:
