@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import time
+from contextlib import closing
 from functools import lru_cache
 
 import pymysql
@@ -85,24 +86,21 @@ class _Import:
         self.log.info("task %s: %d table(s), %d chunk(s), %d view(s), on-duplicate = %s", self.task_id,
                       len(self.plan.tables), sum(len(t.chunks) for t in self.plan.tables), len(self.plan.views),
                       self.mode)
-        admin = connect(self.config.tidb)
-        try:
-            with admin.cursor() as cur:
-                self._load_checkpoint()
-                self.recorder = ErrorRecorder(self.config.lightning.task_info_schema_name, self.task_id,
-                                              self.config.conflict.max_record_rows)
-                self.recorder.ensure_tables(cur)
-                self.budget = ErrorBudget.from_config(self.config.lightning.max_error, self._conflict_limit())
-                self.budget.used.update(self.recorder.count_existing(cur))
-                self.max_statement = self._max_statement(cur)
-                self._create_schema(cur)
-            self._write_data()
-            if not self.config.mydumper.no_schema and self.plan.views:
-                with admin.cursor() as cur:
-                    for view in self.plan.views:
-                        create_view(cur, view)
-        finally:
-            admin.close()
+        # Short-lived admin connections: one idle through an hours-long data phase could time out.
+        with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
+            self._load_checkpoint()
+            self.recorder = ErrorRecorder(self.config.lightning.task_info_schema_name, self.task_id,
+                                          self.config.conflict.max_record_rows)
+            self.recorder.ensure_tables(cur)
+            self.budget = ErrorBudget.from_config(self.config.lightning.max_error, self._conflict_limit())
+            self.budget.used.update(self.recorder.count_existing(cur))
+            self.max_statement = self._max_statement(cur)
+            self._create_schema(cur)
+        self._write_data()
+        if not self.config.mydumper.no_schema and self.plan.views:
+            with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
+                for view in self.plan.views:
+                    create_view(cur, view)
         fault_point("task-finished")
         self._keep_after_success()
         summary = self._summary()
