@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from contextlib import closing
+from dataclasses import replace
 from functools import lru_cache
 
 import pymysql
@@ -180,7 +181,7 @@ class _Import:
         transactional = self.store.transactional
         ctx = WriteContext(
             mode=self.mode,
-            connect=lambda: connect(self.config.tidb, autocommit=not transactional),
+            connect=lambda: self._writer_connection(autocommit=not transactional),
             store=self.store, task_id=self.task_id, budget=self.budget, recorder=self.recorder,
             count_conflicts=bool(self.config.conflict.strategy), max_statement=self.max_statement,
             cancel=self.stop,
@@ -202,6 +203,15 @@ class _Import:
         if self.user_cancel.is_set():
             raise ImportCancelled(f"task {self.task_id}: import cancelled; the checkpoint is consistent, rerun to "
                                   "resume")
+
+    def _writer_connection(self, *, autocommit: bool) -> pymysql.Connection:
+        """A writer's connection. Foreign key checks are off, as in myloader and mysqldump restores:
+        tables load in parallel and in any order, and the dump was consistent at its source. Set
+        ``foreign_key_checks`` in ``[tidb] session-vars`` to decide otherwise."""
+        tidb = self.config.tidb
+        if "foreign_key_checks" not in {name.lower() for name in tidb.session_vars}:
+            tidb = replace(tidb, session_vars={"foreign_key_checks": 0, **tidb.session_vars})
+        return connect(tidb, autocommit=autocommit)
 
     def _worker(self, scheduler: _Scheduler, ctx: WriteContext, errors: list) -> None:
         writer = BatchWriter(ctx)

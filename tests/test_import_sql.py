@@ -200,3 +200,26 @@ def test_truncated_gzip_names_file_and_leaves_checkpointed_rows_only(db_server, 
         cur.execute(f"SELECT SUM(`rows_written`) FROM `{fresh_db}_ckpt`.chunk_v1")
         saved = int(cur.fetchone()[0])
     assert 0 < count < 200000 and count == top == saved  # exactly the committed prefix, as the checkpoint says
+
+
+def test_foreign_keys_do_not_depend_on_load_order(db_server, tmp_path, fresh_db):
+    """`child` sorts (and loads) before `parent`: writers must not check foreign keys, as myloader does not."""
+    (tmp_path / "src-schema-create.sql").write_text("CREATE DATABASE `src`;\n")
+    (tmp_path / "src.parent-schema.sql").write_text("CREATE TABLE `parent` (`id` INT PRIMARY KEY);\n")
+    (tmp_path / "src.child-schema.sql").write_text(
+        "/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\nCREATE TABLE `child` (`id` INT PRIMARY KEY, `p` INT NOT NULL,"
+        " FOREIGN KEY (`p`) REFERENCES `parent` (`id`));\n")
+    (tmp_path / "src.parent.sql").write_text("INSERT INTO `parent` VALUES (1),(2);\n")
+    (tmp_path / "src.child.sql").write_text("INSERT INTO `child` VALUES (10,1),(20,2);\n")
+    cfg = task_config(db_server, tmp_path, fresh_db, source_db="src",
+                      lightning={"region-concurrency": 1, "table-concurrency": 1})
+    summary = run_import(cfg)
+    assert summary.total_rows == 4
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT c.id, p.id FROM `{fresh_db}`.child c JOIN `{fresh_db}`.parent p ON c.p = p.id ORDER BY 1")
+        assert cur.fetchall() == ((10, 1), (20, 2))
+    checked = task_config(db_server, tmp_path, f"{fresh_db}_fk", source_db="src",
+                          lightning={"region-concurrency": 1, "table-concurrency": 1},
+                          tidb={"session-vars": {"foreign_key_checks": 1}})
+    with pytest.raises(ImportFailed, match="1452"):  # the setting is the user's to override, and it matters
+        run_import(checked)

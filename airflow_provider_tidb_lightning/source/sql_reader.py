@@ -90,38 +90,45 @@ DEFAULT_MAX_RECORD_BYTES = 64 << 20
 _UNTERMINATED_STRING = "unterminated string in row tuple (row longer than {limit} bytes)"
 
 
-def _plain_rows(body: bytes, lines: list[bytes]) -> bool:
-    """True when each of ``lines`` (``body`` split at newlines) is one whole, well-formed row.
+# The bytes that decide where strings and rows begin and end; bytes.translate deletes the rest.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"\"'`\\\n();")
 
-    The proof, all with C-level scans: no backslash and only one kind of quote, so quotes pair up
-    in order; an even number of them on every line, so no string spans a line; exactly one ``(``
-    and one ``)`` per line, at its start and end (every line but the last ends in ``,``), so every
-    line is one tuple with no parenthesis inside; and every ``;`` has an odd number of quotes
-    before it on its line, so it is inside a string. Anything else is left to the slower paths.
+
+def _plain_rows(body: bytes) -> int:
+    """The number of rows in ``body`` when each of its lines is provably one whole row, else 0.
+
+    The proof runs on the body's *skeleton* (its quotes, backslashes, backticks, parentheses,
+    semicolons and newlines, a few percent of its size), all with C-level operations: no backslash
+    and only one kind of quote, so quotes pair up in order; an even number of quotes on every line,
+    so no string spans a line; exactly one ``(`` and one ``)`` per line, at its start and end (every
+    line but the last ends in ``),``), so every line is one tuple with no parenthesis inside; and
+    every ``;`` has an odd number of quotes before it on its line, so it is inside a string.
+    Anything else is left to the slower paths.
     """
-    if b"\\" in body:
-        return False
-    quote = b'"' if b'"' in body else b"'"
-    if (quote == b'"' and b"'" in body) or b"`" in body:
-        return False
-    count = len(lines)
+    skeleton = body.translate(None, _NOT_STRUCTURE)
+    if b"\\" in skeleton or b"`" in skeleton:
+        return 0
+    quote = b'"' if b'"' in skeleton else b"'"
+    if quote == b'"' and b"'" in skeleton:
+        return 0
+    count = skeleton.count(b"\n") + 1
     if (
-        body.count(b"(") != count
-        or body.count(b")") != count
+        skeleton.count(b"(") != count
+        or skeleton.count(b")") != count
         or body.count(b"),\n(") != count - 1
         or body[:1] != b"("
         or body[-1:] != b")"
-        or any(map((1).__and__, map(bytes.count, lines, repeat(quote))))
+        # every run of quotes between newlines has even length: removing pairs leaves no quote
+        or quote in skeleton.translate(None, b"();").replace(quote + quote, b"")
     ):
-        return False
-    # A ";" is harmless inside a string: an odd number of quotes before it on its line.
-    semi = body.find(b";")
+        return 0
+    semi = skeleton.find(b";")
     while semi >= 0:
-        line_start = body.rfind(b"\n", 0, semi) + 1
-        if not body.count(quote, line_start, semi) & 1:
-            return False
-        semi = body.find(b";", semi + 1)
-    return True
+        line_start = skeleton.rfind(b"\n", 0, semi) + 1
+        if not skeleton.count(quote, line_start, semi) & 1:
+            return 0
+        semi = skeleton.find(b";", semi + 1)
+    return count
 
 
 def sniff_set_names(head: bytes) -> str | None:
@@ -340,13 +347,15 @@ class SQLReader:
         if body_end <= pos or (reach >= len(buf) and not self._eof):
             return None
         body = buf[pos:body_end]
-        rows = body.split(b"\n")
-        if len(rows) > max_rows or not _plain_rows(body, rows):
+        count = _plain_rows(body)
+        if not count:
             self._block_path_from = body_end
+            return None
+        if count > max_rows:
             return None
         self._pos = body_end + step
         end = ReadPosition(self._base + self._pos, columns, True)
-        return RowBatch.from_segment(columns, body, self._base + pos, len(rows), end)
+        return RowBatch.from_segment(columns, body, self._base + pos, count, end)
 
     def _block_rows(
         self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int
