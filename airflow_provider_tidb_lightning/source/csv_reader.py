@@ -33,6 +33,7 @@ from ..config.model import CSVSection
 from ..encode.literals import RowEncoder
 from ..errors import SourceError
 from .rows import ReadPosition, RowBatch
+from .window import DEFAULT_MAX_RECORD_BYTES, StreamWindow
 
 _UNESCAPES = {b"0": b"\x00", b"b": b"\b", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"Z": b"\x1a"}
 # Bytes that keep a run of lines off the block path: CSV quoting/escaping, SQL escaping, or a
@@ -45,7 +46,6 @@ _SQL_SPECIAL = b"\\\x00\x1a"
 _JOIN, _HIDDEN_SEP = b"\x00", b"\x1a"
 _NEED_MORE = None
 _OPEN_QUOTE = "open quote"  # like _NEED_MORE, inside a quoted field
-DEFAULT_MAX_RECORD_BYTES = 64 << 20
 _PLUS_ONE = (1).__add__
 _SHORT_RUN = 16  # records: a shorter run of the quoted block path costs more than it saves
 
@@ -180,38 +180,14 @@ class _Grammar:
         return self.quote  # a doubled delimiter
 
 
-class _RecordSource:
+class _RecordSource(StreamWindow):
     """Buffered records of a CSV stream: (offset, fields) with fields as bytes or None."""
 
     def __init__(
         self, stream: BinaryIO, path: str, grammar: _Grammar, start: int, block_size: int, max_record: int
     ) -> None:
-        if max_record <= 0:
-            raise ValueError("max_record_bytes must be positive")
-        self.max_record = max_record
-        self.stream = stream
-        self.path = path
+        super().__init__(stream, path=path, start=start, block_size=block_size, max_record=max_record)
         self.g = grammar
-        self.block_size = block_size
-        self.buf = b""
-        self.pos = 0
-        self.base = start
-        self.eof = False
-
-    def fill(self) -> None:
-        """Drop consumed bytes and read more: at least as much as is pending (so a long record takes a
-        logarithmic number of reads), but not much past ``max_record`` bytes of one record."""
-        pending = len(self.buf) - self.pos
-        data = self.stream.read(max(self.block_size, min(pending, self.max_record + 1 - pending)))
-        if not data:
-            self.eof = True
-            return
-        self.buf = self.buf[self.pos :] + data if pending else data
-        self.base += self.pos
-        self.pos = 0
-
-    def error(self, message: str, index: int) -> SourceError:
-        return SourceError(message, path=self.path, offset=self.base + index)
 
     def skip_blank_lines(self) -> bool:
         """Move past empty lines; return False at end of input."""

@@ -25,6 +25,7 @@ from typing import BinaryIO
 
 from ..errors import SourceError
 from .rows import SEGMENT_SEPARATOR, ReadPosition, RowBatch
+from .window import DEFAULT_MAX_RECORD_BYTES, StreamWindow
 
 # --- tuple grammar --------------------------------------------------------------------------------
 # Written as "unrolled loops" (plain run, then (string|group, plain run)*) so the regex engine does
@@ -86,7 +87,6 @@ _FIRST_INSERT = re.compile(rb"\b(?:INSERT|REPLACE)\b", re.I)
 _MIN_AHEAD = 64
 # A statement header (verb, table, column list) longer than this is not a dump we can read.
 _MAX_HEADER = 16 << 20
-DEFAULT_MAX_RECORD_BYTES = 64 << 20
 _UNTERMINATED_STRING = "unterminated string in row tuple (row longer than {limit} bytes)"
 
 
@@ -165,7 +165,7 @@ def _parse_columns(raw: bytes, path: str, offset: int) -> tuple[str, ...]:
     return tuple(names)
 
 
-class SQLReader:
+class SQLReader(StreamWindow):
     """Reads one chunk of a SQL data file as :class:`RowBatch` es.
 
     The stream must already be positioned at ``resume.offset`` (or ``start``); ``end`` is the
@@ -186,17 +186,9 @@ class SQLReader:
         block_size: int = 1 << 20,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
-        if block_size <= 0 or max_record_bytes <= 0:
-            raise ValueError("block_size and max_record_bytes must be positive")
-        self._max_record = max_record_bytes
-        self._stream = stream
-        self._path = path
+        super().__init__(stream, path=path, start=resume.offset if resume else start, block_size=block_size,
+                         max_record=max_record_bytes)
         self._end = end
-        self._block_size = block_size
-        self._buf = b""
-        self._pos = 0
-        self._base = resume.offset if resume else start
-        self._eof = False
         self._done = False
         self._in_values = bool(resume and resume.in_values)
         self._columns = resume.columns if resume and resume.in_values else None
@@ -214,28 +206,12 @@ class SQLReader:
                 yield batch
 
     # --- buffer -----------------------------------------------------------------------------------
-    def _fill(self) -> None:
-        """Drop consumed bytes and read more; read at least as much as is pending, so a row larger
-        than the block size is assembled in a logarithmic number of reads, but not much more than
-        ``max_record_bytes`` of one row (see :meth:`_fill_for`)."""
-        pending = len(self._buf) - self._pos
-        data = self._stream.read(max(self._block_size, min(pending, self._max_record + 1 - pending)))
-        if not data:
-            self._eof = True
-            return
-        self._buf = self._buf[self._pos :] + data if pending else data
-        self._base += self._pos
-        self._pos = 0
-
     def _fill_for(self, start: int, problem: str) -> None:
         """:meth:`_fill` for an incomplete item starting at buffer index ``start``, unless it already
         exceeds ``max_record_bytes``: then raise ``problem`` (formatted with ``limit``) at ``start``."""
-        if len(self._buf) - start > self._max_record:
-            raise self._error(problem.format(limit=self._max_record), start)
-        self._fill()
-
-    def _error(self, message: str, index: int) -> SourceError:
-        return SourceError(message, path=self._path, offset=self._base + index)
+        if len(self.buf) - start > self.max_record:
+            raise self.error(problem.format(limit=self.max_record), start)
+        self.fill()
 
     # --- batches ----------------------------------------------------------------------------------
     def _read_batch(self, max_bytes: int, max_rows: int) -> RowBatch | None:
@@ -253,15 +229,15 @@ class SQLReader:
                 if rows and header_columns != columns:
                     break
                 columns = self._columns = header_columns
-                self._pos = header_end
+                self.pos = header_end
                 self._in_values = True
 
-            if not rows and self._pos >= self._block_path_from:
+            if not rows and self.pos >= self._block_path_from:
                 segment = self._segment_batch(columns, max_bytes, max_rows)
                 if segment is not None:
                     return segment
 
-            if self._pos >= self._block_path_from:
+            if self.pos >= self._block_path_from:
                 taken, size, full = self._block_rows(rows, offsets, max_bytes - nbytes, max_rows)
                 nbytes += size
                 if full:
@@ -270,9 +246,9 @@ class SQLReader:
                     continue
 
             # Hot loop: rows followed by ',' inside the buffer.
-            buf = self._buf
-            base = self._base
-            pos = self._pos
+            buf = self.buf
+            base = self.base
+            pos = self.pos
             full = False
             for m in iter(_ROW_COMMA.scanner(buf, pos).match, None):
                 row = m[1]
@@ -288,7 +264,7 @@ class SQLReader:
                 if len(rows) >= max_rows:
                     full = True
                     break
-            self._pos = pos
+            self.pos = pos
             if full:
                 break
 
@@ -299,16 +275,16 @@ class SQLReader:
             if rows and nbytes + size > max_bytes:
                 break
             rows.append(row)
-            offsets.append(self._base + start)
+            offsets.append(self.base + start)
             nbytes += size
-            self._pos = after
+            self.pos = after
             self._in_values = still_in_values
             if len(rows) >= max_rows:
                 break
 
         if not rows:
             return None
-        end = ReadPosition(self._base + self._pos, columns if self._in_values else None, self._in_values)
+        end = ReadPosition(self.base + self.pos, columns if self._in_values else None, self._in_values)
         if not self._in_values:
             self._columns = None
         return RowBatch(columns, rows, offsets, end, nbytes)
@@ -323,10 +299,10 @@ class SQLReader:
         """
         # Enough buffered bytes to see the whole greedy cut and the separator after it (but never
         # more than one record may hold, so bad input still fails within max_record_bytes).
-        while not self._eof and len(self._buf) - self._pos < min(2 * max_bytes + 4096, self._max_record):
-            self._fill()
-        buf = self._buf
-        pos = self._pos
+        while not self.eof and len(self.buf) - self.pos < min(2 * max_bytes + 4096, self.max_record):
+            self.fill()
+        buf = self.buf
+        pos = self.pos
         if buf[pos : pos + 1] != b"(":
             return None
         step = len(SEGMENT_SEPARATOR)
@@ -344,7 +320,7 @@ class SQLReader:
             # into the next statement when it has the same column list.
             return None
         body_end = buf.rfind(SEGMENT_SEPARATOR + b"(", pos, reach + step + 1)
-        if body_end <= pos or (reach >= len(buf) and not self._eof):
+        if body_end <= pos or (reach >= len(buf) and not self.eof):
             return None
         body = buf[pos:body_end]
         count = _plain_rows(body)
@@ -353,9 +329,9 @@ class SQLReader:
             return None
         if count > max_rows:
             return None
-        self._pos = body_end + step
-        end = ReadPosition(self._base + self._pos, columns, True)
-        return RowBatch.from_segment(columns, body, self._base + pos, count, end)
+        self.pos = body_end + step
+        end = ReadPosition(self.base + self.pos, columns, True)
+        return RowBatch.from_segment(columns, body, self.base + pos, count, end)
 
     def _block_rows(
         self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int
@@ -373,8 +349,8 @@ class SQLReader:
 
         Returns (rows taken, their bytes, batch full).
         """
-        buf = self._buf
-        pos = self._pos
+        buf = self.buf
+        pos = self.pos
         if buf[pos : pos + 1] != b"(":
             return 0, 0, False
         limit = min(len(buf), pos + byte_budget + (byte_budget >> 3) + 256)
@@ -406,10 +382,10 @@ class SQLReader:
             if rows:
                 return 0, 0, True
             take = 1
-        base = self._base + pos
+        base = self.base + pos
         offsets.extend(accumulate(map(add, map(len, pieces[: take - 1]), repeat(len(_ROW_SEPARATOR))), initial=base))
         rows.extend(pieces if take == count else pieces[:take])
-        self._pos = pos + sizes[take - 1] + take * len(_ROW_SEPARATOR)
+        self.pos = pos + sizes[take - 1] + take * len(_ROW_SEPARATOR)
         return take, sizes[take - 1], take < count or len(rows) >= max_rows
 
     @staticmethod
@@ -434,31 +410,31 @@ class SQLReader:
         batch. Refills the buffer until the row and its separator are complete.
         """
         while True:
-            buf = self._buf
-            p = _SPACE.match(buf, self._pos).end()
-            if not self._eof and (len(buf) - p < _MIN_AHEAD or buf.startswith(b"/*", p)):
+            buf = self.buf
+            p = _SPACE.match(buf, self.pos).end()
+            if not self.eof and (len(buf) - p < _MIN_AHEAD or buf.startswith(b"/*", p)):
                 self._fill_for(p, "unterminated comment (more than {limit} bytes)")
                 continue
             if p == len(buf):
-                raise self._error("unexpected end of file: expected a row tuple after ','", p)
+                raise self.error("unexpected end of file: expected a row tuple after ','", p)
             if buf.startswith(b"/*", p):
-                raise self._error("unterminated comment", p)
+                raise self.error("unterminated comment", p)
             if buf[p] != 0x28:  # "("
-                raise self._error(f"expected a row tuple, found {buf[p : p + 20]!r}", p)
+                raise self.error(f"expected a row tuple, found {buf[p : p + 20]!r}", p)
             m = _TUPLE.match(buf, p)
             if m is None:
                 stop = _TUPLE_PREFIX.match(buf, p).end()
                 if stop < len(buf) and buf[stop] not in b"'\"(":
-                    raise self._error("malformed row tuple (unquoted ';' or unbalanced parentheses)", p)
-                if not self._eof:
+                    raise self.error("malformed row tuple (unquoted ';' or unbalanced parentheses)", p)
+                if not self.eof:
                     in_string = stop < len(buf) and buf[stop] in b"'\""
                     self._fill_for(p, _UNTERMINATED_STRING if in_string else "row tuple longer than {limit} bytes")
                     continue
                 if stop < len(buf) and buf[stop] in b"'\"":
-                    raise self._error("unterminated string in row tuple", p)
-                raise self._error("unterminated row tuple", p)
+                    raise self.error("unterminated string in row tuple", p)
+                raise self.error("unterminated row tuple", p)
             q = _SPACE.match(buf, m.end()).end()
-            if not self._eof and (len(buf) - q < 2 or buf.startswith(b"/*", q)):
+            if not self.eof and (len(buf) - q < 2 or buf.startswith(b"/*", q)):
                 self._fill_for(p, "unterminated comment after a row tuple (more than {limit} bytes)")
                 continue
             if q == len(buf):  # the last statement of the file may lack its ';'
@@ -468,7 +444,7 @@ class SQLReader:
                 return m.group(), p, _BLANKS.match(buf, q + 1).end(), True
             if sep == 0x3B:  # ";"
                 return m.group(), p, q + 1, False
-            raise self._error(f"expected ',' or ';' after row tuple, found {buf[q : q + 20]!r}", q)
+            raise self.error(f"expected ',' or ';' after row tuple, found {buf[q : q + 20]!r}", q)
 
     def _next_statement(self) -> tuple[tuple[str, ...] | None, int] | None:
         """Skip comments and ignorable statements up to the next INSERT/REPLACE of the chunk.
@@ -478,40 +454,40 @@ class SQLReader:
         Returns ``None`` at the end of the chunk or file.
         """
         while True:
-            buf = self._buf
-            p = _SPACE.match(buf, self._pos).end()
-            if not self._eof and (len(buf) - p < _MIN_AHEAD or buf.startswith(b"/*", p)):
+            buf = self.buf
+            p = _SPACE.match(buf, self.pos).end()
+            if not self.eof and (len(buf) - p < _MIN_AHEAD or buf.startswith(b"/*", p)):
                 self._fill_for(p, "unterminated comment (more than {limit} bytes)")
                 continue
-            self._pos = p
+            self.pos = p
             if p == len(buf):
                 return None
-            if self._end is not None and self._base + p >= self._end:
+            if self._end is not None and self.base + p >= self._end:
                 return None
             if buf.startswith(b"/*", p):
-                raise self._error("unterminated comment", p)
+                raise self.error("unterminated comment", p)
             if buf[p] == 0x3B:  # empty statement
-                self._pos = p + 1
+                self.pos = p + 1
                 continue
             m = _HEADER.match(buf, p)
             if m is not None:
                 raw = m.group(1)
                 columns = self._column_cache.get(raw)
                 if columns is None and raw is not None:
-                    columns = self._column_cache[raw] = _parse_columns(raw, self._path, self._base + p)
+                    columns = self._column_cache[raw] = _parse_columns(raw, self.path, self.base + p)
                 return columns, m.end()
             if _SKIPPED_VERB.match(buf, p):
                 s = _SKIPPED_STATEMENT.match(buf, p)
                 if s is not None:
-                    self._pos = s.end()
-                elif self._eof:
-                    self._pos = len(buf)
+                    self.pos = s.end()
+                elif self.eof:
+                    self.pos = len(buf)
                 else:
                     self._fill_for(p, "statement longer than {limit} bytes")
                 continue
             if _INSERT_VERB.match(buf, p):
-                if not self._eof and len(buf) - p < _MAX_HEADER:
-                    self._fill()
+                if not self.eof and len(buf) - p < _MAX_HEADER:
+                    self.fill()
                     continue
-                raise self._error("malformed INSERT statement", p)
-            raise self._error(f"unexpected statement {buf[p : p + 30]!r}", p)
+                raise self.error("malformed INSERT statement", p)
+            raise self.error(f"unexpected statement {buf[p : p + 30]!r}", p)
