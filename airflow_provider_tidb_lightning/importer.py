@@ -12,9 +12,10 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from contextlib import closing
-from dataclasses import replace
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from functools import lru_cache, partial
 
 import pymysql
 
@@ -29,7 +30,7 @@ from .faults import fault_point
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
 from .schema import create_database, create_table, create_view, table_columns, table_exists, table_identity
-from .source.compression import open_source
+from .source.compression import open_source, skip_to
 from .source.csv_reader import CSVReader, read_csv_header
 from .source.discovery import discover
 from .source.layout import Chunk, DataFile
@@ -62,6 +63,13 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
         store.close()
 
 
+@dataclass(frozen=True)
+class _FileFacts:
+    session: Session
+    columns: tuple[str, ...] | None  # CSV header columns, when they name the INSERT's columns
+    header_end: int  # where a CSV file's data starts
+
+
 class _Import:
     def __init__(self, config: TaskConfig, plan: Plan, task_id: str, store: CheckpointStore,
                  log: logging.Logger, cancel: threading.Event) -> None:
@@ -76,7 +84,8 @@ class _Import:
         self.started = time.monotonic()
         self.resumed = False
         self.task: TaskCheckpoint
-        self._header_cache: dict[str, tuple[tuple[str, ...] | None, int]] = {}
+        self._facts: dict[str, _FileFacts] = {}
+        self._prefixes: dict[str, Callable[[tuple[str, ...] | None], bytes]] = {}
         self._encoders: dict[tuple[str, tuple[str, ...] | None], RowEncoder] = {}
         self._table_columns: dict[str, list[tuple[str, str, str]]] = {}
         self._lock = threading.Lock()
@@ -237,20 +246,19 @@ class _Import:
         state = self.task.chunks[chunk.key]
         data_file = chunk.file
         cfg = self.config
-        chunk_job = ChunkJob(job.key, self._prefix_for(job), data_file.relative, self._session_for(data_file), state,
-                             job.stats)
+        facts = self._file_facts(data_file)
+        chunk_job = ChunkJob(job.key, self._prefix_for(job), data_file.relative, facts.session, state, job.stats)
         with open_source(data_file.path, data_file.compression) as stream:
             if data_file.format == "sql":
-                _skip_to(stream, state.position.offset)
+                skip_to(stream, state.position.offset, path=data_file.relative)
                 reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,
                                    resume=state.position, block_size=max(cfg.mydumper.read_block_size, 1 << 20))
             else:
-                columns, header_end = self._csv_header(data_file)
-                if state.position.offset < header_end:
-                    state.position.offset = header_end
-                _skip_to(stream, state.position.offset)
+                if state.position.offset < facts.header_end:
+                    state.position.offset = facts.header_end
+                skip_to(stream, state.position.offset, path=data_file.relative)
                 reader = CSVReader(stream, path=data_file.relative, csv=cfg.mydumper.csv, start=state.position.offset,
-                                   end=chunk.end, columns=columns, encoder=self._encoder_for(job, columns),
+                                   end=chunk.end, columns=facts.columns, encoder=self._encoder_for(job, facts.columns),
                                    block_size=max(cfg.mydumper.read_block_size, 1 << 20))
             for batch in reader.batches(self._batch_bytes(), cfg.tikv_importer.logical_import_batch_rows):
                 if self.stop.is_set():
@@ -262,40 +270,44 @@ class _Import:
     def _batch_bytes(self) -> int:
         return max(1, min(self.config.tikv_importer.logical_import_batch_size, self.max_statement - 65536))
 
-    def _prefix_for(self, job: TableJob):
-        @lru_cache(maxsize=64)
-        def prefix(columns: tuple[str, ...] | None) -> bytes:
-            return insert_prefix(self.mode, job.schema, job.table, columns)
+    def _prefix_for(self, job: TableJob) -> Callable[[tuple[str, ...] | None], bytes]:
+        """The table's ``INSERT ... VALUES`` prefix per column list, built once per table."""
+        with self._lock:
+            prefix = self._prefixes.get(job.key)
+            if prefix is None:
+                prefix = self._prefixes[job.key] = lru_cache(maxsize=64)(
+                    partial(insert_prefix, self.mode, job.schema, job.table))
+            return prefix
 
-        return prefix
+    def _file_facts(self, data_file: DataFile) -> _FileFacts:
+        """What the head of a data file says, read once per file however many chunks it has."""
+        with self._lock:
+            facts = self._facts.get(data_file.relative)
+        if facts is None:
+            facts = self._read_file_facts(data_file)
+            with self._lock:
+                self._facts[data_file.relative] = facts
+        return facts
 
-    def _session_for(self, data_file: DataFile) -> Session:
-        """How a file's values must be read: the dump's own ``SET NAMES`` / ``SET TIME_ZONE``, else the config's."""
+    def _read_file_facts(self, data_file: DataFile) -> _FileFacts:
+        """The session a file's values need (the dump's own ``SET NAMES`` / ``SET TIME_ZONE``, else the
+        config's) and, for CSV with a header, its columns and where the data starts."""
         charset = time_zone = None
-        if data_file.format == "sql":
-            with open_source(data_file.path, data_file.compression) as stream:
+        columns: tuple[str, ...] | None = None
+        header_end = 0
+        csv = self.config.mydumper.csv
+        with open_source(data_file.path, data_file.compression) as stream:
+            if data_file.format == "sql":
                 head = stream.read(65536)
-            charset, time_zone = sniff_set_names(head), sniff_time_zone(head)
+                charset, time_zone = sniff_set_names(head), sniff_time_zone(head)
+            elif csv.header:
+                header, header_end = read_csv_header(stream, path=data_file.relative, csv=csv)
+                columns = header if csv.header_schema_match else None
         if charset is None:
             charset = _CHARSETS.get(self.config.mydumper.data_character_set.lower(), "binary")
         if not _PLAIN_NAME.match(charset):
             raise SourceError(f"unsupported character set {charset!r} in SET NAMES", path=data_file.relative, offset=0)
-        return Session(charset, time_zone)
-
-    def _csv_header(self, data_file: DataFile) -> tuple[tuple[str, ...] | None, int]:
-        with self._lock:
-            cached = self._header_cache.get(data_file.relative)
-        if cached is not None:
-            return cached
-        csv = self.config.mydumper.csv
-        result: tuple[tuple[str, ...] | None, int] = (None, 0)
-        if csv.header:
-            with open_source(data_file.path, data_file.compression) as stream:
-                columns, end = read_csv_header(stream, path=data_file.relative, csv=csv)
-            result = (columns if csv.header_schema_match else None, end)
-        with self._lock:
-            self._header_cache[data_file.relative] = result
-        return result
+        return _FileFacts(Session(charset, time_zone), columns, header_end)
 
     def _encoder_for(self, job: TableJob, columns: tuple[str, ...] | None) -> RowEncoder:
         key = (job.key, columns)
@@ -381,21 +393,6 @@ class _Import:
 def _chunk_size(chunk: Chunk) -> int:
     end = chunk.end if chunk.end is not None else chunk.file.size
     return max(0, end - chunk.start) if not chunk.file.compression else chunk.file.size
-
-
-def _skip_to(stream, offset: int) -> None:
-    """Position ``stream`` at ``offset``: seek when it can, read through otherwise (compressed files)."""
-    if offset <= 0:
-        return
-    if stream.seekable():
-        stream.seek(offset)
-        return
-    remaining = offset
-    while remaining > 0:
-        got = stream.read(min(remaining, 1 << 20))
-        if not got:
-            raise SourceError("file is shorter than the checkpoint's position", offset=offset)
-        remaining -= len(got)
 
 
 class _Scheduler:

@@ -108,10 +108,6 @@ class RowEncoder:
         self.all_quoted = self.column_kinds is None or all(kind in (STRING, NUMBER) for kind in self.column_kinds)
         """Every column is a plain quoted literal: ``('a','b')`` is valid when nothing needs escaping."""
 
-    def needs_escape(self, data: bytes) -> bool:
-        """Whether ``data`` holds a byte that cannot stand raw inside a quoted literal."""
-        return self._special.search(data) is not None
-
     def encode(self, fields: list[bytes | None]) -> bytes:
         """Return ``(v1,v2,...)``; ``fields`` must have one value per column."""
         if self.all_quoted:

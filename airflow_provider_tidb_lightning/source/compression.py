@@ -128,3 +128,19 @@ def open_source(path: str, compression: str) -> BinaryIO:
     if not codec:
         return raw
     return io.BufferedReader(_DecompressingReader(raw, path, codec), buffer_size=_READ_SIZE)  # type: ignore[return-value]
+
+
+def skip_to(stream: BinaryIO, offset: int, *, path: str) -> None:
+    """Position a stream from :func:`open_source` at ``offset``: seek a plain file, read through a
+    compressed one (a resumed chunk of a .gz file re-reads, but never re-sends, what came before)."""
+    if offset <= 0:
+        return
+    if stream.seekable():
+        stream.seek(offset)
+        return
+    remaining = offset
+    while remaining > 0:
+        got = stream.read(min(remaining, 1 << 20))
+        if not got:
+            raise SourceError("the file is shorter than the checkpoint's position", path=path, offset=offset)
+        remaining -= len(got)

@@ -102,12 +102,3 @@ class ErrorRecorder:
             " VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (self.task_id, table, path, offset, kind, error, row),
         )
-
-    def delete_task(self, cur, table: str | None = None) -> None:
-        """Forget the records of this task (for one table, or all), as ``--checkpoint-remove`` does."""
-        for name in (TYPE_ERROR_TABLE, CONFLICT_TABLE):
-            if table is None:
-                cur.execute(f"DELETE FROM {self.table(name)} WHERE `task_id` = %s", (self.task_id,))
-            else:
-                cur.execute(f"DELETE FROM {self.table(name)} WHERE `task_id` = %s AND `table_name` = %s",
-                            (self.task_id, table))
