@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_tidb_lightning.encode.identifiers import quote_identifier, quote_table
+
 TPCH_COUNTS = {"nation": 25, "region": 5, "part": 2000, "supplier": 100, "partsupp": 8000, "customer": 1500,
                "orders": 15000, "lineitem": 60175}
 
@@ -26,10 +28,10 @@ def table_checksum(conn: Any, db: str, table: str) -> dict[str, Any]:
     cols = columns(conn, db, table)
     exprs = ["COUNT(*)"]
     for c in cols:
-        q = f"`{c}`"
+        q = quote_identifier(c)
         exprs += [f"COUNT({q})", f"BIT_XOR(CRC32({q}))", f"SUM(CRC32({q}))"]
     with conn.cursor() as cur:
-        cur.execute(f"SELECT {', '.join(exprs)} FROM `{db}`.`{table}`")
+        cur.execute(f"SELECT {', '.join(exprs)} FROM {quote_table(db, table)}")
         row = cur.fetchone()
     result: dict[str, Any] = {"rows": int(row[0])}
     for i, c in enumerate(cols):

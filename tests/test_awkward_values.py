@@ -16,8 +16,9 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from db_checks import table_checksum
 from engine_helpers import task_config
-from mydumper_tool import column_checksums, column_definitions, dump, execute_dump, ordered_rows, quote, table_names
+from mydumper_tool import column_definitions, dump, execute_dump, ordered_rows, quote, table_names
 
 from airflow_provider_tidb_lightning.importer import run_import
 
@@ -178,9 +179,9 @@ def test_mydumper_dump_imports_like_the_client(db_server, awkward_source, make_d
             definitions = column_definitions(conn, awkward_source, table)
             assert column_definitions(conn, engine_db, table) == definitions, table
             assert column_definitions(conn, client_db, table) == definitions, table
-            checksums = column_checksums(conn, engine_db, table)
-            assert checksums == column_checksums(conn, client_db, table), table
-            assert checksums == column_checksums(conn, awkward_source, table), table
+            checksums = table_checksum(conn, engine_db, table)
+            assert checksums == table_checksum(conn, client_db, table), table
+            assert checksums == table_checksum(conn, awkward_source, table), table
     for table in expected_tables:
         rows = ordered_rows(db_server, engine_db, table)
         assert rows == ordered_rows(db_server, client_db, table), table

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from counting_stream import CountingStream
 
 from airflow_provider_tidb_lightning.config.model import CSVSection
 from airflow_provider_tidb_lightning.encode.literals import RowEncoder
@@ -340,17 +341,6 @@ def test_dumpling_null_and_escaped_rows() -> None:
 
 
 # --- bounded records --------------------------------------------------------------------------------
-
-
-class CountingStream(io.BytesIO):
-    """Counts the bytes handed out, to prove a reader stopped early."""
-
-    handed_out = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        data = super().read(size)
-        self.handed_out += len(data)
-        return data
 
 
 @pytest.mark.parametrize("block_size", [16, 1000])

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from counting_stream import CountingStream
 
 from airflow_provider_tidb_lightning.errors import SourceError
 from airflow_provider_tidb_lightning.source.rows import ReadPosition, RowBatch
@@ -225,17 +226,6 @@ def test_sniff_set_names() -> None:
     assert sniff_set_names(b"-- x\nSET NAMES 'UTF8MB4';\n") == "utf8mb4"
     assert sniff_set_names(b"INSERT INTO t VALUES ('SET NAMES latin1');") is None
     assert sniff_set_names(b"") is None
-
-
-class CountingStream(io.BytesIO):
-    """Counts the bytes handed out, to prove a reader stopped early."""
-
-    handed_out = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        data = super().read(size)
-        self.handed_out += len(data)
-        return data
 
 
 @pytest.mark.parametrize(
