@@ -35,7 +35,7 @@ class ChunkCheckpoint:
 
     @property
     def hashed_key(self) -> str:
-        return _sha1(self.key)
+        return fixed_key(self.key)
 
 
 @dataclass
@@ -44,6 +44,10 @@ class TableCheckpoint:
     status: str = TABLE_PENDING
     target_id: str = ""  # identity of the target table when its schema step finished
     error: str = ""
+
+    @property
+    def hashed_key(self) -> str:
+        return fixed_key(self.key)
 
 
 @dataclass
@@ -54,15 +58,13 @@ class TaskCheckpoint:
     chunks: dict[str, ChunkCheckpoint] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=256)
-def task_key(task_id: str) -> str:
-    """Fixed-width key for a task id of any length (used as the primary key column)."""
-    return hashlib.sha1(task_id.encode()).hexdigest()
-
-
 @lru_cache(maxsize=4096)
-def _sha1(text: str) -> str:
+def fixed_key(text: str) -> str:
+    """Fixed-width key for an id of any length (task, table, chunk), used in primary key columns."""
     return hashlib.sha1(text.encode()).hexdigest()
+
+
+task_key = fixed_key
 
 
 def columns_to_json(columns: tuple[str, ...] | None) -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from hashlib import sha1
 from typing import Any
 
 import pymysql
@@ -161,7 +160,7 @@ class MySQLStore(CheckpointStore):
         self._execute(
             f"REPLACE INTO {self._q}.`table_v1` (`task_key`, `table_name`, `table_hash`, `status`, `target_id`,"
             " `error`) VALUES (%s, %s, %s, %s, %s, %s)",
-            (task_key(task_id), table.key, sha1(table.key.encode()).hexdigest(), table.status, table.target_id,
+            (task_key(task_id), table.key, table.hashed_key, table.status, table.target_id,
              table.error),
         )
 
