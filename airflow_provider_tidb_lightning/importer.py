@@ -87,7 +87,7 @@ class _Import:
         self._facts: dict[str, _FileFacts] = {}
         self._prefixes: dict[str, Callable[[tuple[str, ...] | None], bytes]] = {}
         self._encoders: dict[tuple[str, tuple[str, ...] | None], RowEncoder] = {}
-        self._table_columns: dict[str, list[tuple[str, str, str]]] = {}
+        self._table_columns: dict[str, list[tuple[str, str]]] = {}
         self._lock = threading.Lock()
 
     # -- phases ----------------------------------------------------------------------------------
@@ -315,9 +315,9 @@ class _Import:
             encoder = self._encoders.get(key)
             if encoder is None:
                 table_cols = self._table_columns.get(job.key, [])
-                types = {name.lower(): data_type for name, data_type, _ in table_cols}
+                types = {name.lower(): data_type for name, data_type in table_cols}
                 if columns is None:
-                    kinds = [column_kind(data_type) for _, data_type, _ in table_cols] or None
+                    kinds = [column_kind(data_type) for _, data_type in table_cols] or None
                 else:
                     unknown = [c for c in columns if c.lower() not in types]
                     if unknown:

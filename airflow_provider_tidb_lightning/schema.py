@@ -111,10 +111,10 @@ def table_exists(cur: Any, schema: str, table: str) -> bool:
     return cur.fetchone() is not None
 
 
-def table_columns(cur: Any, schema: str, table: str) -> list[tuple[str, str, str]]:
-    """(name, DATA_TYPE, COLUMN_TYPE) of the target table's columns, in table order."""
+def table_columns(cur: Any, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, DATA_TYPE) of the target table's columns, in table order."""
     cur.execute(
-        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS"
+        "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS"
         " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
         (schema, table),
     )
