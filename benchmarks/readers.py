@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from airflow_provider_tidb_lightning.config.model import CSVSection
-from airflow_provider_tidb_lightning.encode.literals import RowEncoder
-from airflow_provider_tidb_lightning.source.csv_reader import CSVReader
-from airflow_provider_tidb_lightning.source.sql_reader import SQLReader
+from airflow_provider_tidb_lightning.lightning.backend.tidb.encoder import RowEncoder
+from airflow_provider_tidb_lightning.lightning.config.model import CSVSection
+from airflow_provider_tidb_lightning.lightning.mydump.csv_parser import CSVReader
+from airflow_provider_tidb_lightning.lightning.mydump.sql_parser import SQLReader
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "tpch-sf0.01"
 BATCH_BYTES, BATCH_ROWS, RUNS = 96 * 1024, 65536, 5

@@ -28,9 +28,10 @@ from urllib.parse import unquote, urlsplit
 import pymysql
 import pytest
 
+from airflow_provider_tidb_lightning.lightning.common.server_info import detect_server
+
 # Neither of these imports Airflow, so the environment below is still in time.
-from airflow_provider_tidb_lightning.config.model import TidbSection
-from airflow_provider_tidb_lightning.server_info import detect_server
+from airflow_provider_tidb_lightning.lightning.config.model import TidbSection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from throwaway_mariadb import ServerUnavailable, ThrowawayMariaDB  # noqa: E402 - needs the path above

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_tidb_lightning.encode.identifiers import quote_identifier, quote_table
+from airflow_provider_tidb_lightning.lightning.common.quoting import quote_identifier, quote_table
 
 TPCH_COUNTS = {"nation": 25, "region": 5, "part": 2000, "supplier": 100, "partsupp": 8000, "customer": 1500,
                "orders": 15000, "lineitem": 60175}

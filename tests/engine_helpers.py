@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_tidb_lightning.config import load_task_config
-from airflow_provider_tidb_lightning.config.model import TaskConfig
+from airflow_provider_tidb_lightning.lightning.config import load_task_config
+from airflow_provider_tidb_lightning.lightning.config.model import TaskConfig
 
 
 def task_config(server: Any, source: Path | str, target_db: str, *, source_db: str = "tpch",

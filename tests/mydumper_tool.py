@@ -20,7 +20,7 @@ from typing import Any
 import pymysql.converters
 import pytest
 
-from airflow_provider_tidb_lightning.encode.identifiers import quote_identifier as quote
+from airflow_provider_tidb_lightning.lightning.common.quoting import quote_identifier as quote
 
 MYDUMPER = "/usr/bin/mydumper"
 _DATA_KEY = re.compile(r"\.(\d+)\.sql(?:\.gz)?$")

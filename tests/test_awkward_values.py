@@ -20,7 +20,7 @@ from db_checks import table_checksum
 from engine_helpers import task_config
 from mydumper_tool import column_definitions, dump, execute_dump, ordered_rows, quote, table_names
 
-from airflow_provider_tidb_lightning.importer import run_import
+from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 
 MAIN = "order line"  # a reserved word and a space
 TICK = "tick"  # its column name holds a backtick, which mydumper's --complete-insert cannot write

@@ -22,11 +22,11 @@ from test_resume_kill import (
     write_task,
 )
 
-from airflow_provider_tidb_lightning.checkpoints import control, open_store
-from airflow_provider_tidb_lightning.config import load_task_config
-from airflow_provider_tidb_lightning.connection import connect
-from airflow_provider_tidb_lightning.errors import CheckpointError, ImportFailed
-from airflow_provider_tidb_lightning.importer import run_import
+from airflow_provider_tidb_lightning.lightning.checkpoints import control, open_store
+from airflow_provider_tidb_lightning.lightning.common.connection import connect
+from airflow_provider_tidb_lightning.lightning.config import load_task_config
+from airflow_provider_tidb_lightning.lightning.errors import CheckpointError, ImportFailed
+from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 
 TABLES = ("nation", "orders")
 SAMPLE_SQL = REPO.parent / "shared/samples/tpch-sf0.01/mydumper-sql"
@@ -35,8 +35,8 @@ SAMPLE_SQL = REPO.parent / "shared/samples/tpch-sf0.01/mydumper-sql"
 
 
 def ctl(task: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "airflow_provider_tidb_lightning.ctl", "--config", str(task), *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.ctl", "--config", str(task), *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
 def _rows(summary: dict) -> dict[str, int]:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_tidb_lightning.config.model import CSVSection, MydumperSection
-from airflow_provider_tidb_lightning.source import Chunk, DataFile, split_chunks
-from airflow_provider_tidb_lightning.source import chunks as chunks_module
+from airflow_provider_tidb_lightning.lightning.config.model import CSVSection, MydumperSection
+from airflow_provider_tidb_lightning.lightning.mydump import Chunk, DataFile, split_chunks
+from airflow_provider_tidb_lightning.lightning.mydump import region as chunks_module
 
 SAMPLE_LINEITEM = Path("/work/shared/samples/tpch-sf0.01/mydumper-sql/tpch.lineitem.00000.sql")
 

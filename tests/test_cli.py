@@ -9,7 +9,7 @@ from pathlib import Path
 
 import tomli
 
-CLI = [sys.executable, "-m", "airflow_provider_tidb_lightning.cli"]
+CLI = [sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.cli"]
 
 
 def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from airflow_provider_tidb_lightning.errors import SourceError
-from airflow_provider_tidb_lightning.source.compression import (
+from airflow_provider_tidb_lightning.lightning.errors import SourceError
+from airflow_provider_tidb_lightning.lightning.mydump.compression import (
     compression_from_name,
     normalize_compression,
     open_source,

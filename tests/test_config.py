@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 import tomli
 
-from airflow_provider_tidb_lightning.config import (
+from airflow_provider_tidb_lightning.lightning.config import (
     TaskConfig,
     dump_task_toml,
     load_task_config,
     task_config_to_dict,
 )
-from airflow_provider_tidb_lightning.config.model import DEFAULT_FILTER, FileRule, MaxError, Route
-from airflow_provider_tidb_lightning.config.sizes import parse_byte_size
-from airflow_provider_tidb_lightning.errors import ConfigError
+from airflow_provider_tidb_lightning.lightning.config.model import DEFAULT_FILTER, FileRule, MaxError, Route
+from airflow_provider_tidb_lightning.lightning.config.sizes import parse_byte_size
+from airflow_provider_tidb_lightning.lightning.errors import ConfigError
 
 FULL_TASK = r"""
 [lightning]
@@ -482,7 +482,7 @@ log-progress = "5m"
 """
     path = write_task(tmp_path, toml)
 
-    with caplog.at_level(logging.WARNING, logger="airflow_provider_tidb_lightning.config.load"):
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_tidb_lightning.lightning.config.load"):
         cfg = load_task_config(path)
 
     assert cfg.mydumper.data_source_dir == "/dump"

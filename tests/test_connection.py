@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_tidb_lightning.connection import connect, connect_args
-from airflow_provider_tidb_lightning.errors import ConfigError
+from airflow_provider_tidb_lightning.lightning.common.connection import connect, connect_args
+from airflow_provider_tidb_lightning.lightning.errors import ConfigError
 
 
 def test_sql_mode_and_session_vars_are_applied(db_server):

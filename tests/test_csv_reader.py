@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from counting_stream import CountingStream
 
-from airflow_provider_tidb_lightning.config.model import CSVSection
-from airflow_provider_tidb_lightning.encode.literals import RowEncoder
-from airflow_provider_tidb_lightning.errors import SourceError
-from airflow_provider_tidb_lightning.source.csv_reader import CSVReader, RowShapeError, read_csv_header
-from airflow_provider_tidb_lightning.source.rows import RowBatch
+from airflow_provider_tidb_lightning.lightning.backend.tidb.encoder import RowEncoder
+from airflow_provider_tidb_lightning.lightning.config.model import CSVSection
+from airflow_provider_tidb_lightning.lightning.errors import SourceError
+from airflow_provider_tidb_lightning.lightning.mydump.csv_parser import CSVReader, RowShapeError, read_csv_header
+from airflow_provider_tidb_lightning.lightning.mydump.rows import RowBatch
 
 TBL = CSVSection(separator="|", delimiter="", header=False, trim_last_separator=True)
 PLAIN = RowEncoder(None, no_backslash_escapes=False)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from airflow_provider_tidb_lightning.config.model import FileRule, MydumperSection, Route
-from airflow_provider_tidb_lightning.errors import ConfigError, SourceError
-from airflow_provider_tidb_lightning.source import DumpLayout, TableSource, discover
+from airflow_provider_tidb_lightning.lightning.config.model import FileRule, MydumperSection, Route
+from airflow_provider_tidb_lightning.lightning.errors import ConfigError, SourceError
+from airflow_provider_tidb_lightning.lightning.mydump import DumpLayout, TableSource, discover
 
 SAMPLE = Path("/work/shared/samples/tpch-sf0.01")
 SAMPLE_SQL = SAMPLE / "mydumper-sql"

@@ -18,7 +18,8 @@ import pymysql
 import pytest
 from airflow_compat import run_dag_test
 
-from airflow_provider_tidb_lightning import faults, get_provider_info
+from airflow_provider_tidb_lightning import get_provider_info
+from airflow_provider_tidb_lightning.lightning.common import failpoint as faults
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO / "example_dags"

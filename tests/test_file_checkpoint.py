@@ -22,17 +22,17 @@ from test_resume_kill import (
     write_task,
 )
 
-from airflow_provider_tidb_lightning.checkpoints import FileStore, open_store
-from airflow_provider_tidb_lightning.checkpoints import file_store as file_store_module
-from airflow_provider_tidb_lightning.checkpoints.model import (
+from airflow_provider_tidb_lightning.lightning.checkpoints import FileStore, open_store
+from airflow_provider_tidb_lightning.lightning.checkpoints import file_store as file_store_module
+from airflow_provider_tidb_lightning.lightning.checkpoints.model import (
     TABLE_DONE,
     ChunkCheckpoint,
     TableCheckpoint,
     TaskCheckpoint,
 )
-from airflow_provider_tidb_lightning.config.model import CheckpointSection
-from airflow_provider_tidb_lightning.errors import CheckpointError
-from airflow_provider_tidb_lightning.source.rows import ReadPosition
+from airflow_provider_tidb_lightning.lightning.config.model import CheckpointSection
+from airflow_provider_tidb_lightning.lightning.errors import CheckpointError
+from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition
 
 
 def _file_rows(path: Path, task_id: str) -> dict[str, int]:

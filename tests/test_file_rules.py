@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_tidb_lightning.config.model import FileRule
-from airflow_provider_tidb_lightning.errors import ConfigError, SourceError
-from airflow_provider_tidb_lightning.source.file_rules import FileRouter, RouteResult
+from airflow_provider_tidb_lightning.lightning.config.model import FileRule
+from airflow_provider_tidb_lightning.lightning.errors import ConfigError, SourceError
+from airflow_provider_tidb_lightning.lightning.mydump.file_rules import FileRouter, RouteResult
 
 DEFAULTS = FileRouter([])
 

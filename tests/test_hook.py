@@ -10,9 +10,9 @@ import pytest
 from airflow_compat import Connection
 
 from airflow_provider_tidb_lightning import TIDB_CONN_FIELDS, TIDB_UI_FIELD_BEHAVIOUR
-from airflow_provider_tidb_lightning.connection import connect_args
-from airflow_provider_tidb_lightning.errors import ConfigError
 from airflow_provider_tidb_lightning.hooks.tidb import TiDBHook
+from airflow_provider_tidb_lightning.lightning.common.connection import connect_args
+from airflow_provider_tidb_lightning.lightning.errors import ConfigError
 
 
 def hook_for(conn_id: str = "tidb_unit", extra: dict | None = None, **fields) -> TiDBHook:

@@ -10,10 +10,10 @@ import pytest
 from db_checks import TPCH_COUNTS, database_checksums, table_checksum
 from engine_helpers import task_config
 
-from airflow_provider_tidb_lightning.errors import LightningError
-from airflow_provider_tidb_lightning.importer import run_import
-from airflow_provider_tidb_lightning.source.chunks import split_chunks
-from airflow_provider_tidb_lightning.source.discovery import discover
+from airflow_provider_tidb_lightning.lightning.errors import LightningError
+from airflow_provider_tidb_lightning.lightning.importer.run import run_import
+from airflow_provider_tidb_lightning.lightning.mydump.discovery import discover
+from airflow_provider_tidb_lightning.lightning.mydump.region import split_chunks
 
 TBL_CSV = {"separator": "|", "delimiter": "", "header": False, "trim-last-separator": True}
 TBL_RULE = {"pattern": r"(?i)^(\w+)\.tbl$", "schema": "tpch", "table": "$1", "type": "csv"}

@@ -12,8 +12,8 @@ import pytest
 from engine_helpers import task_config
 from mydumper_tool import dump, execute_dump, ordered_rows, quote, table_names
 
-from airflow_provider_tidb_lightning.errors import SchemaError
-from airflow_provider_tidb_lightning.importer import run_import
+from airflow_provider_tidb_lightning.lightning.errors import SchemaError
+from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 
 SET_NAMES = "/*!40101 SET NAMES binary*/;\n/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n"
 

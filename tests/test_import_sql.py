@@ -11,8 +11,8 @@ import zstandard
 from db_checks import TPCH_COUNTS, database_checksums, table_checksum
 from engine_helpers import task_config
 
-from airflow_provider_tidb_lightning.errors import CheckpointError, ImportFailed
-from airflow_provider_tidb_lightning.importer import run_import
+from airflow_provider_tidb_lightning.lightning.errors import CheckpointError, ImportFailed
+from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 
 
 def test_sample_dump_imports_exactly(db_server, sample_dir, fresh_db, reference_db):

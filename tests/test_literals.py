@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_tidb_lightning.encode.literals import RowEncoder, column_kind
+from airflow_provider_tidb_lightning.lightning.backend.tidb.encoder import RowEncoder, column_kind
 
 AWKWARD_VALUES = [b"a'b", b"back\\slash", b"nul\x00x", b"nl\nr\r", b"z\x1a", b"\xff\xfe", b'"dq"', b"''", b"\\'"]
 

@@ -7,14 +7,14 @@ import logging
 import pytest
 import tomli
 
-from airflow_provider_tidb_lightning.config import (
+from airflow_provider_tidb_lightning.lightning.config import (
     convert_loader_config,
     dump_task_toml,
     load_task_config,
     task_config_to_dict,
 )
-from airflow_provider_tidb_lightning.config.model import Route
-from airflow_provider_tidb_lightning.errors import ConfigError
+from airflow_provider_tidb_lightning.lightning.config.model import Route
+from airflow_provider_tidb_lightning.lightning.errors import ConfigError
 
 # The Loader column of the documentation's table, with the route rule uncommented.
 LOADER_EXAMPLE = """
@@ -54,7 +54,7 @@ EXPECTED_TASK = {
     ],
 }
 
-LOGGER = "airflow_provider_tidb_lightning.config.loader_migration"
+LOGGER = "airflow_provider_tidb_lightning.lightning.config.loader_migration"
 
 
 def test_the_documentations_example_converts_key_by_key(tmp_path, caplog):

@@ -28,11 +28,11 @@ from test_resume_kill import (
     write_task,
 )
 
-from airflow_provider_tidb_lightning.checkpoints.model import task_key
-from airflow_provider_tidb_lightning.config import load_task_config
-from airflow_provider_tidb_lightning.errors import CheckpointError
-from airflow_provider_tidb_lightning.importer import run_import
-from airflow_provider_tidb_lightning.plan import derive_task_id
+from airflow_provider_tidb_lightning.lightning.checkpoints.model import task_key
+from airflow_provider_tidb_lightning.lightning.config import load_task_config
+from airflow_provider_tidb_lightning.lightning.errors import CheckpointError
+from airflow_provider_tidb_lightning.lightning.importer.plan import derive_task_id
+from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 
 SAMPLE_SQL = Path(__file__).resolve().parent.parent.parent / "shared/samples/tpch-sf0.01/mydumper-sql"
 
@@ -192,7 +192,7 @@ def test_recreated_target_table_is_refused_with_the_table_named(db_server, targe
 
     # The advice works: forget that table's checkpoint, and the rerun imports it from the start.
     ctl = subprocess.run(
-        [sys.executable, "-m", "airflow_provider_tidb_lightning.ctl", "--config", str(task), "--task-id",
+        [sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.ctl", "--config", str(task), "--task-id",
          "recreated", f"--checkpoint-remove={target}.orders"], capture_output=True, text=True, check=False)
     assert ctl.returncode == 0, ctl.stderr
     assert ctl.stdout.strip() == f"recreated: `{target}`.`orders`"

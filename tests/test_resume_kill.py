@@ -22,11 +22,11 @@ import pytest
 from db_checks import TPCH_COUNTS, table_checksum
 from engine_helpers import task_config
 
-from airflow_provider_tidb_lightning import faults
-from airflow_provider_tidb_lightning.checkpoints.model import task_key
-from airflow_provider_tidb_lightning.faults import InjectedFault
-from airflow_provider_tidb_lightning.importer import run_import
-from airflow_provider_tidb_lightning.plan import derive_task_id
+from airflow_provider_tidb_lightning.lightning.checkpoints.model import task_key
+from airflow_provider_tidb_lightning.lightning.common import failpoint as faults
+from airflow_provider_tidb_lightning.lightning.common.failpoint import InjectedFault
+from airflow_provider_tidb_lightning.lightning.importer.plan import derive_task_id
+from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 
 REPO = Path(__file__).resolve().parent.parent
 TABLES = ("lineitem", "nation", "orders")
@@ -92,7 +92,7 @@ def run_cli(task: Path, *, task_id: str | None = None, kill_at: str | None = Non
         env["TIDB_LIGHTNING_PY_KILL_AT"] = kill_at
     if fail_after:
         env["TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES"] = str(fail_after)
-    cmd = [sys.executable, "-m", "airflow_provider_tidb_lightning.cli", "--config", str(task)]
+    cmd = [sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.cli", "--config", str(task)]
     if task_id:
         cmd += ["--task-id", task_id]
     if host:
@@ -226,7 +226,7 @@ def test_killed_run_resumes_exactly_once(db_server, target, reference_db, tmp_pa
 def test_repeated_crashes_each_resume_from_the_last(db_server, target, reference_db, tmp_path):
     """Crash, crash again while resuming, again, then finish; the task id is derived, not given."""
     task = write_task(tmp_path / "task.toml", db_server, target, mode="error")
-    from airflow_provider_tidb_lightning.config import load_task_config
+    from airflow_provider_tidb_lightning.lightning.config import load_task_config
 
     task_id = derive_task_id(load_task_config(str(task)))
     progress = []

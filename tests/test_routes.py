@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_tidb_lightning.config.model import Route
-from airflow_provider_tidb_lightning.errors import ConfigError
-from airflow_provider_tidb_lightning.source.routes import TableRouter
+from airflow_provider_tidb_lightning.lightning.config.model import Route
+from airflow_provider_tidb_lightning.lightning.errors import ConfigError
+from airflow_provider_tidb_lightning.lightning.mydump.routes import TableRouter
 
 
 def test_no_routes_keeps_names() -> None:

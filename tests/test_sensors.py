@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_tidb_lightning.hooks.readiness import status_port_problem, target_not_ready_reason
 from airflow_provider_tidb_lightning.sensors.dump import DumpCompleteSensor, dump_finished
-from airflow_provider_tidb_lightning.sensors.readiness import status_port_problem, target_not_ready_reason
 from airflow_provider_tidb_lightning.sensors.target import TiDBTargetReadySensor
 
 CLOSED_CONN_ID = "tidb_closed_port"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_tidb_lightning.server_info import ServerInfo, detect_server, parse_server_version
+from airflow_provider_tidb_lightning.lightning.common.server_info import ServerInfo, detect_server, parse_server_version
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from counting_stream import CountingStream
 
-from airflow_provider_tidb_lightning.errors import SourceError
-from airflow_provider_tidb_lightning.source.rows import ReadPosition, RowBatch
-from airflow_provider_tidb_lightning.source.sql_reader import SQLReader, sniff_set_names
+from airflow_provider_tidb_lightning.lightning.errors import SourceError
+from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition, RowBatch
+from airflow_provider_tidb_lightning.lightning.mydump.sql_parser import SQLReader, sniff_set_names
 
 SAMPLE_COUNTS = {
     "nation": 25,

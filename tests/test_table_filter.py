@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_tidb_lightning.config.model import DEFAULT_FILTER
-from airflow_provider_tidb_lightning.errors import ConfigError
-from airflow_provider_tidb_lightning.source.table_filter import TableFilter
+from airflow_provider_tidb_lightning.lightning.config.model import DEFAULT_FILTER
+from airflow_provider_tidb_lightning.lightning.errors import ConfigError
+from airflow_provider_tidb_lightning.lightning.mydump.table_filter import TableFilter
 
 
 def test_default_filter_excludes_system_schemas_in_any_case() -> None:

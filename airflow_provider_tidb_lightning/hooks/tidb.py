@@ -17,10 +17,10 @@ from airflow.providers.common.sql.hooks.sql import DbApiHook
 from sqlalchemy.engine import URL
 
 from .. import TIDB_CONN_FIELDS, TIDB_UI_FIELD_BEHAVIOUR
-from ..config.model import TidbSection
-from ..connection import TLS_MODES, connect
-from ..errors import ConfigError
-from ..server_info import ServerInfo, detect_server
+from ..lightning.common.connection import TLS_MODES, connect
+from ..lightning.common.server_info import ServerInfo, detect_server
+from ..lightning.config.model import TidbSection
+from ..lightning.errors import ConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -1,6 +1,6 @@
 """Run one TiDB Lightning (TiDB backend) import as an Airflow task.
 
-The operator is a thin shell over :func:`airflow_provider_tidb_lightning.importer.run_import`: it
+The operator is a thin shell over :func:`airflow_provider_tidb_lightning.lightning.importer.run.run_import`: it
 builds the task configuration, points it at the Airflow connection, and ties the import's
 checkpoint to the task instance so that Airflow's retries resume the import instead of starting it
 again, while the next DAG run (a new ``run_id``) starts from scratch.
@@ -23,11 +23,11 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from ..config.load import load_task_config
-from ..config.model import TidbSection
-from ..errors import ConfigError, LightningError
 from ..hooks.tidb import TiDBHook
-from ..importer import run_import
+from ..lightning.config.load import load_task_config
+from ..lightning.config.model import TidbSection
+from ..lightning.errors import ConfigError, LightningError
+from ..lightning.importer.run import run_import
 
 # The checkpoint lives on the target ("mysql" driver, empty DSN = the [tidb] server) rather than in
 # a local file, because a retry may run on a different worker than the try that failed.

@@ -17,9 +17,9 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
     from airflow.sdk import BaseSensorOperator, Context
     from airflow.sdk.exceptions import AirflowException
 
+from ..hooks.readiness import target_not_ready_reason
 from ..hooks.tidb import TiDBHook
 from ..triggers.target import TiDBTargetReadyTrigger
-from .readiness import target_not_ready_reason
 
 
 class TiDBTargetReadySensor(BaseSensorOperator):

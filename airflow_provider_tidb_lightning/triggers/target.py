@@ -2,7 +2,7 @@
 
 A deferred sensor frees its worker slot while the triggerer polls the target; this trigger is
 that poll. It runs the same readiness check as the sensor's poke mode
-(:func:`~airflow_provider_tidb_lightning.sensors.readiness.target_not_ready_reason`) in a worker
+(:func:`~airflow_provider_tidb_lightning.hooks.readiness.target_not_ready_reason`) in a worker
 thread through ``asgiref.sync.sync_to_async``, because PyMySQL and urllib block and the
 triggerer's event loop is shared by every deferred task.
 """
@@ -16,9 +16,9 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
-from ..config.model import TidbSection
+from ..hooks.readiness import target_not_ready_reason
 from ..hooks.tidb import TiDBHook
-from ..sensors.readiness import target_not_ready_reason
+from ..lightning.config.model import TidbSection
 
 
 class TiDBTargetReadyTrigger(BaseTrigger):

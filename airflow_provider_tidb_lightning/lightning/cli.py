@@ -12,10 +12,10 @@ import logging
 import sys
 from typing import Any
 
+from .common.failpoint import InjectedFault
 from .config import convert_loader_config, dump_task_toml, load_task_config
 from .errors import ConfigError, ImportCancelled, LightningError
-from .faults import InjectedFault
-from .importer import run_import
+from .importer.run import run_import
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING,
           "error": logging.ERROR, "fatal": logging.CRITICAL}

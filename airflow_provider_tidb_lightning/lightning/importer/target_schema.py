@@ -13,7 +13,13 @@ from typing import Any
 
 import pymysql
 
-from .ddl import (
+from ..common.dberrors import describe
+from ..common.failpoint import fault_point
+from ..common.quoting import quote_identifier, quote_table
+from ..errors import SchemaError, SourceError
+from ..mydump.compression import open_source
+from ..mydump.layout import DatabaseSource, SchemaFile, TableSource
+from ..mydump.schema_file import (
     DDLParseError,
     default_create_database,
     rewrite_create_database,
@@ -22,12 +28,6 @@ from .ddl import (
     split_statements,
     statement_kind,
 )
-from .encode.identifiers import quote_identifier, quote_table
-from .errors import SchemaError, SourceError
-from .faults import fault_point
-from .source.compression import open_source
-from .source.layout import DatabaseSource, SchemaFile, TableSource
-from .write.error_kinds import describe
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pymysql
 
-from ..encode.identifiers import quote_identifier
-from ..source.rows import ReadPosition
-from ..write.error_kinds import classify
-from ..write.retry import RetryPolicy
+from ..common.dberrors import classify
+from ..common.quoting import quote_identifier
+from ..common.retry import RetryPolicy
+from ..mydump.rows import ReadPosition
 from .model import (
     ChunkCheckpoint,
     TableCheckpoint,

@@ -4,7 +4,7 @@
 :class:`~airflow_provider_tidb_lightning.triggers.target.TiDBTargetReadyTrigger` (deferred mode)
 both call :func:`target_not_ready_reason`, so a DAG behaves the same whichever mode it picks.
 The function is blocking and Airflow-free: it takes the engine's
-:class:`~airflow_provider_tidb_lightning.config.model.TidbSection`, which the caller builds from
+:class:`~airflow_provider_tidb_lightning.lightning.config.model.TidbSection`, which the caller builds from
 the Airflow connection, and the trigger runs it in a worker thread.
 
 "Not ready" is an answer, not an error: connection refusals, server errors and unhealthy status
@@ -22,9 +22,9 @@ import urllib.request
 
 import pymysql
 
-from ..config.model import TidbSection
-from ..connection import connect
-from ..encode.identifiers import quote_table
+from ..lightning.common.connection import connect
+from ..lightning.common.quoting import quote_table
+from ..lightning.config.model import TidbSection
 
 DEFAULT_CHECK_TIMEOUT = 5.0
 

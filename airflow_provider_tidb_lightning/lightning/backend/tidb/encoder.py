@@ -1,4 +1,9 @@
-"""Turn parsed field values into SQL row tuples ``(v1,v2,...)`` for the TiDB backend.
+"""The TiDB backend's encoder: field values into SQL row tuples, and the statement prefix before them.
+
+A batch statement is :func:`insert_prefix` followed by row tuples ``(v1,v2,...)`` joined with
+commas. The verb follows ``on-duplicate`` / ``[conflict] strategy``: error -> INSERT, replace ->
+REPLACE, ignore -> INSERT IGNORE. The verb and table name written in the dump file are ignored,
+as tidb-lightning does.
 
 Values stay bytes end to end: a field is written as a literal the server converts exactly,
 so no value ever passes through a Python int, float or str. Numbers are sent quoted like
@@ -10,6 +15,8 @@ from __future__ import annotations
 
 import re
 from binascii import hexlify
+
+from ...common.quoting import quote_identifier, quote_table
 
 STRING = "string"
 BINARY = "binary"
@@ -133,3 +140,13 @@ class RowEncoder:
         if self._special.search(value) is not None:
             value = self._escape(value)
         return b"'" + value + b"'"
+
+VERBS = {"error": "INSERT INTO", "replace": "REPLACE INTO", "ignore": "INSERT IGNORE INTO"}
+
+
+def insert_prefix(mode: str, schema: str, table: str, columns: tuple[str, ...] | None) -> bytes:
+    """``REPLACE INTO `db`.`t` (`a`,`b`) VALUES`` as UTF-8 bytes, ready to be followed by tuples."""
+    column_list = ""
+    if columns:
+        column_list = " (" + ",".join(quote_identifier(c) for c in columns) + ")"
+    return f"{VERBS[mode]} {quote_table(schema, table)}{column_list} VALUES ".encode()

@@ -11,8 +11,8 @@ from typing import Any
 
 import pymysql
 
-from .config.model import TidbSection
-from .errors import ConfigError
+from ..config.model import TidbSection
+from ..errors import ConfigError
 
 TLS_MODES = ("", "false", "preferred", "skip-verify", "cluster")
 # PyMySQL falls back to a plain connection when the server offers no TLS; these modes must not.

@@ -12,7 +12,8 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 
-from .checkpoints.model import (
+from ..backend.tidb.writer import TableStats
+from ..checkpoints.model import (
     TABLE_FAILED,
     TABLE_PENDING,
     ChunkCheckpoint,
@@ -20,13 +21,12 @@ from .checkpoints.model import (
     TaskCheckpoint,
     source_fingerprint,
 )
-from .config.model import TaskConfig
-from .encode.identifiers import quote_table
-from .errors import CheckpointError
-from .source.chunks import split_chunks
-from .source.layout import Chunk, DatabaseSource, DumpLayout, TableSource
-from .source.rows import ReadPosition
-from .write.batch_writer import TableStats
+from ..common.quoting import quote_table
+from ..config.model import TaskConfig
+from ..errors import CheckpointError
+from ..mydump.layout import Chunk, DatabaseSource, DumpLayout, TableSource
+from ..mydump.region import split_chunks
+from ..mydump.rows import ReadPosition
 
 
 @dataclass

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict
 
 from ..errors import CheckpointError
-from ..source.rows import ReadPosition
+from ..mydump.rows import ReadPosition
 from .model import ChunkCheckpoint, TableCheckpoint, TaskCheckpoint
 from .store import MemoryStore
 

@@ -19,25 +19,24 @@ from functools import lru_cache, partial
 
 import pymysql
 
-from .checkpoints import CheckpointStore, open_store
-from .checkpoints.model import TABLE_DONE, TABLE_FAILED, TABLE_PENDING, TABLE_SCHEMA, ChunkCheckpoint, TaskCheckpoint
-from .config.model import TaskConfig
-from .connection import connect
-from .encode.literals import RowEncoder, column_kind
-from .encode.statements import insert_prefix
-from .errors import CheckpointError, ImportCancelled, ImportFailed, SchemaError, SourceError
-from .faults import fault_point
+from ..backend.tidb.encoder import RowEncoder, column_kind, insert_prefix
+from ..backend.tidb.writer import BatchWriter, ChunkJob, Session, WriteContext
+from ..checkpoints import CheckpointStore, open_store
+from ..checkpoints.model import TABLE_DONE, TABLE_FAILED, TABLE_PENDING, TABLE_SCHEMA, ChunkCheckpoint, TaskCheckpoint
+from ..common.connection import connect
+from ..common.failpoint import fault_point
+from ..config.model import TaskConfig
+from ..errormanager.records import ErrorBudget, ErrorRecorder
+from ..errors import CheckpointError, ImportCancelled, ImportFailed, SchemaError, SourceError
+from ..mydump.compression import open_source, skip_to
+from ..mydump.csv_parser import CSVReader, read_csv_header
+from ..mydump.discovery import discover
+from ..mydump.layout import Chunk, DataFile
+from ..mydump.sql_parser import SQLReader, sniff_set_names, sniff_time_zone
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
-from .schema import create_database, create_table, create_view, table_columns, table_exists, table_identity
-from .source.compression import open_source, skip_to
-from .source.csv_reader import CSVReader, read_csv_header
-from .source.discovery import discover
-from .source.layout import Chunk, DataFile
-from .source.sql_reader import SQLReader, sniff_set_names, sniff_time_zone
 from .summary import ImportSummary, TableSummary
-from .write.batch_writer import BatchWriter, ChunkJob, Session, WriteContext
-from .write.error_records import ErrorBudget, ErrorRecorder
+from .target_schema import create_database, create_table, create_view, table_columns, table_exists, table_identity
 
 _CHARSETS = {"binary": "binary", "auto": "binary", "utf8mb4": "utf8mb4", "utf8": "utf8mb4", "gbk": "gbk",
              "gb18030": "gb18030", "latin1": "latin1", "ascii": "ascii"}

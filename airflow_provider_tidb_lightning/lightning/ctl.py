@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from .checkpoints import control, open_store
+from .common.connection import connect
 from .config import load_task_config
-from .connection import connect
 from .errors import ConfigError, LightningError
 
 

@@ -29,8 +29,8 @@ from itertools import accumulate, repeat
 from operator import add, sub
 from typing import BinaryIO
 
+from ..backend.tidb.encoder import RowEncoder
 from ..config.model import CSVSection
-from ..encode.literals import RowEncoder
 from ..errors import SourceError
 from .rows import ReadPosition, RowBatch
 from .window import DEFAULT_MAX_RECORD_BYTES, StreamWindow

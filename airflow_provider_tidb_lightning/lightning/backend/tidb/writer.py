@@ -17,14 +17,14 @@ from dataclasses import dataclass, field, replace
 
 import pymysql
 
-from ..checkpoints.model import ChunkCheckpoint
-from ..checkpoints.store import CheckpointStore
-from ..errors import ImportCancelled, ImportFailed
-from ..faults import fault_point
-from ..source.rows import RowBatch
-from .error_kinds import classify, describe
-from .error_records import BudgetExceeded, ErrorBudget, ErrorRecorder
-from .retry import RetryPolicy
+from ...checkpoints.model import ChunkCheckpoint
+from ...checkpoints.store import CheckpointStore
+from ...common.dberrors import classify, describe
+from ...common.failpoint import fault_point
+from ...common.retry import RetryPolicy
+from ...errormanager.records import BudgetExceeded, ErrorBudget, ErrorRecorder
+from ...errors import ImportCancelled, ImportFailed
+from ...mydump.rows import RowBatch
 
 _BUDGET_KEYS = {"type": "lightning.max-error.type", "syntax": "lightning.max-error.syntax",
                 "charset": "lightning.max-error.charset", "conflict": "conflict.threshold"}

@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from ..common.quoting import quote_identifier
 from ..config.model import MaxError
-from ..encode.identifiers import quote_identifier
 
 _RECORD_COLUMNS = """
     `id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .encode.identifiers import quote_identifier, quote_table
+from ..common.quoting import quote_identifier, quote_table
 
 # One token: a quoted string or identifier, a comment, or a run of anything else but ';'.
 _TOKEN = re.compile(

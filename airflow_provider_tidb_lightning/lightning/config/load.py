@@ -433,7 +433,7 @@ def load_task_config(
     ``require_source=False`` accepts a configuration without ``mydumper.data-source-dir`` (the ctl
     commands only need the target and the checkpoint settings).
 
-    Raises :class:`~airflow_provider_tidb_lightning.errors.ConfigError` naming the key and the source.
+    Raises :class:`~airflow_provider_tidb_lightning.lightning.errors.ConfigError` naming the key and the source.
     """
     raw, label, base_dir = _read_source(source)
     origin = _Origin(label, [str(k) for k in (overrides or {})])

@@ -7,10 +7,10 @@ Nothing here talks to a server or imports Airflow.
 
 from __future__ import annotations
 
-from .chunks import split_chunks
 from .compression import open_source
 from .discovery import discover
 from .layout import Chunk, DatabaseSource, DataFile, DumpLayout, SchemaFile, TableSource
+from .region import split_chunks
 
 __all__ = [
     "Chunk",

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..source.rows import ReadPosition
+from ..mydump.rows import ReadPosition
 
 TABLE_PENDING = "pending"  # nothing done on the target yet
 TABLE_SCHEMA = "schema-created"  # DDL done (or not needed), data being written

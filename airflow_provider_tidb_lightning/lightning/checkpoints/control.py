@@ -11,8 +11,8 @@ import csv
 import os
 from typing import Any
 
-from ..encode.identifiers import quote_table
-from ..source.rows import ReadPosition
+from ..common.quoting import quote_table
+from ..mydump.rows import ReadPosition
 from .model import TABLE_FAILED, TABLE_PENDING, TABLE_SCHEMA, TaskCheckpoint
 from .store import CheckpointStore
 
