@@ -15,8 +15,8 @@ AIRFLOW2_REQUIREMENTS := "apache-airflow==2.11.*" apache-airflow-providers-mysql
   apache-airflow-providers-common-sql apache-airflow-providers-common-compat
 # The tests that touch Airflow (hooks, operators, sensors, triggers, provider info, example DAGs);
 # the engine tests do not import Airflow, so one run of them (on 3.x) is enough.
-AIRFLOW_TESTS := tests/test_hook.py tests/test_provider_info.py tests/test_operator.py \
-  tests/test_sensors.py tests/test_triggers.py tests/test_example_dags.py
+AIRFLOW_TESTS := tests/unit/airflow tests/integration/hooks tests/integration/operators \
+  tests/integration/sensors tests/integration/triggers tests/integration/example_dags
 SCALE ?= 0.3
 # libmariadb-dev and pkg-config build mysqlclient (required by apache-airflow-providers-mysql);
 # mariadb-server runs the tests' private server; mydumper writes dumps for the demo.

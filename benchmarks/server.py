@@ -2,7 +2,7 @@
 
 Every loader must meet the same server with the same settings, and none may touch the system
 MariaDB on 3306 (other work, other data, other tuning). The server itself is the project's one
-throw-away MariaDB (``scripts/throwaway_mariadb.py``); the settings here are the ones a bulk load is
+throw-away MariaDB (``tests/support/throwaway_mariadb.py``); the settings here are the ones a bulk load is
 usually given: a large buffer pool, relaxed redo-log flushing and no binary log.
 """
 
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 from throwaway_mariadb import ThrowawayMariaDB  # noqa: E402 - needs the path above
 
 SERVER_OPTIONS: tuple[str, ...] = (

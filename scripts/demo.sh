@@ -16,16 +16,16 @@ say() { printf '\n==> %s\n' "$*"; }
 
 cleanup() {
     if [[ "${KEEP_DEMO:-0}" == 1 ]]; then
-        say "KEEP_DEMO=1: server still running; stop it with: $VENV_BIN/python $REPO/scripts/throwaway_mariadb.py stop $SERVER_DIR"
+        say "KEEP_DEMO=1: server still running; stop it with: $VENV_BIN/python $REPO/tests/support/throwaway_mariadb.py stop $SERVER_DIR"
         return
     fi
-    "$VENV_BIN/python" "$REPO/scripts/throwaway_mariadb.py" stop "$SERVER_DIR" || true
+    "$VENV_BIN/python" "$REPO/tests/support/throwaway_mariadb.py" stop "$SERVER_DIR" || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 say "Starting a throw-away MariaDB in $SERVER_DIR"
-PORT="$("$VENV_BIN/python" "$REPO/scripts/throwaway_mariadb.py" start "$SERVER_DIR")"
+PORT="$("$VENV_BIN/python" "$REPO/tests/support/throwaway_mariadb.py" start "$SERVER_DIR")"
 sql() { mariadb --host=127.0.0.1 --port="$PORT" --user=root --batch "$@"; }
 echo "listening on 127.0.0.1:$PORT (user root, no password)"
 

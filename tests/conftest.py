@@ -15,7 +15,6 @@ import atexit
 import json
 import os
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,11 +31,9 @@ from airflow_provider_tidb_lightning.lightning.common.server_info import detect_
 
 # Neither of these imports Airflow, so the environment below is still in time.
 from airflow_provider_tidb_lightning.lightning.config.model import TidbSection
+from tests.support.paths import REPO
+from tests.support.throwaway_mariadb import ServerUnavailable, ThrowawayMariaDB
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from throwaway_mariadb import ServerUnavailable, ThrowawayMariaDB  # noqa: E402 - needs the path above
-
-REPO = Path(__file__).resolve().parent.parent
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="tl-airflow-home-")
 atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
@@ -199,7 +196,7 @@ def start_private_server(options: tuple[str, ...] = MARIADB_OPTIONS) -> tuple[Th
 @pytest.fixture
 def reference_db(db_server: DbServer, sample_dir: Path) -> str:
     """The sample's SQL dump executed by the ``mariadb`` client: what every import of it must equal."""
-    from db_checks import load_reference
+    from tests.support.db_checks import load_reference
 
     return load_reference(db_server, sample_dir)
 
@@ -207,7 +204,7 @@ def reference_db(db_server: DbServer, sample_dir: Path) -> str:
 @pytest.fixture
 def target(db_server: DbServer, fresh_db: str) -> Iterator[str]:
     """A fresh target database; its checkpoint and task-info schemas are dropped afterwards too."""
-    from db_checks import drop_side_schemas
+    from tests.support.db_checks import drop_side_schemas
 
     yield fresh_db
     drop_side_schemas(db_server, fresh_db)
