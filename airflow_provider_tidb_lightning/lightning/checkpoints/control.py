@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import os
+from dataclasses import replace
 from typing import Any
 
 from ..common.quoting import quote_table
 from ..mydump.rows import ReadPosition
-from .model import TABLE_FAILED, TABLE_PENDING, TABLE_SCHEMA, TaskCheckpoint
+from .model import ChunkProgress, TableStatus, TaskCheckpoint
 from .store import CheckpointStore
 
 ALL = "all"
@@ -43,7 +44,7 @@ def remove(store: CheckpointStore, table: str, task_id: str | None = None) -> li
             store.remove(task.task_id)
             removed.append(task.task_id)
         elif table in task.tables:
-            _reset_tables(store, task, {table}, status=None)
+            _reset_tables(store, task, {table})
             removed.append(f"{task.task_id}: {table}")
     return removed
 
@@ -54,10 +55,9 @@ def error_ignore(store: CheckpointStore, table: str, task_id: str | None = None)
     changed = []
     for task in _tasks(store, task_id):
         for key, state in task.tables.items():
-            if state.status == TABLE_FAILED and table in (ALL, key):
-                state.status = TABLE_SCHEMA if state.target_id else TABLE_PENDING
-                state.error = ""
-                store.save_table(task.task_id, state)
+            if state.status == TableStatus.FAILED and table in (ALL, key):
+                status = TableStatus.SCHEMA if state.target_id else TableStatus.PENDING
+                store.save_table(task.task_id, replace(state, status=status, error=""))
                 changed.append(f"{task.task_id}: {key}")
     return changed
 
@@ -65,50 +65,48 @@ def error_ignore(store: CheckpointStore, table: str, task_id: str | None = None)
 def error_destroy(store: CheckpointStore, conn: Any, table: str, task_id: str | None = None) -> list[str]:
     """Drop failed target tables and reset their checkpoint, so the next run imports them again."""
     table = normalize_table(table)
-    destroyed = []
+    destroyed: list[str] = []
     for task in _tasks(store, task_id):
-        failed = {k for k, s in task.tables.items() if s.status == TABLE_FAILED and table in (ALL, k)}
+        failed = {k for k, s in task.tables.items() if s.status == TableStatus.FAILED and table in (ALL, k)}
         if not failed:
             continue
         with conn.cursor() as cur:
             for key in sorted(failed):
                 cur.execute(f"DROP TABLE IF EXISTS {key}")
-        _reset_tables(store, task, failed, status=TABLE_PENDING)
+        _reset_tables(store, task, failed)
         destroyed.extend(f"{task.task_id}: {k}" for k in sorted(failed))
     return destroyed
 
 
-def _reset_tables(store: CheckpointStore, task: TaskCheckpoint, tables: set[str], status: str | None) -> None:
-    """Put ``tables`` back to the start: chunks at their first byte, status ``status`` (None: pending).
+def _reset_tables(store: CheckpointStore, task: TaskCheckpoint, tables: set[str]) -> None:
+    """Put ``tables`` back to the start: pending, chunks at their first byte; in one atomic :meth:`create`.
 
     The task keeps its chunk list so its source fingerprint still matches on the next run.
     """
+    reset = task.copy()
     for key in tables:
-        state = task.tables[key]
-        state.status = status or TABLE_PENDING
-        state.error = ""
-        state.target_id = ""
-    for chunk in task.chunks.values():
+        reset.tables[key] = replace(task.tables[key], status=TableStatus.PENDING, error="", target_id="")
+    for key, chunk in task.chunks.items():
         if chunk.table in tables:
-            chunk.position = ReadPosition(chunk.start)
-            chunk.rows = 0
-            chunk.finished = False
-    store.create(task)
+            reset.chunks[key] = replace(chunk, progress=ChunkProgress(ReadPosition(chunk.start)))
+    store.create(reset)
 
 
 def dump(store: CheckpointStore, directory: str, task_id: str | None = None) -> list[str]:
     """Write ``tasks.csv``, ``tables.csv`` and ``chunks.csv`` into ``directory``; returns the paths."""
     os.makedirs(directory, exist_ok=True)
     tasks = _tasks(store, task_id)
-    files = {
+    files: dict[str, tuple[list[str], list[list[Any]]]] = {
         "tasks.csv": (["task_id", "fingerprint"], [[t.task_id, t.fingerprint] for t in tasks]),
         "tables.csv": (["task_id", "table", "status", "target_id", "error"],
-                       [[t.task_id, s.key, s.status, s.target_id, s.error] for t in tasks for s in t.tables.values()]),
+                       [[t.task_id, s.key, s.status.value, s.target_id, s.error]
+                        for t in tasks for s in t.tables.values()]),
         "chunks.csv": (["task_id", "table", "chunk", "path", "file_size", "start", "end", "position",
                         "position_columns", "position_in_values", "rows", "finished"],
                        [[t.task_id, c.table, c.key, c.path, c.file_size, c.start, "" if c.end is None else c.end,
-                         c.position.offset, ",".join(c.position.columns or ()), int(c.position.in_values), c.rows,
-                         int(c.finished)] for t in tasks for c in t.chunks.values()]),
+                         c.progress.position.offset, ",".join(c.progress.position.columns or ()),
+                         int(c.progress.position.in_values), c.progress.rows, int(c.progress.finished)]
+                        for t in tasks for c in t.chunks.values()]),
     }
     written = []
     for name, (header, rows) in files.items():

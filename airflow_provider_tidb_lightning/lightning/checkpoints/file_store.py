@@ -5,6 +5,9 @@ for progress and at once for table status and finished chunks. Because progress 
 the rows are committed, and not in the same transaction, a crash may lose up to a second of
 progress: on resume those rows are sent again. With ``on-duplicate = "replace"`` or ``"ignore"``
 that is harmless; with ``"error"`` use the ``mysql`` driver, which is exactly once.
+
+Writing happens under the store's lock, from its own frozen values, so every chunk in the file
+has a position and a row count of the same batch.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import os
 import tempfile
 import time
 from dataclasses import asdict
+from typing import Any
 
 from ..errors import CheckpointError
 from ..mydump.rows import ReadPosition
-from .model import ChunkCheckpoint, TableCheckpoint, TaskCheckpoint
+from .model import ChunkCheckpoint, ChunkProgress, TableCheckpoint, TableStatus, TaskCheckpoint
 from .store import MemoryStore
 
 DEFAULT_PATH = os.path.join(tempfile.gettempdir(), "tidb_lightning_checkpoint.json")
@@ -34,7 +38,7 @@ class FileStore(MemoryStore):
         if os.path.exists(self.path):
             self._tasks = _read(self.path)
 
-    def _changed(self, urgent: bool = False) -> None:
+    def _changed(self, urgent: bool) -> None:
         self._dirty = True
         now = time.monotonic()
         if urgent or now - self._last_write >= self.flush_interval:
@@ -64,13 +68,21 @@ class FileStore(MemoryStore):
         self._dirty = False
 
 
-def _task_to_dict(task: TaskCheckpoint) -> dict:
+def _task_to_dict(task: TaskCheckpoint) -> dict[str, Any]:
     return {
         "task_id": task.task_id,
         "fingerprint": task.fingerprint,
         "tables": [asdict(t) for t in task.tables.values()],
-        "chunks": [asdict(c) for c in task.chunks.values()],
+        "chunks": [_chunk_to_dict(c) for c in task.chunks.values()],
     }
+
+
+def _chunk_to_dict(chunk: ChunkCheckpoint) -> dict[str, Any]:
+    """Flat, as format version 1 has always had it: position, rows and finished beside the chunk's identity."""
+    p = chunk.progress
+    return {"key": chunk.key, "table": chunk.table, "path": chunk.path, "file_size": chunk.file_size,
+            "start": chunk.start, "end": chunk.end, "position": asdict(p.position), "rows": p.rows,
+            "finished": p.finished}
 
 
 def _read(path: str) -> dict[str, TaskCheckpoint]:
@@ -83,13 +95,14 @@ def _read(path: str) -> dict[str, TaskCheckpoint]:
         for tid, t in payload["tasks"].items():
             task = TaskCheckpoint(tid, t["fingerprint"])
             for table in t["tables"]:
-                task.tables[table["key"]] = TableCheckpoint(**table)
+                task.tables[table["key"]] = TableCheckpoint(**(table | {"status": TableStatus(table["status"])}))
             for c in t["chunks"]:
                 pos = c.pop("position")
                 columns = pos.get("columns")
                 position = ReadPosition(pos["offset"], tuple(columns) if columns is not None else None,
                                         pos.get("in_values", False))
-                task.chunks[c["key"]] = ChunkCheckpoint(position=position, **c)
+                progress = ChunkProgress(position, c.pop("rows"), c.pop("finished"))
+                task.chunks[c["key"]] = ChunkCheckpoint(progress=progress, **c)
             tasks[tid] = task
         return tasks
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -1,9 +1,12 @@
 """What a checkpoint remembers: the task, each target table, each chunk and how far it got.
 
-The same structure is kept by both drivers (``mysql``: tables on the target, ``file``: a JSON
-file). A chunk's ``position`` is a :class:`~..source.rows.ReadPosition`: the byte offset after the
-last committed row plus, for SQL, the column list of the statement that spans it, so a resumed
-reader continues mid-statement without re-reading anything.
+The same structure is kept by every driver (``mysql``: tables on the target, ``file``: a JSON
+file, none: memory). A chunk's progress is a :class:`ChunkProgress`: the
+:class:`~..mydump.rows.ReadPosition` after the last committed row (for SQL also the column list of
+the statement that spans it, so a resumed reader continues mid-statement) and the rows committed.
+
+Tables and chunks are frozen values. A store replaces them whole under its lock, so a position and
+a row count always come from the same batch, and what a caller holds never changes under it.
 """
 
 from __future__ import annotations
@@ -11,17 +14,35 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import lru_cache
 
 from ..mydump.rows import ReadPosition
 
-TABLE_PENDING = "pending"  # nothing done on the target yet
-TABLE_SCHEMA = "schema-created"  # DDL done (or not needed), data being written
-TABLE_DONE = "done"  # every chunk finished
-TABLE_FAILED = "failed"  # stopped by a data error; needs --checkpoint-error-ignore/destroy
+
+class TableStatus(StrEnum):
+    """Where a target table is in its import; stored by value, so the strings are the on-disk format."""
+
+    PENDING = "pending"  # nothing done on the target yet
+    SCHEMA = "schema-created"  # DDL done (or not needed), data being written
+    DONE = "done"  # every chunk finished
+    FAILED = "failed"  # stopped by a data error; needs --checkpoint-error-ignore/destroy
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class ChunkProgress:
+    """How far a chunk got: the rows up to ``position`` are committed, ``rows`` of them written.
+
+    Never change the ``position`` inside: :class:`ReadPosition` is not frozen, so a new value is
+    always built from a new ReadPosition.
+    """
+
+    position: ReadPosition
+    rows: int = 0
+    finished: bool = False
+
+
+@dataclass(frozen=True)
 class ChunkCheckpoint:
     key: str  # Chunk.key: "<relative path>:<index>"
     table: str  # the target table key, `db`.`tbl`
@@ -29,19 +50,17 @@ class ChunkCheckpoint:
     file_size: int
     start: int
     end: int | None
-    position: ReadPosition
-    rows: int = 0
-    finished: bool = False
+    progress: ChunkProgress
 
     @property
     def hashed_key(self) -> str:
         return fixed_key(self.key)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TableCheckpoint:
     key: str  # `db`.`tbl` of the target
-    status: str = TABLE_PENDING
+    status: TableStatus = TableStatus.PENDING
     target_id: str = ""  # identity of the target table when its schema step finished
     error: str = ""
 
@@ -52,10 +71,16 @@ class TableCheckpoint:
 
 @dataclass
 class TaskCheckpoint:
+    """A task's state as loaded or to be created: the dicts are the caller's own copy."""
+
     task_id: str
     fingerprint: str
     tables: dict[str, TableCheckpoint] = field(default_factory=dict)
     chunks: dict[str, ChunkCheckpoint] = field(default_factory=dict)
+
+    def copy(self, task_id: str | None = None) -> TaskCheckpoint:
+        """A copy whose dicts can change without touching this one (the values are frozen)."""
+        return TaskCheckpoint(task_id or self.task_id, self.fingerprint, dict(self.tables), dict(self.chunks))
 
 
 @lru_cache(maxsize=4096)

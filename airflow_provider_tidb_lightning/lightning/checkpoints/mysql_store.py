@@ -1,10 +1,11 @@
 """``[checkpoint] driver = "mysql"``: checkpoint tables in a schema of the target server.
 
-Chunk progress is written by the writer's own cursor inside the transaction that inserts the rows
-(:meth:`MySQLStore.save_progress_in_transaction`), so the rows and the position that says they are
-there commit together, or not at all. That is what makes a resume exactly once for every
+Chunk progress is written on the writer's own connection inside the transaction that inserts the
+rows (:meth:`MySQLStore.commit_progress`), so the rows and the position that says they are there
+commit together, or not at all. That is what makes a resume exactly once for every
 ``on-duplicate`` mode. Everything else (task, table status) goes through the store's own
-connection with autocommit.
+connection; what changes several rows (creating, removing or renaming a task) is one transaction,
+so a crash never leaves half a task behind.
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from typing import Any
 import pymysql
 
 from ..common.dberrors import classify
+from ..common.failpoint import fault_point
 from ..common.quoting import quote_identifier
 from ..common.retry import RetryPolicy
 from ..mydump.rows import ReadPosition
 from .model import (
     ChunkCheckpoint,
+    ChunkProgress,
     TableCheckpoint,
+    TableStatus,
     TaskCheckpoint,
     columns_from_json,
     columns_to_json,
+    fixed_key,
     task_key,
 )
 from .store import CheckpointStore
@@ -71,9 +76,10 @@ def _text(value: Any) -> Any:
     return value.decode() if isinstance(value, bytes | bytearray) else value
 
 
-class MySQLStore(CheckpointStore):
-    transactional = True
+Cursor = Any  # a PyMySQL cursor
 
+
+class MySQLStore(CheckpointStore):
     def __init__(self, connect: Callable[[], pymysql.Connection], schema: str) -> None:
         self._connect = connect
         self.schema = schema
@@ -85,11 +91,19 @@ class MySQLStore(CheckpointStore):
         for ddl in _DDL:
             self._execute(ddl.format(schema=self._q))
 
-    def _execute(self, sql: str, args: Any = None, many: bool = False) -> list[tuple]:
-        """Run one statement on the store's connection, reconnecting with backoff if the server went away.
+    def _execute(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+        """Run one statement on the store's connection (autocommit); see :meth:`_transaction`."""
+        def one(cur: Cursor) -> list[tuple[Any, ...]]:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+        return self._transaction(one)
 
-        The writers ride out a server restart (see :class:`~..write.retry.RetryPolicy`); the store's
-        own status updates must too, or a restart that catches one would fail the import.
+    def _transaction(self, work: Callable[[Cursor], Any]) -> Any:
+        """Run ``work(cursor)`` in one transaction on the store's connection, reconnecting with backoff if the
+        server went away (the whole transaction is run again: nothing of a failed try was committed).
+
+        The writers ride out a server restart (see :class:`~..common.retry.RetryPolicy`); the store's
+        own updates must too, or a restart that catches one would fail the import.
         """
         attempt = 0
         with self._lock:
@@ -98,112 +112,151 @@ class MySQLStore(CheckpointStore):
                 try:
                     if self._conn is None:
                         self._conn = self._connect()
-                    with self._conn.cursor() as cur:
-                        if many:
-                            cur.executemany(sql, args)
-                        else:
-                            cur.execute(sql, args)
-                        return list(cur.fetchall())
+                    self._conn.begin()
+                    try:
+                        with self._conn.cursor() as cur:
+                            result = work(cur)
+                        self._conn.commit()
+                    except BaseException:
+                        self._rollback()
+                        raise
+                    return result
                 except (pymysql.err.MySQLError, OSError) as exc:
                     if classify(exc) != "transient" or attempt >= self._retry.attempts:
                         raise
                     self._conn = None
                     self._retry.sleep(attempt, None)
 
+    def _rollback(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.rollback()
+        except (pymysql.err.MySQLError, OSError):
+            self._conn = None  # a broken connection: the server rolls back on its own
+
     def load(self, task_id: str) -> TaskCheckpoint | None:
         key = task_key(task_id)
-        rows = self._execute(f"SELECT `fingerprint` FROM {self._q}.`task_v1` WHERE `task_key` = %s", (key,))
-        if not rows:
-            return None
-        task = TaskCheckpoint(task_id, _text(rows[0][0]))
-        for name, status, target_id, error in self._execute(
-            f"SELECT `table_name`, `status`, `target_id`, `error` FROM {self._q}.`table_v1` WHERE `task_key` = %s",
-            (key,),
-        ):
-            task.tables[_text(name)] = TableCheckpoint(_text(name), _text(status), _text(target_id), _text(error) or "")
-        for row in self._execute(
-            f"SELECT `chunk_key`, `table_name`, `path`, `file_size`, `start_offset`, `end_offset`, `pos`,"
-            f" `pos_columns`, `pos_in_values`, `rows_written`, `finished` FROM {self._q}.`chunk_v1`"
-            " WHERE `task_key` = %s",
-            (key,),
-        ):
-            ck, table, path, size, start, end, pos, cols, in_values, rows_written, finished = row
-            task.chunks[_text(ck)] = ChunkCheckpoint(
-                _text(ck), _text(table), _text(path), int(size), int(start), None if end is None else int(end),
-                ReadPosition(int(pos), columns_from_json(cols), bool(in_values)), int(rows_written), bool(finished),
-            )
-        return task
+
+        def read(cur: Cursor) -> TaskCheckpoint | None:
+            cur.execute(f"SELECT `fingerprint` FROM {self._q}.`task_v1` WHERE `task_key` = %s", (key,))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            task = TaskCheckpoint(task_id, _text(row[0]))
+            cur.execute(f"SELECT `table_name`, `status`, `target_id`, `error` FROM {self._q}.`table_v1`"
+                        " WHERE `task_key` = %s", (key,))
+            for name, status, target_id, error in cur.fetchall():
+                task.tables[_text(name)] = TableCheckpoint(_text(name), TableStatus(_text(status)), _text(target_id),
+                                                           _text(error) or "")
+            cur.execute(
+                f"SELECT `chunk_key`, `table_name`, `path`, `file_size`, `start_offset`, `end_offset`, `pos`,"
+                f" `pos_columns`, `pos_in_values`, `rows_written`, `finished` FROM {self._q}.`chunk_v1`"
+                " WHERE `task_key` = %s", (key,))
+            for ck, table, path, size, start, end, pos, cols, in_values, rows_written, finished in cur.fetchall():
+                progress = ChunkProgress(ReadPosition(int(pos), columns_from_json(cols), bool(in_values)),
+                                         int(rows_written), bool(finished))
+                task.chunks[_text(ck)] = ChunkCheckpoint(
+                    _text(ck), _text(table), _text(path), int(size), int(start), None if end is None else int(end),
+                    progress)
+            return task
+
+        return self._transaction(read)  # one snapshot: the task, its tables and chunks as of one instant
 
     def create(self, task: TaskCheckpoint) -> None:
-        self.remove(task.task_id)
         key = task_key(task.task_id)
-        self._execute(
-            f"INSERT INTO {self._q}.`task_v1` (`task_key`, `task_id`, `fingerprint`) VALUES (%s, %s, %s)",
-            (key, task.task_id, task.fingerprint),
-        )
-        for table in task.tables.values():
-            self.save_table(task.task_id, table)
         rows = [
-            (key, c.hashed_key, c.key, c.table, c.path, c.file_size, c.start, c.end, c.position.offset,
-             columns_to_json(c.position.columns), int(c.position.in_values), c.rows, int(c.finished))
+            (key, c.hashed_key, c.key, c.table, c.path, c.file_size, c.start, c.end, c.progress.position.offset,
+             columns_to_json(c.progress.position.columns), int(c.progress.position.in_values), c.progress.rows,
+             int(c.progress.finished))
             for c in task.chunks.values()
         ]
-        for i in range(0, len(rows), 500):
-            self._execute(
-                f"INSERT INTO {self._q}.`chunk_v1` (`task_key`, `chunk_hash`, `chunk_key`, `table_name`, `path`,"
-                " `file_size`, `start_offset`, `end_offset`, `pos`, `pos_columns`, `pos_in_values`, `rows_written`,"
-                " `finished`) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                rows[i:i + 500], many=True,
-            )
+
+        def write(cur: Cursor) -> None:
+            self._delete(cur, key)
+            cur.execute(f"INSERT INTO {self._q}.`task_v1` (`task_key`, `task_id`, `fingerprint`) VALUES (%s, %s, %s)",
+                        (key, task.task_id, task.fingerprint))
+            for table in task.tables.values():
+                self._save_table(cur, key, table)
+            fault_point("checkpoint-creating")
+            for i in range(0, len(rows), 500):
+                cur.executemany(
+                    f"INSERT INTO {self._q}.`chunk_v1` (`task_key`, `chunk_hash`, `chunk_key`, `table_name`, `path`,"
+                    " `file_size`, `start_offset`, `end_offset`, `pos`, `pos_columns`, `pos_in_values`,"
+                    " `rows_written`, `finished`) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows[i:i + 500],
+                )
+
+        self._transaction(write)
 
     def save_table(self, task_id: str, table: TableCheckpoint) -> None:
-        self._execute(
+        self._transaction(lambda cur: self._save_table(cur, task_key(task_id), table))
+
+    def _save_table(self, cur: Cursor, key: str, table: TableCheckpoint) -> None:
+        cur.execute(
             f"REPLACE INTO {self._q}.`table_v1` (`task_key`, `table_name`, `table_hash`, `status`, `target_id`,"
             " `error`) VALUES (%s, %s, %s, %s, %s, %s)",
-            (task_key(task_id), table.key, table.hashed_key, table.status, table.target_id,
-             table.error),
+            (key, table.key, table.hashed_key, table.status.value, table.target_id, table.error),
         )
 
-    def save_progress_in_transaction(self, cursor: Any, task_id: str, chunk: ChunkCheckpoint) -> None:
-        pos = chunk.position
-        cursor.execute(
-            f"UPDATE {self._q}.`chunk_v1` SET `pos` = %s, `pos_columns` = %s, `pos_in_values` = %s,"
-            " `rows_written` = %s WHERE `task_key` = %s AND `chunk_hash` = %s",
-            (pos.offset, columns_to_json(pos.columns), int(pos.in_values), chunk.rows, task_key(task_id),
-             chunk.hashed_key),
-        )
+    def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
+        """Write ``progress`` into the writer's open transaction, then commit rows and progress together."""
+        pos = progress.position
+        with conn.cursor() as cur:
+            cur.execute(
+                f"UPDATE {self._q}.`chunk_v1` SET `pos` = %s, `pos_columns` = %s, `pos_in_values` = %s,"
+                " `rows_written` = %s WHERE `task_key` = %s AND `chunk_hash` = %s",
+                (pos.offset, columns_to_json(pos.columns), int(pos.in_values), progress.rows, task_key(task_id),
+                 fixed_key(chunk_key)),
+            )
+        conn.commit()
 
-    def read_progress(self, cursor: Any, task_id: str, chunk: ChunkCheckpoint) -> tuple[int, int]:
-        cursor.execute(
-            f"SELECT `pos`, `rows_written` FROM {self._q}.`chunk_v1` WHERE `task_key` = %s AND `chunk_hash` = %s",
-            (task_key(task_id), chunk.hashed_key),
-        )
-        pos, rows = cursor.fetchone()
-        return int(pos), int(rows)
+    def committed_progress(self, conn: Any, task_id: str, chunk_key: str) -> ChunkProgress:
+        """Read the chunk's row on the writer's fresh connection: what the server holds is what was committed."""
+        with conn.cursor() as cur:
+            cur.execute(
+                f"SELECT `pos`, `pos_columns`, `pos_in_values`, `rows_written`, `finished` FROM {self._q}.`chunk_v1`"
+                " WHERE `task_key` = %s AND `chunk_hash` = %s",
+                (task_key(task_id), fixed_key(chunk_key)),
+            )
+            pos, cols, in_values, rows, finished = cur.fetchone()
+        conn.rollback()  # end the read's snapshot before the batch is sent again
+        return ChunkProgress(ReadPosition(int(pos), columns_from_json(cols), bool(in_values)), int(rows),
+                             bool(finished))
 
-    def finish_chunk(self, task_id: str, chunk: ChunkCheckpoint) -> None:
-        chunk.finished = True
+    def finish_chunk(self, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
         self._execute(
             f"UPDATE {self._q}.`chunk_v1` SET `finished` = 1 WHERE `task_key` = %s AND `chunk_hash` = %s",
-            (task_key(task_id), chunk.hashed_key),
+            (task_key(task_id), fixed_key(chunk_key)),
         )
+
+    def _delete(self, cur: Cursor, key: str) -> None:
+        for name in ("chunk_v1", "table_v1", "task_v1"):
+            cur.execute(f"DELETE FROM {self._q}.`{name}` WHERE `task_key` = %s", (key,))
 
     def remove(self, task_id: str, table: str | None = None) -> None:
         key = task_key(task_id)
-        if table is None:
-            for name in ("chunk_v1", "table_v1", "task_v1"):
-                self._execute(f"DELETE FROM {self._q}.`{name}` WHERE `task_key` = %s", (key,))
-            return
-        for name in ("chunk_v1", "table_v1"):
-            self._execute(f"DELETE FROM {self._q}.`{name}` WHERE `task_key` = %s AND `table_name` = %s", (key, table))
+
+        def delete(cur: Cursor) -> None:
+            if table is None:
+                self._delete(cur, key)
+                return
+            for name in ("chunk_v1", "table_v1"):
+                cur.execute(f"DELETE FROM {self._q}.`{name}` WHERE `task_key` = %s AND `table_name` = %s",
+                            (key, table))
+
+        self._transaction(delete)
 
     def rename(self, task_id: str, new_task_id: str) -> None:
         old, new = task_key(task_id), task_key(new_task_id)
-        self.remove(new_task_id)
-        self._execute(f"UPDATE {self._q}.`task_v1` SET `task_key` = %s, `task_id` = %s WHERE `task_key` = %s",
-                      (new, new_task_id, old))
-        for name in ("chunk_v1", "table_v1"):
-            self._execute(f"UPDATE {self._q}.`{name}` SET `task_key` = %s WHERE `task_key` = %s", (new, old))
+
+        def move(cur: Cursor) -> None:
+            self._delete(cur, new)
+            cur.execute(f"UPDATE {self._q}.`task_v1` SET `task_key` = %s, `task_id` = %s WHERE `task_key` = %s",
+                        (new, new_task_id, old))
+            for name in ("chunk_v1", "table_v1"):
+                cur.execute(f"UPDATE {self._q}.`{name}` SET `task_key` = %s WHERE `task_key` = %s", (new, old))
+
+        self._transaction(move)
 
     def task_ids(self) -> list[str]:
         return sorted(_text(r[0]) for r in self._execute(f"SELECT `task_id` FROM {self._q}.`task_v1`"))

@@ -1,50 +1,56 @@
-"""The checkpoint store interface, and the in-memory store used when checkpoints are off.
+"""The checkpoint store protocol, and the in-memory store used when checkpoints are off.
 
-Two kinds of store exist. A *transactional* store (the ``mysql`` driver) saves a chunk's progress
-with the writer's own cursor inside the transaction that inserts the rows, so data and checkpoint
-always agree and a resume is exactly once. A non-transactional store (``file``, or none) is told
-about progress after the rows are committed, so a crash can lose the last few saves: the rows
-after the saved position are sent again on resume (at least once).
+Every store answers the same calls; what differs is how durable they are, never what a caller
+does. A chunk's progress is handed over with the writer's connection, its transaction still open:
+
+* :meth:`CheckpointStore.commit_progress` commits that transaction together with the progress.
+  The ``mysql`` store writes the progress into the same transaction first, so rows and position
+  commit together (exactly once). The ``file`` and memory stores commit the rows, then remember
+  the position (at least once: a crash between the two sends those rows again on resume).
+* :meth:`CheckpointStore.committed_progress` answers "was this batch committed?" after a
+  connection was lost during COMMIT. The ``mysql`` store reads its row on the new connection; the
+  others answer what they were told, which never includes the lost batch, so it is sent again.
+
+Progress arrives as frozen :class:`~.model.ChunkProgress` values and tables as frozen
+:class:`~.model.TableCheckpoint` values; :meth:`CheckpointStore.load` returns a copy. Nothing a
+store keeps is shared with a writer thread.
 """
 
 from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any
 
-from .model import ChunkCheckpoint, TableCheckpoint, TaskCheckpoint
+from .model import ChunkProgress, TableCheckpoint, TaskCheckpoint
 
 
 class CheckpointStore(ABC):
-    transactional: bool = False
-
     @abstractmethod
     def load(self, task_id: str) -> TaskCheckpoint | None:
-        """The saved state of ``task_id``, or None when there is none."""
+        """A copy of the saved state of ``task_id``, or None when there is none."""
 
     @abstractmethod
     def create(self, task: TaskCheckpoint) -> None:
-        """Save a new task with all its tables and chunks, replacing any older state of it."""
+        """Save a new task with all its tables and chunks, replacing any older state of it, all or nothing."""
 
     @abstractmethod
     def save_table(self, task_id: str, table: TableCheckpoint) -> None:
         """Save a table's status (durably, before returning)."""
 
-    def save_progress_in_transaction(self, cursor: Any, task_id: str, chunk: ChunkCheckpoint) -> None:
-        """Transactional stores: write ``chunk``'s position with the writer's cursor, uncommitted."""
-        raise NotImplementedError
-
-    def read_progress(self, cursor: Any, task_id: str, chunk: ChunkCheckpoint) -> tuple[int, int]:
-        """Transactional stores: the committed (offset, rows) of ``chunk``, read with ``cursor``."""
-        raise NotImplementedError
-
-    def progress_committed(self, task_id: str, chunk: ChunkCheckpoint) -> None:  # noqa: B027
-        """Non-transactional stores: the rows up to ``chunk.position`` are committed."""
+    @abstractmethod
+    def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
+        """Commit ``conn``'s open transaction (a batch's rows) and record ``progress`` with it, as durably as
+        this store can."""
 
     @abstractmethod
-    def finish_chunk(self, task_id: str, chunk: ChunkCheckpoint) -> None:
-        """Mark ``chunk`` finished (durably)."""
+    def committed_progress(self, conn: Any, task_id: str, chunk_key: str) -> ChunkProgress:
+        """The chunk's last progress this store knows to be committed; ``conn`` is a fresh writer connection."""
+
+    @abstractmethod
+    def finish_chunk(self, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
+        """Mark the chunk finished at ``progress`` (durably)."""
 
     @abstractmethod
     def remove(self, task_id: str, table: str | None = None) -> None:
@@ -58,40 +64,53 @@ class CheckpointStore(ABC):
     def task_ids(self) -> list[str]:
         """Every task this store holds."""
 
-    def close(self) -> None:  # noqa: B027
+    @abstractmethod
+    def close(self) -> None:
         """Flush and release resources."""
 
 
 class MemoryStore(CheckpointStore):
-    """Checkpoints kept in memory only: the store used when ``[checkpoint] enable = false``."""
+    """Checkpoints kept in memory only: the store used when ``[checkpoint] enable = false``.
+
+    Every access takes the lock: writer threads record progress while the run loads and the
+    progress reporter reads.
+    """
 
     def __init__(self) -> None:
         self._tasks: dict[str, TaskCheckpoint] = {}
         self._lock = threading.RLock()
 
     def load(self, task_id: str) -> TaskCheckpoint | None:
-        return self._tasks.get(task_id)
+        with self._lock:
+            task = self._tasks.get(task_id)
+            return None if task is None else task.copy()
 
     def create(self, task: TaskCheckpoint) -> None:
         with self._lock:
-            self._tasks[task.task_id] = task
-            self._changed()
+            self._tasks[task.task_id] = task.copy()
+            self._changed(urgent=True)
 
     def save_table(self, task_id: str, table: TableCheckpoint) -> None:
         with self._lock:
             self._tasks[task_id].tables[table.key] = table
             self._changed(urgent=True)
 
-    def progress_committed(self, task_id: str, chunk: ChunkCheckpoint) -> None:
-        with self._lock:
-            self._tasks[task_id].chunks[chunk.key] = chunk
-            self._changed()
+    def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
+        conn.commit()
+        self._set_progress(task_id, chunk_key, progress, urgent=False)
 
-    def finish_chunk(self, task_id: str, chunk: ChunkCheckpoint) -> None:
+    def committed_progress(self, conn: Any, task_id: str, chunk_key: str) -> ChunkProgress:
         with self._lock:
-            chunk.finished = True
-            self._tasks[task_id].chunks[chunk.key] = chunk
-            self._changed(urgent=True)
+            return self._tasks[task_id].chunks[chunk_key].progress
+
+    def finish_chunk(self, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
+        self._set_progress(task_id, chunk_key, replace(progress, finished=True), urgent=True)
+
+    def _set_progress(self, task_id: str, chunk_key: str, progress: ChunkProgress, *, urgent: bool) -> None:
+        with self._lock:
+            chunks = self._tasks[task_id].chunks
+            chunks[chunk_key] = replace(chunks[chunk_key], progress=progress)
+            self._changed(urgent=urgent)
 
     def remove(self, task_id: str, table: str | None = None) -> None:
         with self._lock:
@@ -107,13 +126,15 @@ class MemoryStore(CheckpointStore):
 
     def rename(self, task_id: str, new_task_id: str) -> None:
         with self._lock:
-            task = self._tasks.pop(task_id)
-            task.task_id = new_task_id
-            self._tasks[new_task_id] = task
+            self._tasks[new_task_id] = self._tasks.pop(task_id).copy(new_task_id)
             self._changed(urgent=True)
 
     def task_ids(self) -> list[str]:
-        return sorted(self._tasks)
+        with self._lock:
+            return sorted(self._tasks)
 
-    def _changed(self, urgent: bool = False) -> None:
-        """Hook for persistent subclasses; memory needs nothing."""
+    def close(self) -> None:
+        """Memory holds nothing to flush."""
+
+    def _changed(self, urgent: bool) -> None:
+        """Called under the lock after every change; persistent subclasses save here, memory needs nothing."""

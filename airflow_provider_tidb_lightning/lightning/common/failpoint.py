@@ -6,9 +6,12 @@ marks those instants with :func:`fault_point`. Nothing happens unless the enviro
 * ``TIDB_LIGHTNING_PY_KILL_AT=name:n`` sends SIGKILL to this process the n-th time ``name`` is reached
   (a crash that runs no ``finally`` block, like a node loss under an Airflow worker);
 * ``TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES=n`` raises :class:`InjectedFault` once n batches have been
-  committed by this process (an ordinary task failure, as Airflow would retry it).
+  committed by this process (an ordinary task failure, as Airflow would retry it);
+* ``TIDB_LIGHTNING_PY_LOSE_CONNECTION_AT=name:n`` raises the error of a lost connection (2013) the
+  n-th time ``name`` is reached: the caller treats it as it treats a real one (closes the
+  connection, so the server rolls back, and retries).
 
-The names are listed in :data:`FAULT_POINTS`; the check costs two environment lookups when unset.
+The names are listed in :data:`FAULT_POINTS`; the check costs three environment lookups when unset.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ import os
 import signal
 import threading
 
+import pymysql
+
 FAULT_POINTS = (
     "schema-created",  # after each CREATE (database, table, view)
+    "checkpoint-creating",  # inside the transaction that creates a task's mysql checkpoint
     "batch-sent",  # rows executed, transaction not yet committed
     "batch-committed",  # rows and checkpoint committed
     "chunk-finished",
@@ -31,13 +37,13 @@ class InjectedFault(RuntimeError):
     """Raised by ``TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES``; deliberately not an ImportFailed."""
 
 
-def _kill_at() -> tuple[str, int] | None:
-    value = os.environ.get("TIDB_LIGHTNING_PY_KILL_AT")
+def _point_at(variable: str) -> tuple[str, int] | None:
+    value = os.environ.get(variable)
     if not value:
         return None
     name, _, count = value.partition(":")
     if name not in FAULT_POINTS:
-        raise ValueError(f"TIDB_LIGHTNING_PY_KILL_AT: unknown fail point {name!r}; expected one of {FAULT_POINTS}")
+        raise ValueError(f"{variable}: unknown fail point {name!r}; expected one of {FAULT_POINTS}")
     return name, int(count or 1)
 
 
@@ -47,13 +53,17 @@ _lock = threading.Lock()
 
 def fault_point(name: str) -> None:
     """Mark a place; die or fail here if the environment asked for it (read at each call, so tests can set it)."""
-    kill_at = _kill_at()
+    kill_at = _point_at("TIDB_LIGHTNING_PY_KILL_AT")
+    lose_at = _point_at("TIDB_LIGHTNING_PY_LOSE_CONNECTION_AT")
     fail_after = int(os.environ.get("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES") or 0)
-    if kill_at is None and not fail_after:
+    if kill_at is None and lose_at is None and not fail_after:
         return
     with _lock:
         seen = _counts[name] = _counts.get(name, 0) + 1
     if kill_at == (name, seen):
         os.kill(os.getpid(), signal.SIGKILL)
+    if lose_at == (name, seen):
+        raise pymysql.err.OperationalError(
+            2013, f"Lost connection to MySQL server during query (TIDB_LIGHTNING_PY_LOSE_CONNECTION_AT={name}:{seen})")
     if name == "batch-committed" and fail_after and seen == fail_after:
         raise InjectedFault(f"injected failure after {seen} committed batches (TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES)")

@@ -3,7 +3,9 @@
 Like tidb-lightning's ``type_error_v1`` and ``conflict_records``, records go to tables of the
 ``[lightning] task-info-schema-name`` database on the target. The writer inserts a record with the
 same connection and transaction as the batch it belongs to, so a crash never leaves a record for
-rows that were not committed, or the reverse.
+rows that were not committed, or the reverse. The budget is checked before a batch commits (a batch
+that would break it is rolled back) and charged once it has committed: a batch that is rolled back
+and sent again is counted once, as its records are.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ CONFLICT_TABLE = "conflict_records"
 class BudgetExceeded(Exception):
     """Raised by :meth:`ErrorBudget.charge` when one more error of a kind is not allowed."""
 
-    def __init__(self, kind: str, limit: int) -> None:
+    def __init__(self, kind: str, limit: int, over: int) -> None:
         self.kind = kind
         self.limit = limit
+        self.over = over  # how many of the errors just charged are past the limit
         super().__init__(f"more than {limit} {kind} error(s)")
 
 
@@ -52,13 +55,22 @@ class ErrorBudget:
         return cls({"type": max_error.type, "syntax": max_error.syntax, "charset": max_error.charset,
                     "conflict": conflict_limit})
 
+    def check(self, kind: str, count: int) -> None:
+        """Raise :class:`BudgetExceeded` if charging ``count`` more errors of ``kind`` now would break the limit."""
+        with self._lock:
+            total = self.used.get(kind, 0) + count
+        limit = self.limits.get(kind, 0)
+        if total > limit:
+            raise BudgetExceeded(kind, limit, min(count, total - limit))
+
     def charge(self, kind: str, count: int = 1) -> None:
-        """Count ``count`` errors of ``kind``; raise :class:`BudgetExceeded` past the limit."""
+        """Count ``count`` committed errors of ``kind``; raise :class:`BudgetExceeded` past the limit."""
         with self._lock:
             total = self.used.get(kind, 0) + count
             self.used[kind] = total
-        if total > self.limits.get(kind, 0):
-            raise BudgetExceeded(kind, self.limits.get(kind, 0))
+        limit = self.limits.get(kind, 0)
+        if total > limit:
+            raise BudgetExceeded(kind, limit, min(count, total - limit))
 
 
 class ErrorRecorder:

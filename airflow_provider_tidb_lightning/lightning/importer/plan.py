@@ -2,7 +2,8 @@
 
 Planning is pure (no server): it groups the layout's source tables by routed target, splits data
 files into chunks, and compares a saved checkpoint with what is on disk now, so a changed source is
-reported instead of silently skipping or doubling rows.
+reported instead of silently skipping or doubling rows. The plan is frozen: threads share it and
+nothing writes to it; what a run did is counted in :mod:`.stats`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
-from ..backend.tidb.writer import TableStats
 from ..checkpoints.model import (
-    TABLE_FAILED,
-    TABLE_PENDING,
     ChunkCheckpoint,
+    ChunkProgress,
     TableCheckpoint,
+    TableStatus,
     TaskCheckpoint,
     source_fingerprint,
 )
@@ -29,16 +29,15 @@ from ..mydump.region import split_chunks
 from ..mydump.rows import ReadPosition
 
 
-@dataclass
+@dataclass(frozen=True)
 class TableJob:
     """One target table: every source table routed to it and all their chunks."""
 
     key: str  # `db`.`tbl`
     schema: str
     table: str
-    sources: list[TableSource]
-    chunks: list[Chunk] = field(default_factory=list)
-    stats: TableStats = field(default_factory=TableStats)
+    sources: tuple[TableSource, ...]
+    chunks: tuple[Chunk, ...]
 
     @property
     def schema_source(self) -> TableSource:
@@ -46,27 +45,28 @@ class TableJob:
         return next((s for s in self.sources if s.schema_file is not None), self.sources[0])
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
-    databases: list[DatabaseSource]  # one per target database, in order of first use
-    tables: list[TableJob]
-    views: list[TableSource]
+    databases: tuple[DatabaseSource, ...]  # one per target database, in order of first use
+    tables: tuple[TableJob, ...]
+    views: tuple[TableSource, ...]
     fingerprint: str
 
     def new_checkpoint(self, task_id: str) -> TaskCheckpoint:
         task = TaskCheckpoint(task_id, self.fingerprint)
         for job in self.tables:
-            task.tables[job.key] = TableCheckpoint(job.key, TABLE_PENDING)
+            task.tables[job.key] = TableCheckpoint(job.key, TableStatus.PENDING)
             for chunk in job.chunks:
                 task.chunks[chunk.key] = ChunkCheckpoint(
                     chunk.key, job.key, chunk.file.relative, chunk.file.size, chunk.start, chunk.end,
-                    ReadPosition(chunk.start),
+                    ChunkProgress(ReadPosition(chunk.start)),
                 )
         return task
 
 
 def build_plan(layout: DumpLayout, config: TaskConfig) -> Plan:
-    jobs: dict[str, TableJob] = {}
+    sources: dict[str, list[TableSource]] = {}
+    chunks: dict[str, list[Chunk]] = {}
     views: list[TableSource] = []
     sizes: list[tuple[str, int]] = []
     for source in layout.tables:
@@ -74,12 +74,13 @@ def build_plan(layout: DumpLayout, config: TaskConfig) -> Plan:
             views.append(source)
             continue
         key = quote_table(source.target_schema, source.target_table)
-        job = jobs.setdefault(key, TableJob(key, source.target_schema, source.target_table, []))
-        job.sources.append(source)
+        sources.setdefault(key, []).append(source)
         for data_file in source.data_files:
             sizes.append((data_file.relative, data_file.size))
-            job.chunks.extend(split_chunks(data_file, config.mydumper))
-    return Plan(_target_databases(layout), list(jobs.values()), views, source_fingerprint(sizes))
+            chunks.setdefault(key, []).extend(split_chunks(data_file, config.mydumper))
+    jobs = tuple(TableJob(key, found[0].target_schema, found[0].target_table, tuple(found), tuple(chunks.get(key, ())))
+                 for key, found in sources.items())
+    return Plan(tuple(_target_databases(layout)), jobs, tuple(views), source_fingerprint(sizes))
 
 
 def _target_databases(layout: DumpLayout) -> list[DatabaseSource]:
@@ -113,7 +114,7 @@ def derive_task_id(config: TaskConfig) -> str:
 
 def check_resumable(saved: TaskCheckpoint, plan: Plan, new: TaskCheckpoint) -> None:
     """Refuse to resume when the source changed or a table failed, saying what to do instead."""
-    failed = [t for t in saved.tables.values() if t.status == TABLE_FAILED]
+    failed = [t for t in saved.tables.values() if t.status == TableStatus.FAILED]
     if failed:
         lines = "; ".join(f"{t.key}: {t.error}" for t in failed)
         raise CheckpointError(

@@ -118,7 +118,7 @@ def table_columns(cur: Any, schema: str, table: str) -> list[tuple[str, str]]:
         " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
         (schema, table),
     )
-    return [tuple(v.decode() if isinstance(v, bytes) else v for v in row) for row in cur.fetchall()]
+    return [(_text(name), _text(data_type)) for name, data_type in cur.fetchall()]
 
 
 def table_identity(cur: Any, schema: str, table: str) -> str:
@@ -145,3 +145,8 @@ def table_identity(cur: Any, schema: str, table: str) -> str:
                 (schema, table))
     row = cur.fetchone()
     return f"created:{row[0]}" if row else ""
+
+
+def _text(value: str | bytes) -> str:
+    """information_schema values arrive as bytes on some servers and connection charsets."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,59 +1,53 @@
-"""Write batches of rows to one target table over one connection, exactly as the checkpoint says.
+"""Write batches of rows to one target table over one connection, and say what each batch did.
 
-With a transactional checkpoint store (``mysql`` driver) every batch is one transaction: the rows,
-the error records of bad rows and the chunk's new position commit together. A batch that fails for
-a data reason is rolled back and sent again row by row, so only the bad rows are left out, each
+Every batch is one transaction: its rows and the error records of its bad rows, committed together
+with the chunk's new position by the :class:`ProgressCommit` the importer hands over (with the
+``mysql`` checkpoint driver the position is written into the same transaction). A batch that fails
+for a data reason is rolled back and sent again row by row, so only the bad rows are left out, each
 recorded with its file and byte offset. Transient errors (connection lost, deadlock, server busy)
 are retried with backoff on a fresh connection; if the connection died while COMMIT was in flight,
-the checkpoint row itself tells whether the batch made it.
+the :class:`ProgressCommit` tells whether the batch made it.
+
+A write returns a :class:`BatchResult` and changes nothing else: counting rows, charging the error
+budget and keeping the statistics is the importer's job, done once the batch has committed, so a
+batch sent twice is counted once. Before COMMIT the importer may refuse a batch (its bad rows would
+break the error budget): it is then rolled back. This module knows nothing of checkpoints: it defines the small
+protocols it needs and the importer fills them.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import pymysql
 
-from ...checkpoints.model import ChunkCheckpoint
-from ...checkpoints.store import CheckpointStore
 from ...common.dberrors import classify, describe
 from ...common.failpoint import fault_point
 from ...common.retry import RetryPolicy
-from ...errormanager.records import BudgetExceeded, ErrorBudget, ErrorRecorder
 from ...errors import ImportCancelled, ImportFailed
-from ...mydump.rows import RowBatch
+from ...mydump.rows import ReadPosition, RowBatch
 
-_BUDGET_KEYS = {"type": "lightning.max-error.type", "syntax": "lightning.max-error.syntax",
-                "charset": "lightning.max-error.charset", "conflict": "conflict.threshold"}
+_DATA_ERRORS = ("conflict", "type", "syntax")
 
 
-@dataclass
-class TableStats:
-    """Counters of one target table, shared by the writers working on it."""
+class ProgressCommit(Protocol):
+    """How one chunk's progress commits with its rows."""
 
-    rows: int = 0
-    bytes: int = 0
-    skipped: int = 0
-    type_errors: int = 0
-    conflicts: int = 0
-    first_write: float | None = None
-    last_write: float | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    def commit(self, conn: pymysql.Connection, position: ReadPosition, rows: int) -> None:
+        """Commit ``conn``'s open transaction, the chunk now at ``position`` with ``rows`` rows written."""
 
-    def add(self, *, rows: int, nbytes: int, skipped: int = 0, errors: int = 0, conflicts: int = 0) -> None:
-        now = time.monotonic()
-        with self.lock:
-            self.rows += rows
-            self.bytes += nbytes
-            self.skipped += skipped
-            self.type_errors += errors
-            self.conflicts += conflicts
-            if self.first_write is None:
-                self.first_write = now
-            self.last_write = now
+    def committed(self, conn: pymysql.Connection, position: ReadPosition) -> bool:
+        """After a lost connection (``conn`` is the new one): did the batch that ends at ``position`` commit?"""
+
+
+class BadRowRecorder(Protocol):
+    """Where bad rows are recorded, inside the batch's transaction."""
+
+    def record(self, cur: Any, *, kind: str, table: str, path: str, offset: int, error: str, row: bytes) -> None:
+        """Insert one record with ``cur``."""
 
 
 @dataclass(frozen=True)
@@ -64,29 +58,48 @@ class Session:
     time_zone: str | None = None  # None: the server's default (or [tidb] session-vars)
 
 
-@dataclass
-class ChunkJob:
-    """A chunk being written: where its rows go and what the checkpoint knows of it."""
+@dataclass(frozen=True)
+class ChunkTarget:
+    """A chunk being written: where its rows go and how its progress commits."""
 
     table_key: str  # `db`.`tbl`
     prefix: Callable[[tuple[str, ...] | None], bytes]  # INSERT/REPLACE ... VALUES for a column list
     path: str  # relative path, for messages and records
     session: Session  # character set and time zone this file's values are written in
-    state: ChunkCheckpoint
-    stats: TableStats
+    progress: ProgressCommit
+    admit: Callable[[ChunkTarget, BatchResult], None]  # raises to refuse a sent batch before it commits
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """A row left out of a committed batch (and recorded): its kind, where it is, what the server said."""
+
+    kind: str  # conflict | type | syntax
+    offset: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one committed batch did."""
+
+    rows: int  # rows written (INSERT IGNORE's ignored rows are not)
+    skipped: int  # bad rows left out
+    type_errors: int  # bad rows that were not conflicts
+    conflicts: int  # duplicates REPLACE replaced or INSERT IGNORE ignored, and conflicting bad rows
+    nbytes: int  # size of the batch's values
+    position: ReadPosition  # the chunk's position after the batch
+    first_offset: int  # byte offset of the batch's first row
+    bad_rows: tuple[BadRow, ...] = ()
+
+
+@dataclass(frozen=True)
 class WriteContext:
     """What every writer of one import shares."""
 
     mode: str  # error | replace | ignore
-    connect: Callable[[], pymysql.Connection]
-    store: CheckpointStore
-    task_id: str
-    budget: ErrorBudget
-    recorder: ErrorRecorder
-    count_conflicts: bool  # replace/ignore conflicts count against [conflict] threshold
+    connect: Callable[[], pymysql.Connection]  # a connection with autocommit off
+    recorder: BadRowRecorder
     max_statement: int
     cancel: threading.Event
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -108,144 +121,115 @@ class BatchWriter:
                 pass
             self._conn = None
 
-    def write(self, job: ChunkJob, batch: RowBatch) -> None:
-        """Write ``batch`` and advance ``job.state`` to ``batch.end``, retrying transient errors."""
+    def write(self, target: ChunkTarget, batch: RowBatch, rows_before: int) -> BatchResult:
+        """Write ``batch`` and commit the chunk's progress with it (``rows_before`` rows were written before),
+        retrying transient errors; returns what the committed batch did."""
         ctx = self.ctx
-        prefix = job.prefix(batch.columns)
+        prefix = target.prefix(batch.columns)
         if len(prefix) + batch.nbytes + 2 * len(batch) > ctx.max_statement:
-            self._check_row_sizes(job, batch, prefix)
-        pending = replace(job.state, position=batch.end)
-        result: tuple[int, int, int, int] | None = None
+            self._check_row_sizes(target, batch, prefix)
+        in_flight: BatchResult | None = None  # sent and COMMIT issued, outcome unknown
         attempt = 0
-        while result is None:
+        while True:
             attempt += 1
             if ctx.cancel.is_set():
                 raise ImportCancelled("import cancelled")
             try:
-                conn = self._connection(job.session)
-                if attempt > 1 and ctx.store.transactional and self._already_committed(conn, job, pending):
-                    result = (pending.rows - job.state.rows, 0, 0, 0)
-                else:
-                    result = self._attempt(conn, job, batch, prefix, pending)
+                conn = self._connection(target.session)
+                if in_flight is not None and target.progress.committed(conn, batch.end):
+                    result = in_flight
+                    break
+                in_flight = None
+                result = self._send(conn, target, batch, prefix)
+                try:
+                    target.admit(target, result)
+                except BaseException:
+                    self._rollback(conn)
+                    raise
+                in_flight = result
+                target.progress.commit(conn, batch.end, rows_before + result.rows)
+                break
             except (pymysql.err.MySQLError, OSError) as exc:
                 if classify(exc) != "transient":
                     raise ImportFailed(
-                        f"table {job.table_key}: writing rows of {job.path} from byte offset "
+                        f"table {target.table_key}: writing rows of {target.path} from byte offset "
                         f"{batch.first_offset} failed: {describe(exc)}",
-                        table=job.table_key, path=job.path, offset=batch.first_offset, server_error=describe(exc),
-                        data_error=False,
+                        table=target.table_key, path=target.path, offset=batch.first_offset,
+                        server_error=describe(exc), data_error=False,
                     ) from exc
-                self.close()
+                self.close()  # the server rolls back what this connection had not committed
                 if attempt >= ctx.retry.attempts:
                     raise ImportFailed(
-                        f"table {job.table_key}: gave up after {attempt} tries writing {job.path} at byte offset "
-                        f"{batch.first_offset}: {describe(exc)}",
-                        table=job.table_key, path=job.path, offset=batch.first_offset, server_error=describe(exc),
-                        data_error=False,
+                        f"table {target.table_key}: gave up after {attempt} tries writing {target.path} at byte "
+                        f"offset {batch.first_offset}: {describe(exc)}",
+                        table=target.table_key, path=target.path, offset=batch.first_offset,
+                        server_error=describe(exc), data_error=False,
                     ) from exc
                 ctx.retry.sleep(attempt, ctx.cancel)
-        written, skipped, errors, conflicts = result
-        job.state.position = pending.position
-        job.state.rows = pending.rows
-        if not ctx.store.transactional:
-            ctx.store.progress_committed(ctx.task_id, job.state)
-        job.stats.add(rows=written, nbytes=batch.nbytes, skipped=skipped, errors=errors, conflicts=conflicts)
         fault_point("batch-committed")
+        return result
 
     # -- one attempt -------------------------------------------------------------------------
 
-    def _attempt(self, conn: pymysql.Connection, job: ChunkJob, batch: RowBatch, prefix: bytes,
-                 pending: ChunkCheckpoint) -> tuple[int, int, int, int]:
-        """Send the batch once; returns (rows written, rows skipped, type errors, conflicts)."""
-        ctx = self.ctx
+    def _send(self, conn: pymysql.Connection, target: ChunkTarget, batch: RowBatch, prefix: bytes) -> BatchResult:
+        """Send the batch once, leaving the transaction open."""
         cur = conn.cursor()
         try:
             try:
                 affected = cur.execute(prefix + batch.values())
             except pymysql.err.MySQLError as exc:
-                if classify(exc) not in ("conflict", "type", "syntax"):
+                if classify(exc) not in _DATA_ERRORS:
                     raise
                 self._rollback(conn)
-                return self._attempt_row_by_row(conn, cur, job, batch, prefix, pending)
-            conflicts = self._count_conflicts(len(batch), affected)
-            pending.rows = job.state.rows + len(batch) - (conflicts if ctx.mode == "ignore" else 0)
+                return self._send_row_by_row(cur, target, batch, prefix)
+            conflicts = self._conflicts(len(batch), affected)
             fault_point("batch-sent")
-            if ctx.store.transactional:
-                ctx.store.save_progress_in_transaction(cur, ctx.task_id, pending)
-                conn.commit()
-            return len(batch) - (conflicts if ctx.mode == "ignore" else 0), 0, 0, conflicts
+            written = len(batch) - (conflicts if self.ctx.mode == "ignore" else 0)
+            return BatchResult(written, 0, 0, conflicts, batch.nbytes, batch.end, batch.first_offset)
         finally:
             cur.close()
 
-    def _attempt_row_by_row(self, conn: pymysql.Connection, cur, job: ChunkJob, batch: RowBatch, prefix: bytes,
-                            pending: ChunkCheckpoint) -> tuple[int, int, int, int]:
+    def _send_row_by_row(self, cur: Any, target: ChunkTarget, batch: RowBatch, prefix: bytes) -> BatchResult:
         """Send each row on its own, recording the bad ones, all in one transaction."""
         ctx = self.ctx
-        written = skipped = errors = conflicts = 0
+        written = conflicts = 0
+        bad: list[BadRow] = []
         for row, offset in zip(batch.rows, batch.offsets, strict=True):
             try:
                 affected = cur.execute(prefix + row)
             except pymysql.err.MySQLError as exc:
                 kind = classify(exc)
-                if kind not in ("conflict", "type", "syntax"):
+                if kind not in _DATA_ERRORS:
                     raise
-                self._bad_row(cur, job, kind, offset, row, exc)
-                skipped += 1
-                if kind == "conflict":
-                    conflicts += 1
-                else:
-                    errors += 1
+                server_error = describe(exc)
+                if kind == "conflict" and ctx.mode == "error":
+                    self._rollback(cur.connection)
+                    raise ImportFailed(
+                        f"table {target.table_key}: duplicate key in {target.path} at byte offset {offset} with "
+                        f"on-duplicate = \"error\": {server_error}. Use on-duplicate = \"replace\" or \"ignore\" "
+                        "to import into a table that already holds these keys.",
+                        table=target.table_key, path=target.path, offset=offset, server_error=server_error,
+                    ) from None
+                ctx.recorder.record(cur, kind=kind, table=target.table_key, path=target.path, offset=offset,
+                                    error=server_error, row=row)
+                bad.append(BadRow(kind, offset, server_error))
                 continue
-            n = self._count_conflicts(1, affected)
+            n = self._conflicts(1, affected)
             conflicts += n
             written += 1 - (n if ctx.mode == "ignore" else 0)
-        pending.rows = job.state.rows + written
         fault_point("batch-sent")
-        if ctx.store.transactional:
-            ctx.store.save_progress_in_transaction(cur, ctx.task_id, pending)
-            conn.commit()
-        return written, skipped, errors, conflicts
+        bad_conflicts = sum(1 for b in bad if b.kind == "conflict")
+        return BatchResult(written, len(bad), len(bad) - bad_conflicts, conflicts + bad_conflicts, batch.nbytes,
+                           batch.end, batch.first_offset, tuple(bad))
 
-    def _bad_row(self, cur, job: ChunkJob, kind: str, offset: int, row: bytes, exc: BaseException) -> None:
-        """Record one bad row, or stop the import when the budget for its kind is spent."""
-        ctx = self.ctx
-        server_error = describe(exc)
-        if kind == "conflict" and ctx.mode == "error":
-            self._rollback(cur.connection)
-            raise ImportFailed(
-                f"table {job.table_key}: duplicate key in {job.path} at byte offset {offset} with on-duplicate = "
-                f"\"error\": {server_error}. Use on-duplicate = \"replace\" or \"ignore\" to import into a table "
-                "that already holds these keys.",
-                table=job.table_key, path=job.path, offset=offset, server_error=server_error,
-            )
-        try:
-            ctx.budget.charge(kind)
-        except BudgetExceeded as exceeded:
-            self._rollback(cur.connection)
-            raise ImportFailed(
-                f"table {job.table_key}: {kind} error in {job.path} at byte offset {offset}: {server_error}; "
-                f"{exceeded} (the limit set by {_BUDGET_KEYS[kind]}) — the import stops here",
-                table=job.table_key, path=job.path, offset=offset, server_error=server_error,
-            ) from exc
-        ctx.recorder.record(cur, kind=kind, table=job.table_key, path=job.path, offset=offset,
-                            error=server_error, row=row)
-
-    def _count_conflicts(self, sent: int, affected: int) -> int:
+    def _conflicts(self, sent: int, affected: int) -> int:
         """Duplicates seen by REPLACE (replaced rows count twice) or INSERT IGNORE (rows not inserted)."""
         mode = self.ctx.mode
         if mode == "replace":
-            conflicts = max(affected - sent, 0)
-        elif mode == "ignore":
-            conflicts = max(sent - affected, 0)
-        else:
-            return 0
-        if conflicts and self.ctx.count_conflicts:
-            try:
-                self.ctx.budget.charge("conflict", conflicts)
-            except BudgetExceeded as exceeded:
-                raise ImportFailed(f"{exceeded} (the limit set by conflict.threshold) — the import stops here") \
-                    from None
-        return conflicts
+            return max(affected - sent, 0)
+        if mode == "ignore":
+            return max(sent - affected, 0)
+        return 0
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -261,16 +245,6 @@ class BatchWriter:
             self._session = session
         return self._conn
 
-    def _already_committed(self, conn: pymysql.Connection, job: ChunkJob, pending: ChunkCheckpoint) -> bool:
-        """After a lost connection: did the last COMMIT of this batch reach the server?"""
-        with conn.cursor() as cur:
-            offset, rows = self.ctx.store.read_progress(cur, self.ctx.task_id, job.state)
-        conn.rollback()
-        if offset == pending.position.offset and offset != job.state.position.offset:
-            pending.rows = rows
-            return True
-        return False
-
     @staticmethod
     def _rollback(conn: pymysql.Connection) -> None:
         try:
@@ -278,13 +252,13 @@ class BatchWriter:
         except pymysql.err.MySQLError:
             pass
 
-    def _check_row_sizes(self, job: ChunkJob, batch: RowBatch, prefix: bytes) -> None:
+    def _check_row_sizes(self, target: ChunkTarget, batch: RowBatch, prefix: bytes) -> None:
         for row, offset in zip(batch.rows, batch.offsets, strict=True):
             if len(prefix) + len(row) > self.ctx.max_statement:
                 raise ImportFailed(
-                    f"table {job.table_key}: the row in {job.path} at byte offset {offset} is {len(row)} bytes, "
-                    f"more than the server's max_allowed_packet allows ({self.ctx.max_statement} bytes)",
-                    table=job.table_key, path=job.path, offset=offset,
+                    f"table {target.table_key}: the row in {target.path} at byte offset {offset} is {len(row)} "
+                    f"bytes, more than the server's max_allowed_packet allows ({self.ctx.max_statement} bytes)",
+                    table=target.table_key, path=target.path, offset=offset,
                 )
         raise ImportFailed(f"internal: batch of {batch.nbytes} bytes exceeds max statement size "
                            f"{self.ctx.max_statement}; lower tikv-importer.logical-import-batch-size")

@@ -17,9 +17,10 @@ import pytest
 from airflow_provider_tidb_lightning.lightning.checkpoints import FileStore, open_store
 from airflow_provider_tidb_lightning.lightning.checkpoints import file_store as file_store_module
 from airflow_provider_tidb_lightning.lightning.checkpoints.model import (
-    TABLE_DONE,
     ChunkCheckpoint,
+    ChunkProgress,
     TableCheckpoint,
+    TableStatus,
     TaskCheckpoint,
 )
 from airflow_provider_tidb_lightning.lightning.config.model import CheckpointSection
@@ -79,8 +80,18 @@ def test_killed_run_resumes_from_the_json_file(db_server, target, reference_db, 
 def _task(task_id: str = "t") -> TaskCheckpoint:
     task = TaskCheckpoint(task_id, "f" * 64)
     task.tables["`d`.`x`"] = TableCheckpoint("`d`.`x`")
-    task.chunks["x.sql:0"] = ChunkCheckpoint("x.sql:0", "`d`.`x`", "x.sql", 1000, 0, None, ReadPosition(0))
+    task.chunks["x.sql:0"] = ChunkCheckpoint("x.sql:0", "`d`.`x`", "x.sql", 1000, 0, None,
+                                             ChunkProgress(ReadPosition(0)))
     return task
+
+
+@pytest.fixture
+def conn(db_server):
+    """A writer-like connection (autocommit off): the file store commits its transaction, then records."""
+    connection = db_server.connect()
+    connection.autocommit(False)
+    yield connection
+    connection.close()
 
 
 def _saved(path: Path) -> TaskCheckpoint:
@@ -95,46 +106,40 @@ def clock(monkeypatch) -> list[float]:
     return now
 
 
-def test_progress_is_saved_at_most_once_per_interval_and_status_at_once(tmp_path, clock):
+def test_progress_is_saved_at_most_once_per_interval_and_status_at_once(tmp_path, clock, conn):
     path = tmp_path / "c.json"
     store = FileStore(str(path), flush_interval=3600)
-    task = _task()
-    store.create(task)  # the first save is written at once
-    assert _saved(path).chunks["x.sql:0"].position.offset == 0
+    store.create(_task())  # the first save is written at once
+    assert _saved(path).chunks["x.sql:0"].progress.position.offset == 0
     clock[0] += 60
-    chunk = task.chunks["x.sql:0"]
     for offset in (100, 200, 300):
-        chunk.position, chunk.rows = ReadPosition(offset, ("a", "b"), True), offset // 10
-        store.progress_committed("t", chunk)
-    assert _saved(path).chunks["x.sql:0"].position.offset == 0  # held back: within the interval
+        store.commit_progress(conn, "t", "x.sql:0", ChunkProgress(ReadPosition(offset, ("a", "b"), True), offset // 10))
+    assert _saved(path).chunks["x.sql:0"].progress.position.offset == 0  # held back: within the interval
 
-    store.save_table("t", TableCheckpoint("`d`.`x`", TABLE_DONE, "id:7"))  # status is urgent
+    store.save_table("t", TableCheckpoint("`d`.`x`", TableStatus.DONE, "id:7"))  # status is urgent
     reread = _saved(path)
-    assert reread.tables["`d`.`x`"] == TableCheckpoint("`d`.`x`", TABLE_DONE, "id:7")
-    assert reread.chunks["x.sql:0"].position == ReadPosition(300, ("a", "b"), True)  # carried along
-    assert reread.chunks["x.sql:0"].rows == 30
+    assert reread.tables["`d`.`x`"] == TableCheckpoint("`d`.`x`", TableStatus.DONE, "id:7")
+    # carried along, position and rows of the same batch
+    assert reread.chunks["x.sql:0"].progress == ChunkProgress(ReadPosition(300, ("a", "b"), True), 30)
 
-    chunk.position, chunk.rows = ReadPosition(400), 40
-    store.progress_committed("t", chunk)
-    assert _saved(path).chunks["x.sql:0"].position.offset == 300
+    store.commit_progress(conn, "t", "x.sql:0", ChunkProgress(ReadPosition(400), 40))
+    assert _saved(path).chunks["x.sql:0"].progress.position.offset == 300
     store.close()  # closing flushes what was held back
-    assert _saved(path).chunks["x.sql:0"].position == ReadPosition(400)
+    assert _saved(path).chunks["x.sql:0"].progress == ChunkProgress(ReadPosition(400), 40)
 
 
-def test_progress_after_the_interval_is_written(tmp_path, clock):
+def test_progress_after_the_interval_is_written(tmp_path, clock, conn):
     path = tmp_path / "c.json"
     store = FileStore(str(path))
-    task = _task()
-    store.create(task)
-    chunk = task.chunks["x.sql:0"]
-    chunk.position = ReadPosition(10)
+    store.create(_task())
     clock[0] += 0.5
-    store.progress_committed("t", chunk)
-    assert _saved(path).chunks["x.sql:0"].position.offset == 0
-    chunk.position = ReadPosition(20)
+    store.commit_progress(conn, "t", "x.sql:0", ChunkProgress(ReadPosition(10), 1))
+    assert _saved(path).chunks["x.sql:0"].progress.position.offset == 0
     clock[0] += 0.6  # 1.1 s after the last write
-    store.progress_committed("t", chunk)
-    assert _saved(path).chunks["x.sql:0"].position.offset == 20
+    store.commit_progress(conn, "t", "x.sql:0", ChunkProgress(ReadPosition(20), 2))
+    assert _saved(path).chunks["x.sql:0"].progress == ChunkProgress(ReadPosition(20), 2)
+    # "was this batch committed?": the file store answers what it was told
+    assert store.committed_progress(conn, "t", "x.sql:0") == ChunkProgress(ReadPosition(20), 2)
 
 
 @pytest.mark.parametrize("fail_in", ["dump", "fsync", "replace"])
@@ -155,7 +160,7 @@ def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, mon
     else:
         monkeypatch.setattr(file_store_module.os, fail_in, boom)
     with pytest.raises(OSError, match="No space left"):
-        store.save_table("t", TableCheckpoint("`d`.`x`", TABLE_DONE))
+        store.save_table("t", TableCheckpoint("`d`.`x`", TableStatus.DONE))
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["c.json"]
@@ -175,7 +180,7 @@ def test_a_damaged_file_is_reported_with_its_path(tmp_path):
 def test_open_store_picks_the_file_driver_and_rename_keeps_the_task(tmp_path):
     path = tmp_path / "sub" / "c.json"
     store = open_store(CheckpointSection(driver="file", dsn=str(path)), connect=lambda: pytest.fail("no server"))
-    assert isinstance(store, FileStore) and not store.transactional
+    assert isinstance(store, FileStore)
     store.create(_task("one"))
     store.rename("one", "one.done")
     store.close()

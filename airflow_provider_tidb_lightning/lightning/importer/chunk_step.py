@@ -1,0 +1,188 @@
+"""One chunk from its saved position to its end: open it, build its reader, write its batches, finish it.
+
+The chunk step is where a batch's result becomes the run's: once the writer says the batch
+committed, its counts go to :class:`~.stats.RunStats` and its bad rows and conflicts are charged
+to the error budget, once. The chunk's progress has one owner, the thread writing the chunk: it
+hands each new :class:`~..checkpoints.model.ChunkProgress` to the store and keeps nothing shared.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from typing import Any
+
+from ..backend.tidb.encoder import RowEncoder, column_kind, insert_prefix
+from ..backend.tidb.writer import BadRow, BatchResult, BatchWriter, ChunkTarget
+from ..checkpoints import CheckpointStore
+from ..checkpoints.model import ChunkProgress
+from ..common.failpoint import fault_point
+from ..config.model import TaskConfig
+from ..errormanager.records import BudgetExceeded, ErrorBudget
+from ..errors import ImportCancelled, ImportFailed, SchemaError
+from ..mydump.compression import open_source, skip_to
+from ..mydump.csv_parser import CSVReader
+from ..mydump.layout import Chunk
+from ..mydump.rows import ReadPosition
+from ..mydump.sql_parser import SQLReader
+from .file_facts import FileFactsCache
+from .plan import TableJob
+from .stats import RunStats
+
+_BUDGET_KEYS = {"type": "lightning.max-error.type", "syntax": "lightning.max-error.syntax",
+                "charset": "lightning.max-error.charset", "conflict": "conflict.threshold"}
+_MIN_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class _StoreProgress:
+    """The writer's :class:`~..backend.tidb.writer.ProgressCommit` for one chunk, backed by the checkpoint store."""
+
+    store: CheckpointStore
+    task_id: str
+    chunk_key: str
+
+    def commit(self, conn: Any, position: ReadPosition, rows: int) -> None:
+        self.store.commit_progress(conn, self.task_id, self.chunk_key, ChunkProgress(position, rows))
+
+    def committed(self, conn: Any, position: ReadPosition) -> bool:
+        return self.store.committed_progress(conn, self.task_id, self.chunk_key).position.offset == position.offset
+
+
+def chunk_size(chunk: Chunk) -> int:
+    """Source bytes a chunk stands for in the progress line (a compressed file counts whole, at its end)."""
+    if chunk.file.compression:
+        return chunk.file.size
+    end = chunk.end if chunk.end is not None else chunk.file.size
+    return max(0, end - chunk.start)
+
+
+def bytes_done(chunk: Chunk, offset: int) -> int:
+    """Source bytes of ``chunk`` done when it is at ``offset`` (compressed: unknown until the end, so 0)."""
+    return 0 if chunk.file.compression else max(0, offset - chunk.start)
+
+
+class ChunkStep:
+    """Shared by every writer thread of one run; holds the per-table INSERT prefixes and CSV encoders."""
+
+    def __init__(self, config: TaskConfig, store: CheckpointStore, task_id: str, *, stats: RunStats,
+                 budget: ErrorBudget, table_columns: dict[str, list[tuple[str, str]]], max_statement: int,
+                 stop: threading.Event) -> None:
+        self._config = config
+        self._store = store
+        self._task_id = task_id
+        self._stats = stats
+        self._budget = budget
+        self._table_columns = table_columns
+        self._stop = stop
+        self._facts = FileFactsCache(config)
+        self._batch_bytes = max(1, min(config.tikv_importer.logical_import_batch_size, max_statement - 65536))
+        self._batch_rows = config.tikv_importer.logical_import_batch_rows
+        self._block_size = max(config.mydumper.read_block_size, _MIN_BLOCK)
+        self._prefixes: dict[str, Callable[[tuple[str, ...] | None], bytes]] = {}
+        self._encoders: dict[tuple[str, tuple[str, ...] | None], RowEncoder] = {}
+        self._lock = threading.Lock()
+
+    def write(self, writer: BatchWriter, job: TableJob, chunk: Chunk, saved: ChunkProgress) -> None:
+        """Write ``chunk`` from ``saved`` to its end with ``writer``, then mark it finished."""
+        data_file = chunk.file
+        facts = self._facts.get(data_file)
+        target = ChunkTarget(job.key, self._prefix_for(job), data_file.relative, facts.session,
+                             _StoreProgress(self._store, self._task_id, chunk.key), self._admit)
+        position, rows = saved.position, saved.rows
+        done = bytes_done(chunk, position.offset)
+        reader: SQLReader | CSVReader
+        with open_source(data_file.path, data_file.compression) as stream:
+            if data_file.format == "sql":
+                skip_to(stream, position.offset, path=data_file.relative)
+                reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,
+                                   resume=position, block_size=self._block_size)
+            else:
+                if position.offset < facts.header_end:
+                    position = ReadPosition(facts.header_end)
+                skip_to(stream, position.offset, path=data_file.relative)
+                reader = CSVReader(stream, path=data_file.relative, csv=self._config.mydumper.csv,
+                                   start=position.offset, end=chunk.end, columns=facts.columns,
+                                   encoder=self._encoder_for(job, facts.columns), block_size=self._block_size)
+            for batch in reader.batches(self._batch_bytes, self._batch_rows):
+                if self._stop.is_set():
+                    raise ImportCancelled("stopped")
+                result = writer.write(target, batch, rows)
+                position, rows = result.position, rows + result.rows
+                now = bytes_done(chunk, position.offset)
+                self._stats.add_batch(job.key, result, now - done)
+                done = now
+                if result.conflicts or result.bad_rows:
+                    self._budget_step(target, result, self._budget.charge)
+        self._store.finish_chunk(self._task_id, chunk.key, ChunkProgress(position, rows))
+        self._stats.add_source_bytes(chunk_size(chunk) - done)
+        fault_point("chunk-finished")
+
+    def _admit(self, target: ChunkTarget, result: BatchResult) -> None:
+        """Before COMMIT: refuse a batch whose bad rows or conflicts would break the error budget."""
+        if result.conflicts or result.bad_rows:
+            self._budget_step(target, result, self._budget.check)
+
+    def _budget_step(self, target: ChunkTarget, result: BatchResult, step: Callable[[str, int], None]) -> None:
+        """Check (before COMMIT) or charge (after) a batch's bad rows and conflicts; stop the import past the
+        budget. Another writer may charge between one batch's check and its charge, so the charge can still
+        stop the import, with the batch committed and counted.
+
+        The error names the row that went over the limit (or, for duplicates counted in a whole
+        batch by REPLACE / INSERT IGNORE, the batch's first row).
+        """
+        by_kind: dict[str, list[BadRow]] = {}
+        for bad in result.bad_rows:
+            by_kind.setdefault(bad.kind, []).append(bad)
+        batch_conflicts = result.conflicts - len(by_kind.get("conflict", ()))
+        try:
+            if batch_conflicts:
+                step("conflict", batch_conflicts)
+        except BudgetExceeded as exceeded:
+            raise ImportFailed(
+                f"table {target.table_key}: {batch_conflicts} duplicate key(s) in {target.path} in the batch from "
+                f"byte offset {result.first_offset}; {exceeded} (the limit set by conflict.threshold) — the import "
+                "stops here",
+                table=target.table_key, path=target.path, offset=result.first_offset,
+            ) from None
+        for kind, rows in by_kind.items():
+            try:
+                step(kind, len(rows))
+            except BudgetExceeded as exceeded:
+                over = rows[len(rows) - exceeded.over]
+                raise ImportFailed(
+                    f"table {target.table_key}: {kind} error in {target.path} at byte offset {over.offset}: "
+                    f"{over.error}; {exceeded} (the limit set by {_BUDGET_KEYS[kind]}) — the import stops here",
+                    table=target.table_key, path=target.path, offset=over.offset, server_error=over.error,
+                ) from None
+
+    def _prefix_for(self, job: TableJob) -> Callable[[tuple[str, ...] | None], bytes]:
+        """The table's ``INSERT ... VALUES`` prefix per column list, built once per table."""
+        with self._lock:
+            prefix = self._prefixes.get(job.key)
+            if prefix is None:
+                prefix = self._prefixes[job.key] = lru_cache(maxsize=64)(
+                    partial(insert_prefix, self._config.duplicate_mode, job.schema, job.table))
+            return prefix
+
+    def _encoder_for(self, job: TableJob, columns: tuple[str, ...] | None) -> RowEncoder:
+        """The CSV encoder of a table for a header's columns: each value quoted as its column's type needs."""
+        key = (job.key, columns)
+        with self._lock:
+            encoder = self._encoders.get(key)
+            if encoder is None:
+                table_cols = self._table_columns.get(job.key, [])
+                types = {name.lower(): data_type for name, data_type in table_cols}
+                if columns is None:
+                    kinds = [column_kind(data_type) for _, data_type in table_cols] or None
+                else:
+                    unknown = [c for c in columns if c.lower() not in types]
+                    if unknown:
+                        raise SchemaError(f"the CSV header names column(s) {', '.join(unknown)} that the target "
+                                          "table does not have", table=job.key)
+                    kinds = [column_kind(types[c.lower()]) for c in columns]
+                no_backslash = "NO_BACKSLASH_ESCAPES" in (self._config.tidb.sql_mode or "").upper()
+                encoder = self._encoders[key] = RowEncoder(kinds, no_backslash_escapes=no_backslash)
+            return encoder

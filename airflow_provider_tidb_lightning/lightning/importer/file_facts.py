@@ -1,0 +1,71 @@
+"""What the head of a data file says, read once per file however many chunks it has.
+
+A SQL dump names the session its values were written in (``SET NAMES``, ``SET TIME_ZONE``), and a
+CSV file with a header names its columns and where the data starts. Every chunk of the file needs
+that, but only the first bytes of the file hold it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from ..backend.tidb.writer import Session
+from ..config.model import TaskConfig
+from ..errors import SourceError
+from ..mydump.compression import open_source
+from ..mydump.csv_parser import read_csv_header
+from ..mydump.layout import DataFile
+from ..mydump.sql_parser import sniff_set_names, sniff_time_zone
+
+# mydumper.data-character-set -> the SET NAMES that sends the bytes unchanged
+_CHARSETS = {"binary": "binary", "auto": "binary", "utf8mb4": "utf8mb4", "utf8": "utf8mb4", "gbk": "gbk",
+             "gb18030": "gb18030", "latin1": "latin1", "ascii": "ascii"}
+_PLAIN_NAME = re.compile(r"^\w+$")
+_HEAD_BYTES = 65536  # SET statements come first in a dump file
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    session: Session
+    columns: tuple[str, ...] | None  # CSV header columns, when they name the INSERT's columns
+    header_end: int  # where a CSV file's data starts
+
+
+class FileFactsCache:
+    """:class:`FileFacts` per data file, read on first use; safe to share between writer threads."""
+
+    def __init__(self, config: TaskConfig) -> None:
+        self._config = config
+        self._facts: dict[str, FileFacts] = {}
+        self._lock = threading.Lock()
+
+    def get(self, data_file: DataFile) -> FileFacts:
+        with self._lock:
+            facts = self._facts.get(data_file.relative)
+        if facts is None:  # two threads may both read a head: the same answer, and no lock held over I/O
+            facts = self._read(data_file)
+            with self._lock:
+                self._facts[data_file.relative] = facts
+        return facts
+
+    def _read(self, data_file: DataFile) -> FileFacts:
+        """The session a file's values need (the dump's own ``SET NAMES`` / ``SET TIME_ZONE``, else the
+        config's) and, for CSV with a header, its columns and where the data starts."""
+        charset = time_zone = None
+        columns: tuple[str, ...] | None = None
+        header_end = 0
+        csv = self._config.mydumper.csv
+        with open_source(data_file.path, data_file.compression) as stream:
+            if data_file.format == "sql":
+                head = stream.read(_HEAD_BYTES)
+                charset, time_zone = sniff_set_names(head), sniff_time_zone(head)
+            elif csv.header:
+                header, header_end = read_csv_header(stream, path=data_file.relative, csv=csv)
+                columns = header if csv.header_schema_match else None
+        if charset is None:
+            charset = _CHARSETS.get(self._config.mydumper.data_character_set.lower(), "binary")
+        if not _PLAIN_NAME.match(charset):
+            raise SourceError(f"unsupported character set {charset!r} in SET NAMES", path=data_file.relative, offset=0)
+        return FileFacts(Session(charset, time_zone), columns, header_end)

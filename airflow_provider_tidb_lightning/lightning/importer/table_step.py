@@ -1,0 +1,89 @@
+"""A target table's steps around its data: create its schema (or check it is the one the checkpoint knew),
+and mark it done or failed.
+
+This module is the one owner of the tables' checkpoint state during a run: it holds each table's
+frozen :class:`~..checkpoints.model.TableCheckpoint`, replaces it on every change and saves it in
+the store, all under one lock (writer threads finish tables concurrently).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from typing import Any
+
+from ..checkpoints import CheckpointStore
+from ..checkpoints.model import TableCheckpoint, TableStatus
+from ..common.failpoint import fault_point
+from ..errors import CheckpointError, SchemaError
+from .plan import Plan, TableJob
+from .target_schema import create_database, create_table, table_columns, table_exists, table_identity
+
+_ERROR_TEXT = 2000  # how much of a failure the checkpoint keeps
+
+
+class TableStep:
+    def __init__(self, store: CheckpointStore, task_id: str, tables: dict[str, TableCheckpoint],
+                 log: logging.Logger) -> None:
+        self._store = store
+        self._task_id = task_id
+        self._tables = dict(tables)
+        self._log = log
+        self._lock = threading.Lock()
+
+    def status(self, key: str) -> TableStatus:
+        with self._lock:
+            return self._tables[key].status
+
+    def _save(self, table: TableCheckpoint) -> None:
+        with self._lock:
+            self._store.save_table(self._task_id, table)
+            self._tables[table.key] = table
+
+    def create_schema(self, cur: Any, plan: Plan, *, no_schema: bool) -> dict[str, list[tuple[str, str]]]:
+        """Create databases and pending tables (or, with ``no_schema``, check they exist); check that tables the
+        checkpoint already knows are still the same table. Returns the column types of tables with CSV data."""
+        if not no_schema:
+            for database in plan.databases:
+                create_database(cur, database)
+        missing = []
+        csv_columns: dict[str, list[tuple[str, str]]] = {}
+        for job in plan.tables:
+            state = self._tables[job.key]
+            if state.status == TableStatus.PENDING:
+                if no_schema:
+                    if not table_exists(cur, job.schema, job.table):
+                        missing.append(job.key)
+                        continue
+                else:
+                    create_table(cur, job.schema_source)
+                self._save(replace(state, status=TableStatus.SCHEMA,
+                                   target_id=table_identity(cur, job.schema, job.table)))
+            else:
+                self._check_identity(cur, job, state)
+            if any(c.file.format == "csv" for c in job.chunks):
+                csv_columns[job.key] = table_columns(cur, job.schema, job.table)
+        if missing:
+            raise SchemaError(f"mydumper.no-schema is set but these target tables do not exist: {', '.join(missing)}")
+        return csv_columns
+
+    def _check_identity(self, cur: Any, job: TableJob, state: TableCheckpoint) -> None:
+        """Rows the checkpoint counts as written are only there if the table is the one it saw."""
+        current = table_identity(cur, job.schema, job.table)
+        if current != state.target_id:
+            raise CheckpointError(
+                f"table {job.key} was dropped or recreated since the checkpoint of task {self._task_id} was "
+                f"saved ({state.target_id or 'none'} then, {current or 'missing'} now): the rows the "
+                f"checkpoint counts as written are gone. Import it again from the start with "
+                f"tidb-lightning-py-ctl --checkpoint-remove='{job.key}'"
+            )
+
+    def done(self, job: TableJob, rows_this_run: int) -> None:
+        self._save(replace(self._tables[job.key], status=TableStatus.DONE))
+        self._log.info("table %s: done (%d rows this run)", job.key, rows_this_run)
+        fault_point("table-finished")
+
+    def failed(self, job: TableJob, error: BaseException) -> None:
+        """Mark a table failed by a data error, so the next run asks what to do instead of repeating it."""
+        self._save(replace(self._tables[job.key], status=TableStatus.FAILED, error=str(error)[:_ERROR_TEXT]))
