@@ -32,7 +32,7 @@ from .model import (
     fixed_key,
     task_key,
 )
-from .store import CheckpointStore
+from .store import CheckpointStore, Connect
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS {schema}.`task_v1` (
@@ -197,6 +197,10 @@ class MySQLStore(CheckpointStore):
             " `error`) VALUES (%s, %s, %s, %s, %s, %s)",
             (key, table.key, table.hashed_key, table.status.value, table.target_id, table.error),
         )
+
+    def writer_connection(self, connect: Connect) -> Any:
+        """Autocommit off: every batch is a transaction that :meth:`commit_progress` joins and commits."""
+        return connect(False)
 
     def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
         """Write ``progress`` into the writer's open transaction, then commit rows and progress together."""

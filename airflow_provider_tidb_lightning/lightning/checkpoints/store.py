@@ -1,12 +1,16 @@
 """The checkpoint store protocol, and the in-memory store used when checkpoints are off.
 
 Every store answers the same calls; what differs is how durable they are, never what a caller
-does. A chunk's progress is handed over with the writer's connection, its transaction still open:
+does. A store opens the writers' connections (:meth:`CheckpointStore.writer_connection`), because
+how a batch commits is its business, and a chunk's progress is handed over with that connection
+once the batch's rows were sent:
 
-* :meth:`CheckpointStore.commit_progress` commits that transaction together with the progress.
-  The ``mysql`` store writes the progress into the same transaction first, so rows and position
-  commit together (exactly once). The ``file`` and memory stores commit the rows, then remember
-  the position (at least once: a crash between the two sends those rows again on resume).
+* :meth:`CheckpointStore.commit_progress` commits the batch together with the progress.
+  The ``mysql`` store writes the progress into the batch's transaction first, so rows and position
+  commit together (exactly once). The ``file`` and memory stores use autocommit connections (a
+  batch of one statement commits by itself, with no COMMIT round trip; a batch sent row by row is
+  an explicit transaction, committed here), then remember the position (at least once: a crash
+  between the two sends those rows again on resume).
 * :meth:`CheckpointStore.committed_progress` answers "was this batch committed?" after a
   connection was lost during COMMIT. The ``mysql`` store reads its row on the new connection; the
   others answer what they were told, which never includes the lost batch, so it is sent again.
@@ -20,10 +24,15 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from pymysql.constants import SERVER_STATUS
+
 from .model import ChunkProgress, TableCheckpoint, TaskCheckpoint
+
+Connect = Callable[[bool], Any]  # opens a connection to the target with autocommit on (True) or off
 
 
 class CheckpointStore(ABC):
@@ -40,9 +49,12 @@ class CheckpointStore(ABC):
         """Save a table's status (durably, before returning)."""
 
     @abstractmethod
+    def writer_connection(self, connect: Connect) -> Any:
+        """A connection for a writer, opened with ``connect`` in the mode this store commits batches in."""
+
+    @abstractmethod
     def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
-        """Commit ``conn``'s open transaction (a batch's rows) and record ``progress`` with it, as durably as
-        this store can."""
+        """Commit the batch just sent on ``conn`` and record ``progress`` with it, as durably as this store can."""
 
     @abstractmethod
     def committed_progress(self, conn: Any, task_id: str, chunk_key: str) -> ChunkProgress:
@@ -95,8 +107,12 @@ class MemoryStore(CheckpointStore):
             self._tasks[task_id].tables[table.key] = table
             self._changed(urgent=True)
 
+    def writer_connection(self, connect: Connect) -> Any:
+        return connect(True)
+
     def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
-        conn.commit()
+        if conn.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:  # a batch sent row by row
+            conn.commit()
         self._set_progress(task_id, chunk_key, progress, urgent=False)
 
     def committed_progress(self, conn: Any, task_id: str, chunk_key: str) -> ChunkProgress:

@@ -121,7 +121,12 @@ class ChunkStep:
         fault_point("chunk-finished")
 
     def _admit(self, target: ChunkTarget, result: BatchResult) -> None:
-        """Before COMMIT: refuse a batch whose bad rows or conflicts would break the error budget."""
+        """Before COMMIT: refuse a batch whose bad rows or conflicts would break the error budget.
+
+        Bad rows are always in a transaction, so a refused batch leaves nothing. Duplicates counted
+        by REPLACE / INSERT IGNORE in one statement are, with the ``file`` store or checkpoints off,
+        already committed (autocommit): the import stops all the same and the rerun sends them again.
+        """
         if result.conflicts or result.bad_rows:
             self._budget_step(target, result, self._budget.check)
 

@@ -19,6 +19,7 @@ import threading
 import time
 from contextlib import closing
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pymysql
@@ -28,7 +29,7 @@ from ..checkpoints import CheckpointStore, open_store
 from ..checkpoints.model import TableStatus, TaskCheckpoint
 from ..common.connection import connect
 from ..common.failpoint import fault_point
-from ..config.model import TaskConfig
+from ..config.model import TaskConfig, TidbSection
 from ..errormanager.records import ErrorBudget, ErrorRecorder
 from ..errors import ImportCancelled, ImportFailed, SchemaError, SourceError
 from ..mydump.discovery import discover
@@ -61,6 +62,10 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
         return _Import(config, plan, task_id, store, log, cancel or threading.Event()).run()
     finally:
         store.close()
+
+
+def _connect_writer(tidb: TidbSection, autocommit: bool) -> pymysql.Connection:
+    return connect(tidb, autocommit=autocommit)
 
 
 class _Import:
@@ -174,7 +179,7 @@ class _Import:
                                   "resume")
 
     def _writer_connection(self) -> pymysql.Connection:
-        """A writer's connection, with autocommit off: each batch is one transaction the checkpoint store commits.
+        """A writer's connection, in the mode the checkpoint store commits batches in.
 
         Foreign key checks are off, as in myloader and mysqldump restores: tables load in parallel
         and in any order, and the dump was consistent at its source. Set ``foreign_key_checks`` in
@@ -182,7 +187,7 @@ class _Import:
         tidb = self.config.tidb
         if "foreign_key_checks" not in {name.lower() for name in tidb.session_vars}:
             tidb = replace(tidb, session_vars={"foreign_key_checks": 0, **tidb.session_vars})
-        return connect(tidb, autocommit=False)
+        return self.store.writer_connection(partial(_connect_writer, tidb))
 
     def _worker(self, scheduler: Scheduler, chunks: ChunkStep, ctx: WriteContext, task: TaskCheckpoint,
                 errors: list[tuple[TableJob | None, BaseException]]) -> None:

@@ -1,8 +1,9 @@
 """Write batches of rows to one target table over one connection, and say what each batch did.
 
-Every batch is one transaction: its rows and the error records of its bad rows, committed together
-with the chunk's new position by the :class:`ProgressCommit` the importer hands over (with the
-``mysql`` checkpoint driver the position is written into the same transaction). A batch that fails
+Every batch is atomic: one statement, or, when sent row by row, one explicit transaction with the
+error records of its bad rows. It is committed with the chunk's new position by the
+:class:`ProgressCommit` the importer hands over (with the ``mysql`` checkpoint driver the position
+is written into the batch's transaction). A batch that fails
 for a data reason is rolled back and sent again row by row, so only the bad rows are left out, each
 recorded with its file and byte offset. Transient errors (connection lost, deadlock, server busy)
 are retried with backoff on a fresh connection; if the connection died while COMMIT was in flight,
@@ -37,7 +38,7 @@ class ProgressCommit(Protocol):
     """How one chunk's progress commits with its rows."""
 
     def commit(self, conn: pymysql.Connection, position: ReadPosition, rows: int) -> None:
-        """Commit ``conn``'s open transaction, the chunk now at ``position`` with ``rows`` rows written."""
+        """Commit the batch just sent on ``conn``, the chunk now at ``position`` with ``rows`` rows written."""
 
     def committed(self, conn: pymysql.Connection, position: ReadPosition) -> bool:
         """After a lost connection (``conn`` is the new one): did the batch that ends at ``position`` commit?"""
@@ -98,7 +99,7 @@ class WriteContext:
     """What every writer of one import shares."""
 
     mode: str  # error | replace | ignore
-    connect: Callable[[], pymysql.Connection]  # a connection with autocommit off
+    connect: Callable[[], pymysql.Connection]  # in the mode the ProgressCommit commits in
     recorder: BadRowRecorder
     max_statement: int
     cancel: threading.Event
@@ -181,6 +182,7 @@ class BatchWriter:
                 if classify(exc) not in _DATA_ERRORS:
                     raise
                 self._rollback(conn)
+                conn.begin()  # the rows and their error records commit together, whatever the connection's mode
                 return self._send_row_by_row(cur, target, batch, prefix)
             conflicts = self._conflicts(len(batch), affected)
             fault_point("batch-sent")
