@@ -63,6 +63,7 @@ class ThrowawayMariaDB:
     detach: bool = False  # start in a new session, so the server outlives this process (the demo)
     host: str = "127.0.0.1"
     user: str = "root"
+    password: str = ""  # root logs in without one
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -99,8 +100,8 @@ class ThrowawayMariaDB:
     def connect(self, database: str | None = None, **kwargs: Any) -> pymysql.Connection:
         """An autocommit PyMySQL connection over TCP, as the loaders use."""
         options: dict[str, Any] = {"charset": "utf8mb4", "autocommit": True, **kwargs}
-        return pymysql.connect(host=self.host, port=self.port, user=self.user, password="", database=database,
-                               **options)
+        return pymysql.connect(host=self.host, port=self.port, user=self.user, password=self.password,
+                               database=database, **options)
 
     def stop(self, remove: bool = True) -> None:
         """Shut the server down (SIGTERM, then SIGKILL after a minute) and remove its files."""
