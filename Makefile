@@ -38,7 +38,7 @@ demo: setup
 	bash scripts/demo.sh
 
 bench: setup
-	$(VENV_PY) benchmarks/run.py --scale $(SCALE)
+	$(VENV_PY) -m benchmarks.run --scale $(SCALE)
 
 setup: system-packages $(INSTALL_STAMP)
 
