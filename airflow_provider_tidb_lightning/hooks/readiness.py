@@ -24,7 +24,7 @@ import pymysql
 
 from ..lightning.common.connection import connect
 from ..lightning.common.quoting import quote_table
-from ..lightning.config.model import TidbSection
+from ..lightning.config.model import TidbSection, TLSMode
 
 DEFAULT_CHECK_TIMEOUT = 5.0
 
@@ -83,7 +83,7 @@ def status_port_problem(tidb: TidbSection, *, timeout: float = DEFAULT_CHECK_TIM
     The status port serves HTTPS only when the cluster uses TLS, which tidb-lightning expresses
     as ``tls = "cluster"``; the CA and client certificate are then the same as for SQL.
     """
-    scheme = "https" if tidb.tls == "cluster" else "http"
+    scheme = "https" if tidb.tls == TLSMode.CLUSTER else "http"
     url = f"{scheme}://{tidb.host}:{tidb.status_port}/status"
     context = None
     if scheme == "https":
