@@ -23,6 +23,7 @@ import urllib.request
 import pymysql
 
 from ..lightning.common.connection import connect
+from ..lightning.common.cursor import Cursor
 from ..lightning.common.quoting import quote_table
 from ..lightning.config.model import TidbSection, TLSMode
 
@@ -118,7 +119,7 @@ def _split_table(empty_table: str, schema: str | None) -> tuple[str, str]:
     return schema, empty_table
 
 
-def _exists(cur: pymysql.cursors.Cursor, view: str, condition: str, args: tuple[str, ...]) -> bool:
+def _exists(cur: Cursor, view: str, condition: str, args: tuple[str, ...]) -> bool:
     """Whether ``information_schema.<view>`` has a row matching ``condition``."""
     cur.execute(f"SELECT 1 FROM information_schema.{view} WHERE {condition} LIMIT 1", args)
     return cur.fetchone() is not None
