@@ -22,7 +22,6 @@ from ..errors import SourceError
 _READ_SIZE = 64 * 1024
 
 
-
 class Compression(StrEnum):
     """How a file is compressed; NONE ("") is a plain file."""
 
