@@ -29,6 +29,7 @@ test: test-airflow3 test-airflow2
 
 test-airflow3: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q
 
 test-airflow2: setup-airflow2
