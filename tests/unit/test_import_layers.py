@@ -7,6 +7,7 @@ as much as one at the top of a module: both are arrows a reader has to follow.
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import airflow_provider_tidb_lightning as root
@@ -44,6 +45,11 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@cache
+def _modules() -> frozenset[str]:
+    return frozenset(_module_name(p) for p in BASE.rglob("*.py"))
+
+
 def _imports(path: Path) -> set[str]:
     """Modules of the package that ``path`` imports, relative to the package (``lightning.config.model``)."""
     name = _module_name(path)
@@ -62,8 +68,7 @@ def _imports(path: Path) -> set[str]:
                 found.update(f"{target}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             found.update(a.name[len(PACKAGE) + 1:] for a in node.names if a.name.startswith(PACKAGE + "."))
-    modules = {_module_name(p) for p in BASE.rglob("*.py")}
-    return {m for m in found if m in modules and m}
+    return {m for m in found if m in _modules() and m}
 
 
 def _part(module: str) -> str:
@@ -72,6 +77,7 @@ def _part(module: str) -> str:
     return ".".join(parts[:2]) if parts[0] == "lightning" and len(parts) > 1 else parts[0]
 
 
+@cache
 def _graph() -> dict[str, set[str]]:
     return {_module_name(p): _imports(p) for p in BASE.rglob("*.py")}
 
