@@ -29,6 +29,7 @@ test: test-airflow3 test-airflow2
 
 test-airflow3: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q
 
 test-airflow2: setup-airflow2
@@ -38,7 +39,7 @@ demo: setup
 	bash scripts/demo.sh
 
 bench: setup
-	$(VENV_PY) benchmarks/run.py --scale $(SCALE)
+	$(VENV_PY) -m benchmarks.run --scale $(SCALE)
 
 setup: system-packages $(INSTALL_STAMP)
 

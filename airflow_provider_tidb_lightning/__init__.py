@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .lightning.config.model import TLSMode
+
 __version__ = "0.1.0"
 
 _MODULE = "airflow_provider_tidb_lightning"
@@ -41,7 +43,7 @@ TIDB_CONN_FIELDS: dict[str, Any] = {
         "schema": {
             "type": ["string", "null"],
             "default": "",
-            "enum": ["", "false", "preferred", "skip-verify", "cluster"],
+            "enum": [mode.value for mode in TLSMode],
         },
     },
     "ssl_ca": {

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from measure import Measurement
-from server import ScratchServer
-from tpch_data import Dataset
+from benchmarks.measure import Measurement
+from benchmarks.server import ScratchServer
+from benchmarks.tpch_data import Dataset
 
 SQL_INPUT = "SQL dump"
 CSV_INPUT = ".tbl"

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
 
-from loader import CSV_INPUT, SQL_INPUT, Loader, Target
-from measure import Measurement, run_measured
-from prerequisites import venv_script
-from tpch_data import SOURCE_DB
+from benchmarks.loader import CSV_INPUT, SQL_INPUT, Loader, Target
+from benchmarks.measure import Measurement, run_measured
+from benchmarks.prerequisites import venv_script
+from benchmarks.tpch_data import SOURCE_DB
 
 CLI = "tidb-lightning-py"
 PROBE_TIMEOUT_S = 120

@@ -4,7 +4,8 @@ Running them as children (not inside the harness) gives each its own peak RSS an
 Airflow's imports and logging out of the harness. Each prints its load time as a last JSON
 line, measured after imports, so the comparison is about loading, not interpreter start-up.
 
-Usage: ``python peer_worker.py {insert-rows|load-data} PORT DATABASE TBL_DIR``; ``insert-rows``
+Usage: ``python -m benchmarks.peer_worker {insert-rows|load-data} PORT DATABASE TBL_DIR`` (from the
+repository root); ``insert-rows``
 reads its connection from ``AIRFLOW_CONN_BENCH_TARGET``.
 """
 
@@ -17,7 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pymysql
-from tpch_data import TABLES, load_tbl_files
+
+from tests.support.tpch import TABLES, load_tbl_files
 
 
 def tbl_rows(path: Path) -> Iterator[tuple[str, ...]]:

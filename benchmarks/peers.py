@@ -18,11 +18,12 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from loader import CSV_INPUT, SQL_INPUT, Loader, Target
-from measure import Measurement, run_measured
-from tpch_data import TABLES
+from benchmarks.loader import CSV_INPUT, SQL_INPUT, Loader, Target
+from benchmarks.measure import Measurement, run_measured
+from benchmarks.tpch_data import TABLES
 
-WORKER = Path(__file__).with_name("peer_worker.py")
+# Run as a module, like the harness itself, from the repository root (the working directory is inherited).
+WORKER = "benchmarks.peer_worker"
 MYLOADER_THREADS: tuple[int, ...] = (1, 2, 4)
 REFERENCE_SQL = "myloader-t2"
 REFERENCE_CSV = "insert-rows"
@@ -64,7 +65,7 @@ def probe_airflow(work_dir: Path) -> str | None:
 
 
 def _python_worker(mode: str, target: Target, env: dict[str, str]) -> Measurement:
-    argv = [sys.executable, str(WORKER), mode, str(target.server.port), target.database,
+    argv = [sys.executable, "-m", WORKER, mode, str(target.server.port), target.database,
             str(target.dataset.tbl_dir)]
     return run_measured(argv, target.log_path(mode), env=env, self_timed=True)
 

@@ -1,9 +1,9 @@
 """Install and locate the outside programs the benchmark drives.
 
 ``make bench`` runs from a fresh clone on a fresh machine, so the harness installs what is
-missing itself: ``tpchgen-cli`` into the running virtualenv (it is a benchmark tool, not a
-project dependency) and, when running as root, Debian's ``mydumper`` (which ships ``myloader``)
-and ``mariadb-client``. The server binaries (``mariadbd``, ``mariadb-install-db``) come with
+missing itself: ``tpchgen-cli`` into the running virtualenv (a test dependency, so normally
+there already) and, when running as root, Debian's ``mydumper`` (which ships ``myloader``) and
+``mariadb-client``. The server binaries (``mariadbd``, ``mariadb-install-db``) come with
 ``mariadb-server`` and are checked, not installed: installing a server package starts a system
 service, which the benchmark deliberately stays away from.
 """
@@ -23,7 +23,7 @@ SERVER_PROGRAMS: tuple[str, ...] = ("mariadbd", "mariadb-install-db")
 def venv_script(name: str) -> str:
     """The path of a console script installed next to this interpreter, else the bare name for ``PATH``.
 
-    ``.venv/bin/python benchmarks/run.py`` does not put ``.venv/bin`` on ``PATH``.
+    ``.venv/bin/python -m benchmarks.run`` does not put ``.venv/bin`` on ``PATH``.
     """
     candidate = Path(sys.executable).parent / name
     return str(candidate) if candidate.is_file() else name

@@ -1,7 +1,9 @@
-"""Micro-benchmark of the data-file readers on the shared TPC-H sample (not a test).
+"""Micro-benchmark of the data-file readers on TPC-H at scale 0.01 (not a test).
 
 Prints MB/s of source bytes per reader, best of a few runs, reading from memory so only the
-parsing and encoding are measured. Usage: ``python benchmarks/readers.py [sample_dir]``.
+parsing and encoding are measured. Usage, from the repository root: ``python -m benchmarks.readers
+[sample_dir]``, where ``sample_dir`` holds ``tbl/`` and ``mydumper-sql/``; without it the benchmark's
+cache ``.bench/sf0.01/`` is used, made first (on a throw-away server) when missing.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from airflow_provider_tidb_lightning.lightning.backend.tidb.encoder import RowEn
 from airflow_provider_tidb_lightning.lightning.config.model import CSVSection
 from airflow_provider_tidb_lightning.lightning.mydump.csv_parser import CSVReader
 from airflow_provider_tidb_lightning.lightning.mydump.sql_parser import SQLReader
+from benchmarks.server import ScratchServer
+from benchmarks.tpch_data import CACHE_DIR, prepare
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "tpch-sf0.01"
+SCALE = 0.01
 BATCH_BYTES, BATCH_ROWS, RUNS = 96 * 1024, 65536, 5
 
 
@@ -71,7 +75,11 @@ def dumpling_style(lineitem: bytes) -> bytes:
 
 
 def main() -> None:
-    sample = Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLE
+    if len(sys.argv) > 1:
+        sample = Path(sys.argv[1])
+    else:
+        with ScratchServer() as server:
+            sample = prepare(CACHE_DIR, SCALE, server).root
     sql = [p.read_bytes() for p in sorted((sample / "mydumper-sql").glob("tpch.*.sql")) if "-schema" not in p.name]
     tbl = [p.read_bytes() for p in sorted((sample / "tbl").glob("*.tbl"))]
     tbl_csv = CSVSection(separator="|", delimiter="", header=False, trim_last_separator=True)

@@ -13,11 +13,11 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from loader import CSV_INPUT, FAILED, OK, Loader, Outcome
-from measure import Measurement
-from ours import HEADLINE_SQL, NO_CHECKPOINT_SQL
-from peers import REFERENCE_CSV, REFERENCE_SQL
-from tpch_data import Dataset
+from benchmarks.loader import CSV_INPUT, FAILED, OK, Loader, Outcome
+from benchmarks.measure import Measurement
+from benchmarks.ours import HEADLINE_SQL, NO_CHECKPOINT_SQL
+from benchmarks.peers import REFERENCE_CSV, REFERENCE_SQL
+from benchmarks.tpch_data import Dataset
 
 MB = 1_000_000
 RSS_LIMIT_MB = 300.0

@@ -1,6 +1,7 @@
 """Benchmark our TiDB-backend engine against the usual ways of loading a dump into MySQL/MariaDB.
 
-Usage: ``.venv/bin/python benchmarks/run.py --scale 0.3 [--keep] [--only NAME...]`` (``make bench``).
+Usage, from the repository root: ``.venv/bin/python -m benchmarks.run --scale 0.3 [--keep] [--only NAME...]``
+(``make bench``).
 
 One run starts a private MariaDB, makes (or reuses from ``.bench/sf<scale>/``) the TPC-H data as
 ``.tbl`` files and a mydumper dump, then loads it with every loader into its own fresh database,
@@ -17,17 +18,15 @@ import fnmatch
 import sys
 from pathlib import Path
 
-from loader import FAILED, NOT_AVAILABLE, OK, SQL_INPUT, Loader, Outcome, Target
-from measure import LoaderFailed
-from ours import our_loaders
-from peers import peer_loaders
-from prerequisites import ensure_tools
-from report import RunInfo, render, summarise
-from server import ScratchServer
-from tpch_data import Dataset, create_schema, prepare
-from verify import find_mismatches, inspect_database
-
-CACHE_DIR = Path(__file__).resolve().parent.parent / ".bench"
+from benchmarks.loader import FAILED, NOT_AVAILABLE, OK, SQL_INPUT, Loader, Outcome, Target
+from benchmarks.measure import LoaderFailed
+from benchmarks.ours import our_loaders
+from benchmarks.peers import peer_loaders
+from benchmarks.prerequisites import ensure_tools
+from benchmarks.report import RunInfo, render, summarise
+from benchmarks.server import ScratchServer
+from benchmarks.tpch_data import CACHE_DIR, Dataset, create_schema, prepare
+from benchmarks.verify import find_mismatches, inspect_database
 
 
 def all_loaders() -> list[Loader]:
@@ -112,10 +111,11 @@ def run_one(loader: Loader, server: ScratchServer, dataset: Dataset, work_dir: P
 
 def _fresh_database(server: ScratchServer, database: str, with_tables: bool) -> None:
     """An empty database (with the TPC-H tables when the loader only moves rows), on a quiet server."""
+    server.execute(f"DROP DATABASE IF EXISTS `{database}`")
     if with_tables:
         create_schema(server, database)
     else:
-        server.execute(f"DROP DATABASE IF EXISTS `{database}`", f"CREATE DATABASE `{database}`")
+        server.execute(f"CREATE DATABASE `{database}`")
     server.quiesce()
 
 

@@ -8,13 +8,10 @@ usually given: a large buffer pool, relaxed redo-log flushing and no binary log.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
-from throwaway_mariadb import ThrowawayMariaDB  # noqa: E402 - needs the path above
+from tests.support.throwaway_mariadb import ThrowawayMariaDB
 
 SERVER_OPTIONS: tuple[str, ...] = (
     "--innodb-buffer-pool-size=1G",

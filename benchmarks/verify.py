@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from loader import OK, Outcome
-from server import ScratchServer
-from tpch_data import TABLES
+from benchmarks.loader import OK, Outcome
+from benchmarks.server import ScratchServer
+from benchmarks.tpch_data import TABLES
 
 
 def inspect_database(server: ScratchServer, database: str) -> tuple[dict[str, int], dict[str, int | None]]:

@@ -1,52 +1,40 @@
 #!/usr/bin/env bash
-# End-to-end demo (`make demo`): a throw-away MariaDB as the import target, a mydumper dump,
-# a throw-away Airflow home, and the example DAG tidb_lightning_daily_refresh run with
+# End-to-end demo (`make demo`): a throw-away MariaDB as the import target, TPC-H at scale 0.01
+# dumped by mydumper (made by tests/support/tpch.py, as the test suite makes its sample), a
+# throw-away Airflow home, and the example DAG tidb_lightning_daily_refresh run with
 # `airflow dags test`. Everything lives in one temporary directory, removed at the end
 # (set KEEP_DEMO=1 to keep it and the server running, to look around afterwards).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV_BIN="${VENV_BIN:-$REPO/.venv/bin}"
-SAMPLE="${TIDB_LIGHTNING_SAMPLE_DUMP:-$REPO/../shared/samples/tpch-sf0.01/mydumper-sql}"
 LOGICAL_DATE="${DEMO_DATE:-2025-01-01}"
 WORK="$(mktemp -d -t tidb-lightning-demo-XXXXXX)"
 SERVER_DIR="$WORK/mariadb"
 
 say() { printf '\n==> %s\n' "$*"; }
+# The helpers are modules of the repository's tests package: run them from the repository root.
+cd "$REPO"
 
 cleanup() {
     if [[ "${KEEP_DEMO:-0}" == 1 ]]; then
-        say "KEEP_DEMO=1: server still running; stop it with: $VENV_BIN/python $REPO/tests/support/throwaway_mariadb.py stop $SERVER_DIR"
+        say "KEEP_DEMO=1: server still running; stop it with: cd $REPO && $VENV_BIN/python -m tests.support.throwaway_mariadb stop $SERVER_DIR"
         return
     fi
-    "$VENV_BIN/python" "$REPO/tests/support/throwaway_mariadb.py" stop "$SERVER_DIR" || true
+    "$VENV_BIN/python" -m tests.support.throwaway_mariadb stop "$SERVER_DIR" || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 say "Starting a throw-away MariaDB in $SERVER_DIR"
-PORT="$("$VENV_BIN/python" "$REPO/tests/support/throwaway_mariadb.py" start "$SERVER_DIR")"
+PORT="$("$VENV_BIN/python" -m tests.support.throwaway_mariadb start "$SERVER_DIR")"
 sql() { mariadb --host=127.0.0.1 --port="$PORT" --user=root --batch "$@"; }
 echo "listening on 127.0.0.1:$PORT (user root, no password)"
 
-DUMP="$WORK/dump"
-if [[ -f "$SAMPLE/metadata" ]]; then
-    say "Copying the TPC-H sample dump from $SAMPLE"
-    cp -r "$SAMPLE" "$DUMP"
-    DATABASE=tpch
-else
-    # No shared sample next to the repo: make a small database and dump it with mydumper,
-    # then drop it so the import has to recreate it.
-    say "Sample dump not found; generating one with mydumper"
-    DATABASE=demo
-    sql -e "CREATE DATABASE $DATABASE; USE $DATABASE;
-            CREATE TABLE $DATABASE.orders (id INT PRIMARY KEY, customer VARCHAR(40), total DECIMAL(10,2));
-            INSERT INTO $DATABASE.orders
-              SELECT seq, CONCAT('customer-', seq % 97), ROUND(seq * 1.37, 2) FROM seq_1_to_10000;"
-    mydumper --host=127.0.0.1 --port="$PORT" --user=root --database="$DATABASE" --outputdir="$DUMP" \
-        --rows=2000 >/dev/null
-    sql -e "DROP DATABASE $DATABASE"
-fi
+say "Making TPC-H at scale 0.01: tpchgen-cli, loaded into this server and dumped by mydumper"
+"$VENV_BIN/python" -m tests.support.tpch "$WORK/tpch" --port "$PORT"
+DUMP="$WORK/tpch/mydumper-sql"
+DATABASE=tpch  # the source database was dropped after the dump: the import recreates it
 
 say "Preparing a throw-away Airflow home in $WORK/airflow"
 export AIRFLOW_HOME="$WORK/airflow"

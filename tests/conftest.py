@@ -5,8 +5,13 @@ before any test module can import it. The server is a private MariaDB started on
 session (TiDB's own test server is not packaged for Debian); set ``TIDB_LIGHTNING_TEST_DSN``
 (``mysql://user:pass@host:port/``) to run the same tests against a TiDB or MySQL instead.
 
+The TPC-H sample (scale 0.01) is made by the session itself (``tests/support/tpch.py``):
+``tpch_tbl_dir`` needs no server (``tpchgen-cli`` alone), ``sample_dir`` adds a real mydumper dump
+made on the test server. Both are built once per session, in a few seconds.
+
 Fixtures other test files rely on: ``airflow_db``, ``db_server``, ``make_database``,
-``fresh_db``, ``sample_dir``, ``tidb_conn_id``.
+``fresh_db``, ``target``, ``scratch_databases``, ``tpch_tbl_dir``, ``sample_dir``, ``sample_sql``,
+``reference_db``, ``tidb_conn_id``. Helpers for tests live in ``tests/support/``, never in a test module.
 """
 
 from __future__ import annotations
@@ -18,21 +23,18 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pymysql
 import pytest
 
-from airflow_provider_tidb_lightning.lightning.common.server_info import detect_server
-
-# Neither of these imports Airflow, so the environment below is still in time.
-from airflow_provider_tidb_lightning.lightning.config.model import TidbSection
+# None of these imports Airflow, so the environment below is still in time.
+from airflow_provider_tidb_lightning.lightning.common.quoting import quote_identifier
+from tests.support import tpch
+from tests.support.db_checks import drop_side_schemas, load_reference
+from tests.support.db_server import DSN_ENV, DbServer, identify, server_from_dsn, start_private_server
 from tests.support.paths import REPO
-from tests.support.throwaway_mariadb import ServerUnavailable, ThrowawayMariaDB
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="tl-airflow-home-")
 atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
@@ -45,46 +47,8 @@ if metadata.version("apache-airflow").startswith("2."):
     # SequentialExecutor (Airflow 2's default, gone in Airflow 3) is the one that runs on it.
     os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"
 
-DSN_ENV = "TIDB_LIGHTNING_TEST_DSN"
 TEST_CONN_ID = "tidb_test"
-SAMPLE_DIR = REPO.parent / "shared" / "samples" / "tpch-sf0.01"
-# Speed over durability: the server is thrown away after the session.
-MARIADB_OPTIONS = (
-    "--innodb-flush-log-at-trx-commit=0",
-    "--innodb-doublewrite=0",
-    "--innodb-buffer-pool-size=512M",
-    "--local-infile=1",
-    # TiDB's default collation, so key comparisons behave as on the real target.
-    "--collation-server=utf8mb4_bin",
-)
-
-
-@dataclass
-class DbServer:
-    """Where the test server listens; root-equivalent credentials."""
-
-    host: str
-    port: int
-    user: str
-    password: str
-    flavour: str = ""
-    version: str = ""
-
-    def tidb_section(self, **overrides: Any) -> TidbSection:
-        """Engine ``[tidb]`` settings for this server; ``overrides`` replace any field."""
-        fields = {"host": self.host, "port": self.port, "user": self.user, "password": self.password}
-        return TidbSection(**{**fields, **overrides})
-
-    def connect(self, database: str | None = None, **kwargs: Any) -> pymysql.Connection:
-        """A plain autocommit PyMySQL connection, independent of the code under test."""
-        options: dict[str, Any] = {"charset": "utf8mb4", "autocommit": True, **kwargs}
-        return pymysql.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password, database=database,
-            **options,
-        )
-
-    def __repr__(self) -> str:
-        return f"DbServer({self.flavour} {self.version} at {self.host}:{self.port} as {self.user!r})"
+SAMPLE_SCALE = 0.01
 
 
 @pytest.fixture(scope="session")
@@ -100,11 +64,11 @@ def db_server() -> Iterator[DbServer]:
     """The test server: ``TIDB_LIGHTNING_TEST_DSN`` if set, else a private MariaDB for the session."""
     dsn = os.environ.get(DSN_ENV)
     if dsn:
-        yield _identify(_server_from_dsn(dsn))
+        yield identify(server_from_dsn(dsn))
         return
     mariadb, server = start_private_server()
     try:
-        yield _identify(server)
+        yield identify(server)
     finally:
         mariadb.stop()
 
@@ -134,12 +98,35 @@ def fresh_db(make_database: Callable[..., str]) -> str:
     return make_database()
 
 
-@pytest.fixture
-def sample_dir() -> Path:
-    """The shared TPC-H dump (``mydumper-sql/`` and ``tbl/``) at scale 0.01."""
-    if not SAMPLE_DIR.is_dir():
-        pytest.skip(f"sample dump not found at {SAMPLE_DIR} (shared/ is checked out next to the repo)")
-    return SAMPLE_DIR
+@pytest.fixture(scope="session")
+def tpch_tbl_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``<table>.tbl`` files of TPC-H at scale 0.01 from ``tpchgen-cli``, made once per session (no server)."""
+    root = tmp_path_factory.mktemp("sample") / "tpch-sf0.01"
+    try:
+        return tpch.generate_tbl(root / "tbl", SAMPLE_SCALE)
+    except (tpch.MissingTool, tpch.ToolFailed) as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tpch_tbl_dir: Path, db_server: DbServer) -> Path:
+    """TPC-H at scale 0.01 as ``tbl/`` and a real mydumper dump ``mydumper-sql/``, made once per session.
+
+    The dump is made on the test server through a temporary ``tpch`` database (dropped afterwards).
+    """
+    try:
+        return tpch.make_sample(tpch_tbl_dir.parent, db_server, SAMPLE_SCALE)
+    except (tpch.MissingTool, tpch.ToolFailed) as exc:
+        pytest.fail(str(exc), pytrace=False)
+    except pymysql.err.ProgrammingError as exc:
+        pytest.fail(f"could not create the `{tpch.SOURCE_DB}` source database of the TPC-H sample on {db_server}:"
+                    f" {exc}; drop it if a previous session left it behind", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def sample_sql(sample_dir: Path) -> Path:
+    """The sample's mydumper dump directory (``sample_dir / "mydumper-sql"``)."""
+    return sample_dir / "mydumper-sql"
 
 
 @pytest.fixture(scope="session")
@@ -163,48 +150,24 @@ def tidb_conn_id(db_server: DbServer) -> Iterator[str]:
         os.environ[variable] = previous
 
 
-def _server_from_dsn(dsn: str) -> DbServer:
-    parts = urlsplit(dsn)
-    if parts.scheme not in ("mysql", "tidb", "mariadb") or not parts.hostname:
-        raise pytest.UsageError(f"{DSN_ENV} must look like mysql://user:pass@host:port/")
-    return DbServer(
-        host=parts.hostname,
-        port=parts.port or 3306,
-        user=unquote(parts.username or "root"),
-        password=unquote(parts.password or ""),
-    )
-
-
-def _identify(server: DbServer) -> DbServer:
-    with server.connect() as conn:
-        info = detect_server(conn)
-    server.flavour, server.version = info.flavour, info.version
-    return server
-
-
-def start_private_server(options: tuple[str, ...] = MARIADB_OPTIONS) -> tuple[ThrowawayMariaDB, DbServer]:
-    """A private MariaDB for this session (or one test); fails the tests with a reason if it cannot start."""
-    mariadb = ThrowawayMariaDB(options)
-    try:
-        mariadb.start()
-    except ServerUnavailable as exc:
-        pytest.fail(f"{exc}\n(or point {DSN_ENV} at a running TiDB/MySQL, e.g. mysql://root:@127.0.0.1:4000/)",
-                    pytrace=False)
-    return mariadb, DbServer(host=mariadb.host, port=mariadb.port, user=mariadb.user, password="")
-
-
 @pytest.fixture
 def reference_db(db_server: DbServer, sample_dir: Path) -> str:
     """The sample's SQL dump executed by the ``mariadb`` client: what every import of it must equal."""
-    from tests.support.db_checks import load_reference
-
     return load_reference(db_server, sample_dir)
 
 
 @pytest.fixture
 def target(db_server: DbServer, fresh_db: str) -> Iterator[str]:
     """A fresh target database; its checkpoint and task-info schemas are dropped afterwards too."""
-    from tests.support.db_checks import drop_side_schemas
-
     yield fresh_db
     drop_side_schemas(db_server, fresh_db)
+
+
+@pytest.fixture
+def scratch_databases(db_server: DbServer) -> Iterator[list[str]]:
+    """A list to append database names to, dropped after the test (task-info schemas, databases the engine made)."""
+    names: list[str] = []
+    yield names
+    with db_server.connect() as conn, conn.cursor() as cur:
+        for name in names:
+            cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(name)}")

@@ -23,8 +23,9 @@ import urllib.request
 import pymysql
 
 from ..lightning.common.connection import connect
+from ..lightning.common.cursor import Cursor
 from ..lightning.common.quoting import quote_table
-from ..lightning.config.model import TidbSection
+from ..lightning.config.model import TidbSection, TLSMode
 
 DEFAULT_CHECK_TIMEOUT = 5.0
 
@@ -83,7 +84,7 @@ def status_port_problem(tidb: TidbSection, *, timeout: float = DEFAULT_CHECK_TIM
     The status port serves HTTPS only when the cluster uses TLS, which tidb-lightning expresses
     as ``tls = "cluster"``; the CA and client certificate are then the same as for SQL.
     """
-    scheme = "https" if tidb.tls == "cluster" else "http"
+    scheme = "https" if tidb.tls == TLSMode.CLUSTER else "http"
     url = f"{scheme}://{tidb.host}:{tidb.status_port}/status"
     context = None
     if scheme == "https":
@@ -118,7 +119,7 @@ def _split_table(empty_table: str, schema: str | None) -> tuple[str, str]:
     return schema, empty_table
 
 
-def _exists(cur: pymysql.cursors.Cursor, view: str, condition: str, args: tuple[str, ...]) -> bool:
+def _exists(cur: Cursor, view: str, condition: str, args: tuple[str, ...]) -> bool:
     """Whether ``information_schema.<view>`` has a row matching ``condition``."""
     cur.execute(f"SELECT 1 FROM information_schema.{view} WHERE {condition} LIMIT 1", args)
     return cur.fetchone() is not None

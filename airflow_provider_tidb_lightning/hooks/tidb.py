@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 from contextlib import closing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import pymysql
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 from sqlalchemy.engine import URL
 
 from .. import TIDB_CONN_FIELDS, TIDB_UI_FIELD_BEHAVIOUR
-from ..lightning.common.connection import TLS_MODES, connect
+from ..lightning.common.connection import connect
 from ..lightning.common.server_info import ServerInfo, detect_server
-from ..lightning.config.model import TidbSection
+from ..lightning.config.model import TidbSection, TLSMode
 from ..lightning.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ class TiDBHook(DbApiHook):
             cert_path=extras.ssl_text("ssl_cert"),
             key_path=extras.ssl_text("ssl_key"),
             tls=extras.tls_mode(),
-            charset=extras.text("charset", TidbSection.charset),
+            charset=extras.text("charset", None) or TidbSection.charset,
             connect_timeout=extras.number("connect_timeout", TidbSection.connect_timeout),
             read_timeout=extras.number("read_timeout", None),
             session_vars=extras.session_vars(),
@@ -177,7 +177,7 @@ class TiDBHook(DbApiHook):
         """An engine whose connections come from :meth:`get_conn`, so TLS and session variables apply."""
         return super().get_sqlalchemy_engine({"creator": self.get_conn, **(engine_kwargs or {})})
 
-    def test_connection(self) -> tuple[bool, str]:
+    def test_connection(self) -> tuple[bool, str]:  # type: ignore[override]  # DbApiHook says None; the UI wants this
         """Connect once and say which server answered, or why it did not, never showing the password."""
         try:
             section = self.get_tidb_section()
@@ -252,6 +252,12 @@ class _Extras:
         except (TypeError, ValueError):
             raise self.error(key, f"must be an integer, got {value!r}") from None
 
+    @overload
+    def number(self, key: str, default: float) -> float: ...
+
+    @overload
+    def number(self, key: str, default: None) -> float | None: ...
+
     def number(self, key: str, default: float | None) -> float | None:
         value = self._get(key)
         if value is None:
@@ -271,15 +277,19 @@ class _Extras:
             return False
         raise self.error(key, f"must be true or false, got {value!r}")
 
-    def tls_mode(self) -> str:
+    def tls_mode(self) -> TLSMode:
         """``tls`` as given, else derived from ``ssl_verify`` (true = verify everything)."""
         mode = self.text("tls", None)
         if mode is None:
             verify = self.boolean("ssl_verify")
-            return "" if verify is None else ("cluster" if verify else "skip-verify")
-        if mode.lower() not in TLS_MODES:
-            raise self.error("tls", f"must be one of {', '.join(repr(m) for m in TLS_MODES)}, got {mode!r}")
-        return mode.lower()
+            if verify is None:
+                return TLSMode.DEFAULT
+            return TLSMode.CLUSTER if verify else TLSMode.SKIP_VERIFY
+        try:
+            return TLSMode(mode.lower())
+        except ValueError:
+            expected = ", ".join(repr(m.value) for m in TLSMode)
+            raise self.error("tls", f"must be one of {expected}, got {mode!r}") from None
 
     def session_vars(self) -> dict[str, str | int]:
         value = self._json("session_vars", self._get("session_vars"))

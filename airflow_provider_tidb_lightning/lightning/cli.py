@@ -14,6 +14,7 @@ from typing import Any
 
 from .common.failpoint import InjectedFault
 from .config import convert_loader_config, dump_task_toml, load_task_config
+from .config.model import CheckpointDriver, OnDuplicate
 from .errors import ConfigError, ImportCancelled, LightningError
 from .importer.run import run_import
 
@@ -34,16 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="tidb-lightning task configuration file (TOML)")
     p.add_argument("-d", dest="data_source_dir", help="directory of the data dump to read from")
     p.add_argument("--backend", help='import backend; only "tidb" is available')
-    p.add_argument("--on-duplicate", choices=("error", "replace", "ignore"), help="what to do with duplicate keys")
+    p.add_argument("--on-duplicate", choices=[m.value for m in OnDuplicate], help="what to do with duplicate keys")
     p.add_argument("--tidb-host", help="TiDB server host")
     p.add_argument("--tidb-port", type=int, help="TiDB server port")
     p.add_argument("--tidb-user", help="TiDB user name")
     p.add_argument("--tidb-password", help="TiDB password")
-    p.add_argument("--tidb-status", type=int, dest="tidb_status", help="TiDB status port")
+    p.add_argument("--tidb-status", type=int, dest="tidb_status",
+                   help="TiDB status port (accepted for tidb-lightning's command lines; the import does not use it)")
     p.add_argument("-L", dest="level", choices=sorted(LEVELS), help="log level")
     p.add_argument("--log-file", help="log file path (default: standard error)")
     p.add_argument("--enable-checkpoint", type=_bool, metavar="true|false", help="whether to use checkpoints")
-    p.add_argument("--checkpoint-driver", choices=("file", "mysql"), help="where checkpoints are kept")
+    p.add_argument("--checkpoint-driver", choices=[m.value for m in CheckpointDriver],
+                   help="where checkpoints are kept")
     p.add_argument("--task-id", help="checkpoint identity (default: derived from the source and its routing)")
     p.add_argument("--region-concurrency", type=int, help="number of writer connections")
     p.add_argument("--from-loader-config", metavar="LOADER_TOML",

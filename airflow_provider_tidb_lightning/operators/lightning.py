@@ -108,7 +108,10 @@ class LightningImportOperator(BaseOperator):
         )
         self._cancel = threading.Event()
         try:
-            summary = run_import(config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log)
+            # Airflow 3's task logger has logging.Logger's methods without being one.
+            summary = run_import(
+                config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log  # type: ignore[arg-type]
+            )
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         except LightningError as exc:

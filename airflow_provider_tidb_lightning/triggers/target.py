@@ -39,7 +39,7 @@ class TiDBTargetReadyTrigger(BaseTrigger):
         empty_table: str | None = None,
         poke_interval: float = 60.0,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # BaseTrigger.__init__ is not annotated
         self.tidb_conn_id = tidb_conn_id
         self.check_status_port = check_status_port
         self.schema = schema

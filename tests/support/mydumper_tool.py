@@ -10,9 +10,7 @@ per-column checksums are ``db_checks.table_checksum``.
 from __future__ import annotations
 
 import gzip
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -21,20 +19,17 @@ import pymysql.converters
 import pytest
 
 from airflow_provider_tidb_lightning.lightning.common.quoting import quote_identifier as quote
+from tests.support import tpch
 
-MYDUMPER = "/usr/bin/mydumper"
 _DATA_KEY = re.compile(r"\.(\d+)\.sql(?:\.gz)?$")
 
 
 def mydumper_program() -> str:
-    """The mydumper executable; fails the test when missing (root installs it), skips as any other user."""
-    program = shutil.which("mydumper") or (MYDUMPER if os.access(MYDUMPER, os.X_OK) else None)
-    if program:
-        return program
-    if os.geteuid() != 0:
-        pytest.skip("mydumper is not installed and only root can install it (`make test` does so as root)")
-    pytest.fail(f"mydumper not found (expected {MYDUMPER}): `apt-get install mydumper`, as `make test` does",
-                pytrace=False)
+    """The mydumper executable; fails the test, saying how to install it, when it is missing."""
+    try:
+        return tpch.mydumper_program()
+    except tpch.MissingTool as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def dump(server: Any, database: str, outdir: Path, *options: str) -> Path:

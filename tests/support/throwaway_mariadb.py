@@ -5,8 +5,9 @@ binaries), starts ``mariadbd`` on a free 127.0.0.1 port with no binary log and r
 waits until root (no password) can log in, and removes everything when stopped. Callers add their
 own server options (the benchmark a 1 GB buffer pool, the tests TiDB's default collation).
 
-As a command (for ``scripts/demo.sh``, which must not depend on pytest): ``start DIR`` starts a
-server in DIR in the background and prints its port; ``stop DIR`` stops it.
+As a command (for ``scripts/demo.sh``, which must not depend on pytest), from the repository root:
+``python -m tests.support.throwaway_mariadb start DIR`` starts a server in DIR in the background and
+prints its port; ``... stop DIR`` stops it.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class ThrowawayMariaDB:
     detach: bool = False  # start in a new session, so the server outlives this process (the demo)
     host: str = "127.0.0.1"
     user: str = "root"
+    password: str = ""  # root logs in without one
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -99,8 +101,8 @@ class ThrowawayMariaDB:
     def connect(self, database: str | None = None, **kwargs: Any) -> pymysql.Connection:
         """An autocommit PyMySQL connection over TCP, as the loaders use."""
         options: dict[str, Any] = {"charset": "utf8mb4", "autocommit": True, **kwargs}
-        return pymysql.connect(host=self.host, port=self.port, user=self.user, password="", database=database,
-                               **options)
+        return pymysql.connect(host=self.host, port=self.port, user=self.user, password=self.password,
+                               database=database, **options)
 
     def stop(self, remove: bool = True) -> None:
         """Shut the server down (SIGTERM, then SIGKILL after a minute) and remove its files."""
@@ -142,7 +144,8 @@ class ThrowawayMariaDB:
 
 
 # --- command line, for scripts/demo.sh ------------------------------------------------------------------
-_DEMO_OPTIONS = ("--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--collation-server=utf8mb4_bin")
+_DEMO_OPTIONS = ("--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--collation-server=utf8mb4_bin",
+                 "--local-infile=1")  # the demo's TPC-H rows are loaded with LOAD DATA LOCAL INFILE
 
 
 def _start(workdir: Path) -> int:

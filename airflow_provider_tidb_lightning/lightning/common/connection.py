@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import pymysql
+import pymysql.cursors
 
-from ..config.model import TidbSection
+from ..config.model import TidbSection, TLSMode
 from ..errors import ConfigError
+from .cursor import Cursor
 
-TLS_MODES = ("", "false", "preferred", "skip-verify", "cluster")
 # PyMySQL falls back to a plain connection when the server offers no TLS; these modes must not.
-REQUIRED_TLS_MODES = ("skip-verify", "cluster")
+REQUIRED_TLS_MODES = frozenset({TLSMode.SKIP_VERIFY, TLSMode.CLUSTER})
 
 
 def connect_args(tidb: TidbSection, *, database: str | None = None, autocommit: bool = True) -> dict[str, Any]:
@@ -42,11 +43,8 @@ def connect_args(tidb: TidbSection, *, database: str | None = None, autocommit: 
 
 def tls_args(tidb: TidbSection) -> dict[str, Any]:
     """Translate tidb-lightning's ``tls`` mode and certificate paths into PyMySQL's ``ssl_*`` arguments."""
-    mode = (tidb.tls or "").lower()
-    if mode not in TLS_MODES:
-        raise ConfigError(f"unknown TLS mode {tidb.tls!r}; expected one of {', '.join(repr(m) for m in TLS_MODES)}",
-                          key="tidb.tls")
-    if mode == "false" or (mode == "" and not (tidb.ca_path or tidb.cert_path or tidb.key_path)):
+    mode = _tls_mode(tidb)
+    if mode is TLSMode.FALSE or (mode is TLSMode.DEFAULT and not (tidb.ca_path or tidb.cert_path or tidb.key_path)):
         return {}
     args: dict[str, Any] = {}
     if tidb.ca_path:
@@ -57,9 +55,9 @@ def tls_args(tidb: TidbSection) -> dict[str, Any]:
         args["ssl_key"] = tidb.key_path
     # "cluster" verifies the certificate chain (with the system CAs when no ca-path is given) and the
     # host name; a CA given with an empty mode verifies the chain only; the other modes encrypt only.
-    verify = mode == "cluster" or (mode == "" and bool(tidb.ca_path))
+    verify = mode is TLSMode.CLUSTER or (mode is TLSMode.DEFAULT and bool(tidb.ca_path))
     args["ssl_verify_cert"] = verify
-    args["ssl_verify_identity"] = mode == "cluster"
+    args["ssl_verify_identity"] = mode is TLSMode.CLUSTER
     if not args.get("ssl_ca") and not verify:
         # PyMySQL only turns TLS on when some ssl_* value is set; an empty CA with no verification
         # is the "encrypt but do not verify" mode of tidb-lightning's skip-verify / preferred.
@@ -67,12 +65,23 @@ def tls_args(tidb: TidbSection) -> dict[str, Any]:
     return args
 
 
-def connect(tidb: TidbSection, *, database: str | None = None, autocommit: bool = True) -> pymysql.Connection:
+def _tls_mode(tidb: TidbSection) -> TLSMode:
+    """The section's TLS mode; a TidbSection built in code (not by the loader) may hold any string."""
+    try:
+        return TLSMode((tidb.tls or "").lower())
+    except ValueError:
+        expected = ", ".join(repr(m.value) for m in TLSMode)
+        raise ConfigError(f"unknown TLS mode {tidb.tls!r}; expected one of {expected}", key="tidb.tls") from None
+
+
+def connect(
+    tidb: TidbSection, *, database: str | None = None, autocommit: bool = True
+) -> pymysql.Connection[pymysql.cursors.Cursor]:
     """Open a connection and apply ``sql_mode`` and the configured session variables."""
     conn = pymysql.connect(**connect_args(tidb, database=database, autocommit=autocommit))
     try:
         with conn.cursor() as cur:
-            if (tidb.tls or "").lower() in REQUIRED_TLS_MODES:
+            if _tls_mode(tidb) in REQUIRED_TLS_MODES:
                 _require_tls(cur, tidb)
             if tidb.sql_mode is not None:
                 cur.execute("SET SESSION sql_mode = %s", (tidb.sql_mode,))
@@ -84,7 +93,7 @@ def connect(tidb: TidbSection, *, database: str | None = None, autocommit: bool 
     return conn
 
 
-def _require_tls(cur, tidb: TidbSection) -> None:
+def _require_tls(cur: Cursor, tidb: TidbSection) -> None:
     cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
     row = cur.fetchone()
     if not row or not row[1]:

@@ -10,7 +10,23 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import pymysql
+
+
+class ErrorKind(StrEnum):
+    """What a server error means for the row or batch that caused it (see the module docstring).
+
+    ``conflict``, ``type`` and ``syntax`` are also the names of the error budget's kinds.
+    """
+
+    TRANSIENT = "transient"
+    CONFLICT = "conflict"
+    TYPE = "type"
+    SYNTAX = "syntax"
+    FATAL = "fatal"
+
 
 TRANSIENT_CODES = frozenset({
     1040,  # too many connections
@@ -39,27 +55,27 @@ def error_code(exc: BaseException) -> int | None:
     return None
 
 
-def classify(exc: BaseException) -> str:
-    """One of ``transient``, ``conflict``, ``type``, ``syntax``, ``fatal``."""
+def classify(exc: BaseException) -> ErrorKind:
+    """Sort a PyMySQL (or socket) error into an :class:`ErrorKind`."""
     if isinstance(exc, (ConnectionError, TimeoutError, pymysql.err.InterfaceError)):
-        return "transient"
+        return ErrorKind.TRANSIENT
     code = error_code(exc)
     if code in TRANSIENT_CODES:
-        return "transient"
+        return ErrorKind.TRANSIENT
     if code in CONFLICT_CODES:
-        return "conflict"
+        return ErrorKind.CONFLICT
     if code in SYNTAX_CODES:
-        return "syntax"
+        return ErrorKind.SYNTAX
     if code in TYPE_CODES:
-        return "type"
+        return ErrorKind.TYPE
     if isinstance(exc, pymysql.err.OperationalError) and code is not None and code >= 2000:
-        return "transient"  # client-side connection trouble
-    return "fatal"
+        return ErrorKind.TRANSIENT  # client-side connection trouble
+    return ErrorKind.FATAL
 
 
 def describe(exc: BaseException) -> str:
     """The server's message as ``Error 1062: Duplicate entry ...`` without Python noise."""
     code = error_code(exc)
-    args = getattr(exc, "args", ())
+    args: tuple[object, ...] = getattr(exc, "args", ())
     text = str(args[1]) if len(args) > 1 else str(exc)
     return f"Error {code}: {text}" if code is not None else f"{type(exc).__name__}: {text}"

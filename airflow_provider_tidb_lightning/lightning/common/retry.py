@@ -20,7 +20,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before try number ``attempt + 1`` (``attempt`` counts from 1)."""
-        return min(self.first_delay * (2 ** (attempt - 1)), self.max_delay)
+        return min(self.first_delay * 2.0 ** (attempt - 1), self.max_delay)
 
     def sleep(self, attempt: int, cancel: threading.Event | None) -> None:
         """Wait before the next try; returns early when ``cancel`` is set."""

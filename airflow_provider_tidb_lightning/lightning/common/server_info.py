@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .cursor import Connection
+
 Flavour = Literal["tidb", "mysql", "mariadb"]
 
 _DISPLAY_NAMES: dict[str, str] = {"tidb": "TiDB", "mysql": "MySQL", "mariadb": "MariaDB"}
@@ -37,14 +39,17 @@ class ServerInfo:
         return f"{_DISPLAY_NAMES[self.flavour]} {self.version}"
 
 
-def detect_server(conn: Any) -> ServerInfo:
+def detect_server(conn: Connection) -> ServerInfo:
     """Ask an open DB-API connection (PyMySQL or any MySQL-protocol driver) what server it talks to."""
     cur = conn.cursor()
     try:
         cur.execute("SELECT VERSION(), @@version_comment")
-        version, comment = cur.fetchone()
+        row = cur.fetchone()
     finally:
         cur.close()
+    if row is None:  # a server answers a SELECT without FROM with one row; anything else is not MySQL
+        raise ValueError("the server returned no row for SELECT VERSION()")
+    version, comment = row
     return parse_server_version(_text(version), _text(comment))
 
 

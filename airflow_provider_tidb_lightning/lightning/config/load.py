@@ -1,9 +1,11 @@
 """Read a tidb-lightning task configuration into a :class:`~.model.TaskConfig`.
 
-A task file written for tidb-lightning must work here unchanged, so the loader knows three kinds of
+A task file written for tidb-lightning must work here unchanged, so the loader knows four kinds of
 keys: the keys the TiDB backend uses (:data:`_KEYS`, each with its converter), the keys tidb-lightning
 has for its other backends or its server mode (:data:`_IGNORED`: accepted, reported in one warning),
-and everything else, which is a typo until proven otherwise (an error that suggests the close match).
+the keys tidb-lightning's TiDB backend uses but this engine does not apply (:data:`_UNAPPLIED`: checked,
+and reported with the reason when their value would have changed the import), and everything else,
+which is a typo until proven otherwise (an error that suggests the close match).
 
 Like tidb-lightning's ``Config.Adjust``, validation runs once after every source of values (file or
 dict, then the caller's overrides) has been merged, and every error names the dotted TOML key and
@@ -20,30 +22,32 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import tomli
 
 from ..errors import ConfigError
+from .charsets import CHARSET_ALIASES, CONVERTED_CHARSETS, Charset
 from .model import (
     BACKENDS_OF_TIDB_LIGHTNING,
-    ON_DUPLICATE_MODES,
     SUPPORTED_BACKENDS,
+    CheckpointDriver,
     FileRule,
-    MaxError,
+    KeepAfterSuccess,
+    OnDuplicate,
     Route,
     TaskConfig,
+    TidbSection,
+    TLSMode,
 )
 from .sizes import parse_byte_size
 
 log = logging.getLogger(__name__)
 
 PASSWORD_MASK = "******"
-
-CHARSETS: tuple[str, ...] = ("auto", "utf8mb4", "utf8", "binary", "gb18030", "gbk", "latin1", "ascii")
-TLS_MODES: tuple[str, ...] = ("", "false", "preferred", "skip-verify", "cluster")
 
 
 class _Invalid(Exception):
@@ -55,6 +59,7 @@ class _Invalid(Exception):
 
 
 Converter = Callable[[Any], Any]
+_E = TypeVar("_E", bound=StrEnum)
 
 
 # --- converters: TOML value -> model value, raising _Invalid -------------------------------------------
@@ -73,9 +78,10 @@ def _string(value: Any) -> str:
 
 
 def _name(value: Any) -> str:
-    if not _string(value):
+    text = _string(value)
+    if not text:
         raise _Invalid("must not be empty")
-    return value
+    return text
 
 
 def _boolean(value: Any) -> bool:
@@ -107,7 +113,7 @@ def _size(value: Any) -> int:
     return size
 
 
-def _choice(allowed: tuple[str, ...], aliases: Mapping[str, str] | None = None) -> Converter:
+def _choice(allowed: tuple[str, ...], aliases: Mapping[str, str] | None = None) -> Callable[[Any], str]:
     """A case-insensitive enumeration; ``aliases`` maps tidb-lightning's alternative spellings."""
 
     def convert(value: Any) -> str:
@@ -121,11 +127,23 @@ def _choice(allowed: tuple[str, ...], aliases: Mapping[str, str] | None = None) 
     return convert
 
 
-def _keep_after_success(value: Any) -> str:
+def _enum(kind: type[_E], aliases: Mapping[str, str] | None = None) -> Callable[[Any], _E]:
+    """A :func:`_choice` among the members of a StrEnum, returning the member."""
+    choose = _choice(tuple(member.value for member in kind), aliases)
+    return lambda value: kind(choose(value))
+
+
+def _keep_after_success(value: Any) -> KeepAfterSuccess:
     """tidb-lightning also takes a boolean here: true keeps a renamed copy, false removes."""
     if isinstance(value, bool):
-        return "rename" if value else "remove"
-    return _choice(("remove", "rename", "origin"), {"true": "rename", "false": "remove"})(value)
+        return KeepAfterSuccess.RENAME if value else KeepAfterSuccess.REMOVE
+    return _enum(KeepAfterSuccess, {"true": "rename", "false": "remove"})(value)
+
+
+def _conflict_strategy(value: Any) -> OnDuplicate | str:
+    """``conflict.strategy``: an on-duplicate mode, or "" (also spelled "none") to follow on-duplicate."""
+    text = _choice(("", *OnDuplicate), {"none": ""})(value)
+    return OnDuplicate(text) if text else ""
 
 
 def _backend(value: Any) -> str:
@@ -138,14 +156,15 @@ def _backend(value: Any) -> str:
     return name
 
 
-def _charset(allow_auto: bool) -> Converter:
-    """Character sets tidb-lightning can decode; "utf8" is folded into "utf8mb4" as tidb-lightning does.
+def _charset(allow_auto: bool) -> Callable[[Any], Charset]:
+    """Character sets tidb-lightning can decode, folding its alternative spellings ("utf8" is utf8mb4).
 
     Only the schema files' ``character-set`` may be "auto"; an empty ``data-character-set`` is binary.
     """
-    names = CHARSETS if allow_auto else tuple(c for c in CHARSETS if c != "auto")
-    aliases = {"utf8": "utf8mb4"} if allow_auto else {"utf8": "utf8mb4", "": "binary"}
-    return _choice(names, aliases)
+    names = tuple(c.value for c in Charset if allow_auto or c is not Charset.AUTO)
+    aliases = {alias: str(charset) for alias, charset in CHARSET_ALIASES.items() if alias or not allow_auto}
+    choose = _choice(names, aliases)
+    return lambda value: Charset(choose(value))
 
 
 def _string_list(value: Any) -> tuple[str, ...]:
@@ -203,14 +222,6 @@ def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str)
             close = difflib.get_close_matches(name, allowed, n=1)
             hint = f'; did you mean "{close[0]}"?' if close else f"; known keys are {', '.join(allowed)}"
             raise _Invalid(f"no such key{hint}", f"{prefix}.{name}")
-
-
-def _max_error(value: Any) -> MaxError:
-    """An integer is the budget for type errors; a table sets the budget per kind."""
-    if not isinstance(value, Mapping):
-        return MaxError(type=_integer(0)(value))
-    _check_keys(value, ("syntax", "charset", "type", "conflict"), "")
-    return MaxError(**{kind: _at(f".{kind}", _integer(0), count) for kind, count in value.items()})
 
 
 def _session_var(value: Any) -> str | int:
@@ -299,24 +310,25 @@ _KEYS: dict[str, _Key] = {
     "lightning.file": _Key("lightning.file", _string),
     "lightning.region-concurrency": _Key("lightning.region_concurrency", _integer(0)),
     "lightning.table-concurrency": _Key("lightning.table_concurrency", _integer(0)),
-    "lightning.max-error": _Key("lightning.max_error", _max_error),
+    "lightning.max-error": _Key("lightning.max_error.type", _integer(0), emit=False),
+    "lightning.max-error.syntax": _Key("lightning.max_error.syntax", _integer(0)),
+    "lightning.max-error.charset": _Key("lightning.max_error.charset", _integer(0)),
+    "lightning.max-error.type": _Key("lightning.max_error.type", _integer(0)),
     "lightning.task-info-schema-name": _Key("lightning.task_info_schema_name", _name),
     "checkpoint.enable": _Key("checkpoint.enable", _boolean),
     "checkpoint.schema": _Key("checkpoint.schema", _name),
-    "checkpoint.driver": _Key("checkpoint.driver", _choice(("file", "mysql"))),
+    "checkpoint.driver": _Key("checkpoint.driver", _enum(CheckpointDriver)),
     "checkpoint.dsn": _Key("checkpoint.dsn", _string),
     "checkpoint.keep-after-success": _Key("checkpoint.keep_after_success", _keep_after_success),
     "tikv-importer.backend": _Key("tikv_importer.backend", _backend),
-    "tikv-importer.on-duplicate": _Key("tikv_importer.on_duplicate", _choice(ON_DUPLICATE_MODES)),
+    "tikv-importer.on-duplicate": _Key("tikv_importer.on_duplicate", _enum(OnDuplicate)),
     "tikv-importer.logical-import-batch-size": _Key("tikv_importer.logical_import_batch_size", _size),
     "tikv-importer.logical-import-batch-rows": _Key("tikv_importer.logical_import_batch_rows", _integer(1)),
-    "conflict.strategy": _Key("conflict.strategy", _choice(("",) + ON_DUPLICATE_MODES, {"none": ""})),
+    "conflict.strategy": _Key("conflict.strategy", _conflict_strategy),
     "conflict.threshold": _Key("conflict.threshold", _integer(0)),
     "conflict.max-record-rows": _Key("conflict.max_record_rows", _integer(0)),
     "mydumper.data-source-dir": _Key("mydumper.data_source_dir", _source_dir),
-    "mydumper.character-set": _Key("mydumper.character_set", _charset(allow_auto=True)),
     "mydumper.data-character-set": _Key("mydumper.data_character_set", _charset(allow_auto=False)),
-    "mydumper.data-invalid-char-replace": _Key("mydumper.data_invalid_char_replace", _string),
     "mydumper.case-sensitive": _Key("mydumper.case_sensitive", _boolean),
     "mydumper.strict-format": _Key("mydumper.strict_format", _boolean),
     "mydumper.max-region-size": _Key("mydumper.max_region_size", _size),
@@ -340,9 +352,8 @@ _KEYS: dict[str, _Key] = {
     "tidb.port": _Key("tidb.port", _integer(1, 65535)),
     "tidb.user": _Key("tidb.user", _string),
     "tidb.password": _Key("tidb.password", _string),
-    "tidb.status-port": _Key("tidb.status_port", _integer(0, 65535)),
     "tidb.sql-mode": _Key("tidb.sql_mode", _string),
-    "tidb.tls": _Key("tidb.tls", _choice(TLS_MODES)),
+    "tidb.tls": _Key("tidb.tls", _enum(TLSMode)),
     "tidb.max-allowed-packet": _Key("tidb.max_allowed_packet", _size),
     "tidb.session-vars": _Key("tidb.session_vars", _session_vars),
     "security.ca-path": _Key("tidb.ca_path", _string),
@@ -353,10 +364,53 @@ _KEYS: dict[str, _Key] = {
     "tidb.security.key-path": _Key("tidb.key_path", _string, emit=False),
 }
 
-# Tables whose keys are listed individually above (or below, as ignored).
+# Tables whose keys are listed individually above (or below, as ignored or unapplied).
 _TABLES = frozenset(
     "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security".split()
 )
+# Keys that are a table or a scalar shorthand for one of the table's keys (max-error = 10 sets its type).
+_TABLE_OR_SHORTHAND = frozenset({"lightning.max-error"})
+
+
+@dataclass(frozen=True)
+class _Unapplied:
+    """A key tidb-lightning's TiDB backend uses and this engine does not apply.
+
+    Its value is still checked, so a typo stays an error; ``matters(value, values)`` says whether the
+    value (with the other converted ``values`` of the task) would have changed the import, and only
+    then does the loader warn, naming the key and ``why``. Nothing lands in TaskConfig.
+    """
+
+    convert: Converter
+    matters: Callable[[Any, Mapping[str, Any]], bool]
+    why: str
+
+
+_UNAPPLIED: dict[str, _Unapplied] = {
+    "mydumper.character-set": _Unapplied(
+        _charset(allow_auto=True),
+        lambda charset, _: charset in CONVERTED_CHARSETS,
+        "schema files are sent as they are, under their own SET NAMES (else utf8mb4), not converted from this "
+        "character set; convert them to UTF-8 first",
+    ),
+    "mydumper.data-invalid-char-replace": _Unapplied(
+        _string,
+        lambda _, values: values.get("mydumper.data-character-set", Charset.BINARY) in CONVERTED_CHARSETS,
+        "the server, not this engine, converts data from data-character-set (the file is sent under SET NAMES "
+        "of it) and applies its own rule to bytes it cannot convert: an error under a strict sql-mode",
+    ),
+    "lightning.max-error.conflict": _Unapplied(
+        _integer(0),
+        lambda _, __: True,
+        "deprecated in tidb-lightning; the conflict budget is conflict.threshold (with conflict.strategy)",
+    ),
+    "tidb.status-port": _Unapplied(
+        _integer(0, 65535),
+        lambda port, _: port != TidbSection.status_port,
+        "the import speaks SQL only; the Airflow readiness sensor takes the status port from the "
+        "connection's status_port extra",
+    ),
+}
 
 
 def _in(section: str, names: str) -> set[str]:
@@ -398,7 +452,7 @@ _IGNORED = frozenset(
 # ignoring them would import something else than asked, so they are errors.
 _UNSUPPORTED = frozenset({"mydumper.ignore-data-columns", "mydumper.ignore-columns"})
 
-_ALL_KEYS = sorted(set(_KEYS) | _TABLES | _IGNORED_TABLES | _IGNORED | _UNSUPPORTED)
+_ALL_KEYS = sorted(set(_KEYS) | set(_UNAPPLIED) | _TABLES | _IGNORED_TABLES | _IGNORED | _UNSUPPORTED)
 
 
 # --- loading ----------------------------------------------------------------------------------------
@@ -448,12 +502,21 @@ def load_task_config(
             label,
             ", ".join(ignored),
         )
+    unapplied = [
+        f"{key} ({spec.why})"
+        for key, spec in _UNAPPLIED.items()
+        if key in values and spec.matters(values[key], values)
+    ]
+    if unapplied:
+        log.warning("%s: not applied by this provider: %s", label, "; ".join(unapplied))
 
     cfg = TaskConfig(source=label)
+    # File rules need the source directory (a rule's path is relative to it): _adjust builds them.
+    file_rules: list[dict[str, str]] = values.pop("mydumper.files", [])
     for key, spec in _KEYS.items():
         if key in values:
             _set(cfg, spec.attr, values[key])
-    _adjust(cfg, base_dir, origin, require_source)
+    _adjust(cfg, base_dir, origin, require_source, file_rules)
     return cfg
 
 
@@ -518,13 +581,13 @@ def _walk(
             raise ConfigError(
                 "this setting is not supported by this provider", key=key, source=origin.of(key)
             )
-        elif key in _TABLES:
+        elif key in _TABLES or (key in _TABLE_OR_SHORTHAND and isinstance(value, Mapping)):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"expected a table, got {_kind(value)}", key=key, source=origin.of(key))
             _walk(value, key, values, ignored, origin)
-        elif key in _KEYS:
+        elif key in _KEYS or key in _UNAPPLIED:
             try:
-                values[key] = _KEYS[key].convert(value)
+                values[key] = (_KEYS[key] if key in _KEYS else _UNAPPLIED[key]).convert(value)
             except _Invalid as exc:
                 full = key + exc.subkey
                 raise ConfigError(str(exc), key=full, source=origin.of(full)) from None
@@ -564,7 +627,9 @@ def _get(cfg: TaskConfig, attr: str) -> Any:
     return target
 
 
-def _adjust(cfg: TaskConfig, base_dir: Path | None, origin: _Origin, require_source: bool) -> None:
+def _adjust(
+    cfg: TaskConfig, base_dir: Path | None, origin: _Origin, require_source: bool, file_rules: list[dict[str, str]]
+) -> None:
     """Fill derived values and check the rules that involve more than one key (tidb-lightning's adjust)."""
 
     def fail(message: str, key: str) -> ConfigError:
@@ -578,12 +643,12 @@ def _adjust(cfg: TaskConfig, base_dir: Path | None, origin: _Origin, require_sou
 
     md = cfg.mydumper
     if md.data_source_dir and not os.path.isabs(md.data_source_dir):
-        from_file = base_dir is not None and not origin.is_override("mydumper.data-source-dir")
-        relative_to = base_dir if from_file else Path.cwd()
+        from_file = not origin.is_override("mydumper.data-source-dir")
+        relative_to = base_dir if base_dir is not None and from_file else Path.cwd()
         md.data_source_dir = os.path.normpath(relative_to / md.data_source_dir)
     if require_source and not md.data_source_dir:
         raise fail("the dump directory to import is required", "mydumper.data-source-dir")
-    md.files = [_file_rule(rule, md.data_source_dir, index, fail) for index, rule in enumerate(md.files)]
+    md.files = [_file_rule(rule, md.data_source_dir, index, fail) for index, rule in enumerate(file_rules)]
 
     csv = md.csv
     if not csv.separator:
@@ -661,9 +726,11 @@ def task_config_to_dict(cfg: TaskConfig) -> dict[str, Any]:
 
 
 def _to_toml(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return value.value
     if isinstance(value, tuple | list):
         return [_to_toml(item) for item in value]
-    if isinstance(value, MaxError | Route | FileRule):
+    if isinstance(value, Route | FileRule):
         return {name.replace("_", "-"): item for name, item in asdict(value).items()}
     if isinstance(value, dict):
         return dict(value)

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from .charsets import Charset
 
 DEFAULT_FILTER: tuple[str, ...] = (
     "*.*",
@@ -21,19 +25,54 @@ DEFAULT_FILTER: tuple[str, ...] = (
     "!INSPECTION_SCHEMA.*",
 )
 
-ON_DUPLICATE_MODES: tuple[str, ...] = ("error", "replace", "ignore")
 BACKENDS_OF_TIDB_LIGHTNING: tuple[str, ...] = ("tidb", "local", "importer")
 SUPPORTED_BACKENDS: tuple[str, ...] = ("tidb",)
 
 
+class OnDuplicate(StrEnum):
+    """What a duplicate key does (``tikv-importer.on-duplicate`` / ``conflict.strategy``): the TiDB
+    backend writes ``INSERT``, ``REPLACE`` or ``INSERT IGNORE`` accordingly."""
+
+    ERROR = "error"
+    REPLACE = "replace"
+    IGNORE = "ignore"
+
+
+class TLSMode(StrEnum):
+    """tidb-lightning's ``tidb.tls``. Declared with the config rather than in ``common.connection`` (which
+    applies it) because the loader validates it and config sits below common in the import order."""
+
+    DEFAULT = ""  # TLS only when certificates are given; a CA given means verify the chain
+    FALSE = "false"
+    PREFERRED = "preferred"
+    SKIP_VERIFY = "skip-verify"
+    CLUSTER = "cluster"
+
+
+class CheckpointDriver(StrEnum):
+    FILE = "file"
+    MYSQL = "mysql"
+
+
+class KeepAfterSuccess(StrEnum):
+    """``checkpoint.keep-after-success``: what happens to a finished task's checkpoint."""
+
+    REMOVE = "remove"
+    RENAME = "rename"
+    ORIGIN = "origin"
+
+
 @dataclass
 class MaxError:
-    """Error budget per kind, as tidb-lightning's ``[lightning.max-error]`` (an int sets ``type``)."""
+    """Error budget per kind, as tidb-lightning's ``[lightning.max-error]`` (an int sets ``type``).
+
+    tidb-lightning's deprecated ``max-error.conflict`` has no field: the conflict budget is
+    ``[conflict] threshold``, and the loader warns when a task file still sets it.
+    """
 
     syntax: int = 0
     charset: int = 0
     type: int = 0
-    conflict: int = 0
 
 
 @dataclass
@@ -50,22 +89,22 @@ class LightningSection:
 class CheckpointSection:
     enable: bool = True
     schema: str = "tidb_lightning_checkpoint"
-    driver: str = "file"  # "file" | "mysql"
+    driver: CheckpointDriver = CheckpointDriver.FILE
     dsn: str = ""  # file driver: path; mysql driver: "" = the target [tidb]
-    keep_after_success: str = "remove"  # "remove" | "rename" | "origin"
+    keep_after_success: KeepAfterSuccess = KeepAfterSuccess.REMOVE
 
 
 @dataclass
 class TikvImporterSection:
     backend: str = "tidb"
-    on_duplicate: str = "replace"
+    on_duplicate: OnDuplicate = OnDuplicate.REPLACE
     logical_import_batch_size: int = 96 * 1024
     logical_import_batch_rows: int = 65536
 
 
 @dataclass
 class ConflictSection:
-    strategy: str = ""  # "" = follow tikv-importer.on-duplicate
+    strategy: OnDuplicate | Literal[""] = ""  # "" = follow tikv-importer.on-duplicate
     threshold: int = 10000
     max_record_rows: int = 10000
 
@@ -102,10 +141,11 @@ class FileRule:
 
 @dataclass
 class MydumperSection:
+    """``[mydumper]``. ``character-set`` and ``data-invalid-char-replace`` have no field: the loader
+    checks them and warns when they would change the import (see docs/configuration.md)."""
+
     data_source_dir: str = ""
-    character_set: str = "auto"
-    data_character_set: str = "binary"
-    data_invalid_char_replace: str = "\ufffd"
+    data_character_set: Charset = Charset.BINARY
     case_sensitive: bool = False
     strict_format: bool = False
     max_region_size: int = 256 * 1024 * 1024
@@ -127,7 +167,11 @@ class Route:
 
 @dataclass
 class TidbSection:
-    """The target server. ``tls`` follows tidb-lightning: "", "false", "preferred", "skip-verify", "cluster"."""
+    """The target server.
+
+    ``status_port`` is read by the Airflow readiness check only (the import itself speaks SQL), and
+    comes from the Airflow connection there; a task file's ``tidb.status-port`` is warned about.
+    """
 
     host: str = "127.0.0.1"
     port: int = 4000
@@ -135,7 +179,7 @@ class TidbSection:
     password: str = field(default="", repr=False)
     status_port: int = 10080
     sql_mode: str = "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION"
-    tls: str = ""
+    tls: TLSMode = TLSMode.DEFAULT
     ca_path: str = ""
     cert_path: str = ""
     key_path: str = ""
@@ -158,6 +202,6 @@ class TaskConfig:
     source: str = "<defaults>"  # where the config came from, for error messages
 
     @property
-    def duplicate_mode(self) -> str:
+    def duplicate_mode(self) -> OnDuplicate:
         """The effective conflict mode: ``[conflict] strategy`` wins over ``on-duplicate``."""
         return self.conflict.strategy or self.tikv_importer.on_duplicate

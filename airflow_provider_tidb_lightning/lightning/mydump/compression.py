@@ -12,6 +12,7 @@ import io
 import os
 import zlib
 from collections.abc import Callable
+from enum import StrEnum
 from typing import BinaryIO, Protocol
 
 import zstandard
@@ -20,11 +21,29 @@ from ..errors import SourceError
 
 _READ_SIZE = 64 * 1024
 
-_ALIASES = {"": "", "gz": "gzip", "gzip": "gzip", "zst": "zstd", "zstd": "zstd"}
+
+class Compression(StrEnum):
+    """How a file is compressed; NONE ("") is a plain file."""
+
+    NONE = ""
+    GZIP = "gzip"
+    ZSTD = "zstd"
 
 
-def normalize_compression(value: str, name: str) -> str:
-    """Turn a rule's compression value into "", "gzip" or "zstd".
+# The spellings tidb-lightning accepts in a file rule's ``compression`` and as a file extension.
+COMPRESSION_ALIASES: dict[str, Compression] = {
+    "": Compression.NONE,
+    "gz": Compression.GZIP,
+    "gzip": Compression.GZIP,
+    "zst": Compression.ZSTD,
+    "zstd": Compression.ZSTD,
+}
+# ...and "auto", which means: look at the file name.
+COMPRESSION_VALUES = frozenset({*COMPRESSION_ALIASES, "auto"})
+
+
+def normalize_compression(value: str, name: str) -> Compression:
+    """Turn a rule's compression value into a :class:`Compression`.
 
     "" and "auto" mean "look at the file name"; the extension aliases tidb-lightning accepts
     (gz/gzip, zst/zstd) are folded. Anything else (lz4, xz, snappy...) is not supported here
@@ -33,27 +52,30 @@ def normalize_compression(value: str, name: str) -> str:
     lowered = value.strip().lower()
     if lowered in ("", "auto"):
         return compression_from_name(name)
-    if lowered not in _ALIASES:
+    if lowered not in COMPRESSION_ALIASES:
         raise SourceError(f"unsupported compression {value!r}", path=name)
-    return _ALIASES[lowered]
+    return COMPRESSION_ALIASES[lowered]
 
 
-def compression_from_name(name: str) -> str:
-    """The compression a file name's last extension announces ("" when none we know)."""
+def compression_from_name(name: str) -> Compression:
+    """The compression a file name's last extension announces (NONE when none we know)."""
     ext = os.path.splitext(name)[1].lower().lstrip(".")
-    return _ALIASES.get(ext, "") if ext else ""
+    return COMPRESSION_ALIASES.get(ext, Compression.NONE) if ext else Compression.NONE
 
 
 class _Decoder(Protocol):
-    eof: bool
-    unused_data: bytes
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
 
     def decompress(self, data: bytes) -> bytes: ...
 
 
-_DECODERS: dict[str, Callable[[], _Decoder]] = {
-    "gzip": lambda: zlib.decompressobj(wbits=31),
-    "zstd": lambda: zstandard.ZstdDecompressor().decompressobj(),
+_DECODERS: dict[Compression, Callable[[], _Decoder]] = {
+    Compression.GZIP: lambda: zlib.decompressobj(wbits=31),
+    Compression.ZSTD: lambda: zstandard.ZstdDecompressor().decompressobj(),
 }
 _DECODE_ERRORS = (zlib.error, zstandard.ZstdError)
 
@@ -66,7 +88,7 @@ class _DecompressingReader(io.RawIOBase):
     number of decompressed bytes produced so far.
     """
 
-    def __init__(self, raw: BinaryIO, path: str, compression: str) -> None:
+    def __init__(self, raw: BinaryIO, path: str, compression: Compression) -> None:
         super().__init__()
         self._raw = raw
         self._path = path
@@ -127,7 +149,7 @@ def open_source(path: str, compression: str) -> BinaryIO:
         raise SourceError(f"cannot open: {exc.strerror or exc}", path=path) from exc
     if not codec:
         return raw
-    return io.BufferedReader(_DecompressingReader(raw, path, codec), buffer_size=_READ_SIZE)  # type: ignore[return-value]
+    return io.BufferedReader(_DecompressingReader(raw, path, codec), buffer_size=_READ_SIZE)
 
 
 def skip_to(stream: BinaryIO, offset: int, *, path: str) -> None:

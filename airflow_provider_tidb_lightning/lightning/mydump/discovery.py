@@ -14,16 +14,18 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 from ..config.model import MydumperSection, Route
 from ..errors import ConfigError, SourceError
-from .file_rules import CSV, IGNORE, SCHEMA_SCHEMA, SQL, TABLE_SCHEMA, VIEW_SCHEMA, FileRouter, RouteResult
+from .file_rules import DataFormat, FileKind, FileRouter, RouteResult
 from .layout import DatabaseSource, DataFile, DumpLayout, SchemaFile, TableSource
 from .routes import TableRouter
 from .table_filter import TableFilter
 
 log = logging.getLogger(__name__)
+
+_K = TypeVar("_K")
 
 
 @dataclass(frozen=True)
@@ -51,19 +53,19 @@ class _Grouping:
 
     def add(self, found: _Found) -> None:
         res = found.result
-        if res.kind == SCHEMA_SCHEMA:
+        if res.kind is FileKind.SCHEMA_SCHEMA:
             self._add_once(self.db_schemas, self.fold(res.schema), found, f"database `{res.schema}`")
             return
         key = (self.fold(res.schema), self.fold(res.table))
-        if res.kind == TABLE_SCHEMA:
+        if res.kind is FileKind.TABLE_SCHEMA:
             self._add_once(self.table_schemas, key, found, f"table `{res.schema}`.`{res.table}`")
-        elif res.kind == VIEW_SCHEMA:
+        elif res.kind is FileKind.VIEW_SCHEMA:
             self._add_once(self.view_schemas, key, found, f"view `{res.schema}`.`{res.table}`")
         else:
             self.data.setdefault(key, []).append(found)
 
     @staticmethod
-    def _add_once(files: dict[Any, _Found], key: Any, found: _Found, what: str) -> None:
+    def _add_once(files: dict[_K, _Found], key: _K, found: _Found, what: str) -> None:
         if key in files:
             raise SourceError(
                 f"second schema file for {what} (the first is {files[key].relative})", path=found.relative
@@ -128,11 +130,11 @@ def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
     ignored: list[str] = []
     for relative, path, size in _walk(root):
         result = file_router.route(relative)
-        if result is None or result.kind == IGNORE:
+        if result is None or result.kind is FileKind.IGNORE:
             log.debug("ignoring %s: %s", relative, "no file rule matches" if result is None else "ignore rule")
             ignored.append(relative)
             continue
-        if result.kind == SCHEMA_SCHEMA:
+        if result.kind is FileKind.SCHEMA_SCHEMA:
             selected = table_filter.match_schema(result.schema)
         else:
             selected = table_filter.match_table(result.schema, result.table)
@@ -177,7 +179,7 @@ def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[st
                 source_table=table,
                 target_schema=target_schema,
                 target_table=target_table,
-                format=SQL if found.result.kind == SQL else CSV,
+                format=DataFormat.SQL if found.result.kind is FileKind.SQL else DataFormat.CSV,
                 compression=found.result.compression,
                 size=found.size,
                 sort_key=found.result.key,

@@ -29,21 +29,33 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import unquote
 
 from ..config.model import FileRule
 from ..errors import ConfigError, SourceError
-from .compression import normalize_compression
+from .compression import COMPRESSION_VALUES, Compression, normalize_compression
 
-SCHEMA_SCHEMA = "schema-schema"
-TABLE_SCHEMA = "table-schema"
-VIEW_SCHEMA = "view-schema"
-SQL = "sql"
-CSV = "csv"
-IGNORE = "ignore"
-KINDS = frozenset({SCHEMA_SCHEMA, TABLE_SCHEMA, VIEW_SCHEMA, SQL, CSV, IGNORE})
 
-_COMPRESSION_VALUES = frozenset({"", "auto", "gz", "gzip", "zst", "zstd"})
+class FileKind(StrEnum):
+    """What a file is, as a file rule's ``type`` names it."""
+
+    SCHEMA_SCHEMA = "schema-schema"
+    TABLE_SCHEMA = "table-schema"
+    VIEW_SCHEMA = "view-schema"
+    SQL = "sql"
+    CSV = "csv"
+    IGNORE = "ignore"
+
+
+class DataFormat(StrEnum):
+    """The format of a data file: the two data kinds of :class:`FileKind`."""
+
+    SQL = "sql"
+    CSV = "csv"
+
+
+_KINDS = frozenset(kind.value for kind in FileKind)
 _TEMPLATE_VAR = re.compile(r"\$(?:(\$)|\{(\w+)\}|(\w+))")
 _GO_NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
 
@@ -52,11 +64,11 @@ _GO_NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
 class RouteResult:
     """What a file is. ``table`` is "" for database schema files and ignored files."""
 
-    kind: str
+    kind: FileKind
     schema: str = ""
     table: str = ""
     key: str = ""
-    compression: str = ""  # "" | "gzip" | "zstd"
+    compression: Compression = Compression.NONE
 
 
 @dataclass(frozen=True)
@@ -74,13 +86,13 @@ class _Rule:
 _COMPRESSED = r"(?:\.(\w+))?$"
 _DIRS = r"^(?:[^/]*/)*"
 _DEFAULT_RULES = (
-    _Rule("default rule", re.compile(r"(?i)-schema-(?:triggers?|post)\.sql(?:\.\w+)?$"), IGNORE),
-    _Rule("default rule", re.compile(r"(?i)\.bak$"), IGNORE),
-    _Rule("default rule", re.compile(r"(?i)(?:^|/)metadata$"), IGNORE),
+    _Rule("default rule", re.compile(r"(?i)-schema-(?:triggers?|post)\.sql(?:\.\w+)?$"), FileKind.IGNORE),
+    _Rule("default rule", re.compile(r"(?i)\.bak$"), FileKind.IGNORE),
+    _Rule("default rule", re.compile(r"(?i)(?:^|/)metadata$"), FileKind.IGNORE),
     _Rule(
         "default rule",
         re.compile(rf"(?i){_DIRS}([^/.]+)-schema-create\.sql{_COMPRESSED}"),
-        SCHEMA_SCHEMA,
+        FileKind.SCHEMA_SCHEMA,
         schema="$1",
         compression="$2",
         unescape=True,
@@ -88,7 +100,7 @@ _DEFAULT_RULES = (
     _Rule(
         "default rule",
         re.compile(rf"(?i){_DIRS}([^/.]+)\.([^/]+?)-schema\.sql{_COMPRESSED}"),
-        TABLE_SCHEMA,
+        FileKind.TABLE_SCHEMA,
         schema="$1",
         table="$2",
         compression="$3",
@@ -97,7 +109,7 @@ _DEFAULT_RULES = (
     _Rule(
         "default rule",
         re.compile(rf"(?i){_DIRS}([^/.]+)\.([^/]+?)-schema-view\.sql{_COMPRESSED}"),
-        VIEW_SCHEMA,
+        FileKind.VIEW_SCHEMA,
         schema="$1",
         table="$2",
         compression="$3",
@@ -146,9 +158,9 @@ def _compile_custom(rule: FileRule, index: int) -> _Rule:
     kind = rule.type.strip().lower()
     if not kind:
         raise ConfigError("a file rule needs a type", key=f"{where}.type")
-    if "$" not in kind and kind not in KINDS:
+    if "$" not in kind and kind not in _KINDS:
         raise ConfigError(
-            f"unknown file type {rule.type!r} (expected one of {', '.join(sorted(KINDS))})",
+            f"unknown file type {rule.type!r} (expected one of {', '.join(sorted(_KINDS))})",
             key=f"{where}.type",
         )
     templates = {
@@ -166,11 +178,11 @@ def _compile_custom(rule: FileRule, index: int) -> _Rule:
                     f"template {template!r} refers to group {ref!r}, which the pattern does not have",
                     key=f"{where}.{field_name}",
                 )
-    if kind != IGNORE and not rule.schema:
+    if kind != FileKind.IGNORE and not rule.schema:
         raise ConfigError("a file rule needs a schema template", key=f"{where}.schema")
-    if kind not in (IGNORE, SCHEMA_SCHEMA) and not rule.table:
+    if kind not in (FileKind.IGNORE, FileKind.SCHEMA_SCHEMA) and not rule.table:
         raise ConfigError("a file rule for tables needs a table template", key=f"{where}.table")
-    if "$" not in rule.compression and rule.compression.strip().lower() not in _COMPRESSION_VALUES:
+    if "$" not in rule.compression and rule.compression.strip().lower() not in COMPRESSION_VALUES:
         raise ConfigError(f"unsupported compression {rule.compression!r}", key=f"{where}.compression")
     return _Rule(where, pattern, rule.type.strip(), rule.schema, rule.table, rule.key, rule.compression)
 
@@ -197,11 +209,12 @@ class FileRouter:
 
     @staticmethod
     def _apply(rule: _Rule, match: re.Match[str], relative: str) -> RouteResult:
-        kind = _expand(rule.kind, match).strip().lower()
-        if kind not in KINDS:
-            raise SourceError(f"{rule.where} gives unknown file type {kind!r}", path=relative)
-        if kind == IGNORE:
-            return RouteResult(IGNORE)
+        expanded = _expand(rule.kind, match).strip().lower()
+        if expanded not in _KINDS:
+            raise SourceError(f"{rule.where} gives unknown file type {expanded!r}", path=relative)
+        kind = FileKind(expanded)
+        if kind is FileKind.IGNORE:
+            return RouteResult(kind)
 
         def name(template: str, what: str) -> str:
             value = _expand(template, match)
@@ -212,6 +225,6 @@ class FileRouter:
             return value
 
         schema = name(rule.schema, "database")
-        table = "" if kind == SCHEMA_SCHEMA else name(rule.table, "table")
+        table = "" if kind is FileKind.SCHEMA_SCHEMA else name(rule.table, "table")
         compression = normalize_compression(_expand(rule.compression, match), relative)
         return RouteResult(kind, schema, table, _expand(rule.key, match), compression)

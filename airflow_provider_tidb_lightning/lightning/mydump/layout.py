@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .compression import Compression
+from .file_rules import DataFormat
+
 
 @dataclass(frozen=True)
 class DataFile:
@@ -21,8 +24,8 @@ class DataFile:
     source_table: str
     target_schema: str
     target_table: str
-    format: str  # "sql" | "csv"
-    compression: str  # "" | "gzip" | "zstd"
+    format: DataFormat
+    compression: Compression
     size: int  # bytes on disk (compressed size for compressed files)
     sort_key: str  # the file number / rule key, for stable ordering
 
@@ -38,7 +41,7 @@ class SchemaFile:
     relative: str
     source_schema: str
     source_table: str | None
-    compression: str
+    compression: Compression
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from ..config.model import MydumperSection
 from ..errors import SourceError
+from .file_rules import DataFormat
 from .layout import Chunk, DataFile
 
 _MIN_BLOCK = 4096
@@ -45,7 +46,7 @@ _ANY_NEWLINE_CUT = _Cut(re.compile(rb"\r\n|\n|\r(?!\n)"), lookbehind=2, lookahea
 
 
 def _cut_for(file: DataFile, terminator: str) -> _Cut:
-    if file.format == "sql":
+    if file.format == DataFormat.SQL:
         return _SQL_CUT
     if not terminator:
         return _ANY_NEWLINE_CUT

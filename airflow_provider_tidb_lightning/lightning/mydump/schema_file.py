@@ -65,7 +65,9 @@ def split_statements(data: bytes) -> list[tuple[int, bytes]]:
 
 def strip_leading_comments(statement: bytes) -> bytes:
     """Drop white space and plain comments in front of a statement (``/*!...*/`` is code, kept)."""
-    return statement[_LEADING_COMMENTS.match(statement).end():]
+    match = _LEADING_COMMENTS.match(statement)
+    assert match is not None  # the pattern matches the empty string
+    return statement[match.end():]
 
 
 def statement_kind(statement: bytes) -> str:

@@ -20,14 +20,12 @@ import pytest
 from airflow_provider_tidb_lightning import get_provider_info
 from airflow_provider_tidb_lightning.lightning.common import failpoint as faults
 from tests.support.airflow_compat import run_dag_test
+from tests.support.db_checks import TPCH_COUNTS
 from tests.support.paths import REPO
 
 EXAMPLE_DAGS = REPO / "example_dags"
 EXAMPLE_DAG_IDS = {"tidb_lightning_daily_refresh", "tidb_lightning_backfill", "tidb_lightning_mapped_tables"}
-SAMPLE_ROWS = {
-    "nation": 25, "region": 5, "part": 2000, "supplier": 100,
-    "partsupp": 8000, "customer": 1500, "orders": 15000, "lineitem": 60175,
-}
+SAMPLE_ROWS = TPCH_COUNTS
 
 
 # --- fixtures ----------------------------------------------------------------------------------------
@@ -51,11 +49,9 @@ def _load_dag(dag_id: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def reference(db_server, airflow_db) -> Iterator[str]:
+def reference(db_server, airflow_db, sample_dir: Path) -> Iterator[str]:
     """A database holding the sample's rows as the server itself loads them from ``tbl/`` files."""
-    sample = REPO.parent / "shared" / "samples" / "tpch-sf0.01"
-    if not sample.is_dir():
-        pytest.skip(f"sample dump not found at {sample}")
+    sample = sample_dir
     name = f"ref_{uuid.uuid4().hex[:10]}"
     with db_server.connect(local_infile=True, client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS) as conn:
         with conn.cursor() as cur:

@@ -18,18 +18,12 @@ from airflow_provider_tidb_lightning.lightning.common.connection import connect
 from airflow_provider_tidb_lightning.lightning.config import load_task_config
 from airflow_provider_tidb_lightning.lightning.errors import CheckpointError, ImportFailed
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
-from tests.integration.lightning.importer.test_resume_kill import (
-    assert_exact,
-    checkpoint_state,
-    run_cli,
-    summary_of,
-    write_task,
-)
+from tests.support.checkpoint_checks import assert_exact, checkpoint_state
+from tests.support.cli_task import run_cli, summary_of, write_task
 from tests.support.db_checks import TPCH_COUNTS
 from tests.support.paths import REPO
 
 TABLES = ("nation", "orders")
-SAMPLE_SQL = REPO.parent / "shared/samples/tpch-sf0.01/mydumper-sql"
 
 
 
@@ -46,9 +40,9 @@ def _rows(summary: dict) -> dict[str, int]:
 class FailedImport:
     """An import of nation + orders whose orders table failed on a duplicate key half-way through."""
 
-    def __init__(self, server, db: str, reference: str, tmp_path: Path) -> None:
-        self.server, self.db = server, db
-        self.task = write_task(tmp_path / "task.toml", server, db, tables=TABLES, mode="error")
+    def __init__(self, server, db: str, reference: str, source: Path, tmp_path: Path) -> None:
+        self.server, self.db, self.source = server, db, source
+        self.task = write_task(tmp_path / "task.toml", server, db, source, tables=TABLES, mode="error")
         self.config = load_task_config(str(self.task))
         with server.connect() as conn, conn.cursor() as cur:
             cur.execute(f"SELECT o_orderkey FROM `{reference}`.orders ORDER BY o_orderkey LIMIT 1 OFFSET 7500")
@@ -71,8 +65,8 @@ class FailedImport:
 
 
 @pytest.fixture
-def failed(db_server, target, reference_db, tmp_path) -> FailedImport:
-    return FailedImport(db_server, target, reference_db, tmp_path)
+def failed(db_server, target, reference_db, sample_sql, tmp_path) -> FailedImport:
+    return FailedImport(db_server, target, reference_db, sample_sql, tmp_path)
 
 
 def test_failed_table_is_remembered(failed, db_server):
@@ -167,16 +161,16 @@ def test_ctl_dump_writes_the_checkpoint_as_csv(failed, tmp_path):
     assert sorted(chunks) == ["tpch.nation.sql", "tpch.orders.sql"]
     n, o = chunks["tpch.nation.sql"], chunks["tpch.orders.sql"]
     assert (n["table"], n["finished"], n["rows"], n["start"], n["end"]) == (nation, "1", "25", "0", "")
-    assert n["file_size"] == str((SAMPLE_SQL / "tpch.nation.sql").stat().st_size) == n["position"]
+    assert n["file_size"] == str((failed.source / "tpch.nation.sql").stat().st_size) == n["position"]
     assert (o["table"], o["finished"], o["rows"]) == (orders, "0", str(failed.committed))
-    assert 0 < int(o["position"]) < int(o["file_size"]) == (SAMPLE_SQL / "tpch.orders.sql").stat().st_size
+    assert 0 < int(o["position"]) < int(o["file_size"]) == (failed.source / "tpch.orders.sql").stat().st_size
     assert o["chunk"] == "tpch.orders.sql:0" and o["task_id"] == "ctl"
 
 
 @pytest.fixture
-def two_finished_tasks(db_server, target, reference_db, tmp_path):
+def two_finished_tasks(db_server, target, reference_db, sample_sql, tmp_path):
     """Tasks "a" and "b", both finished and kept (keep-after-success = "origin")."""
-    task = write_task(tmp_path / "task.toml", db_server, target, tables=TABLES, mode="replace",
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, tables=TABLES, mode="replace",
                       checkpoint={"keep-after-success": "origin"})
     for task_id in ("a", "b"):
         summary_of(run_cli(task, task_id=task_id))

@@ -26,14 +26,8 @@ from airflow_provider_tidb_lightning.lightning.checkpoints.model import (
 from airflow_provider_tidb_lightning.lightning.config.model import CheckpointSection
 from airflow_provider_tidb_lightning.lightning.errors import CheckpointError
 from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition
-from tests.integration.lightning.importer.test_resume_kill import (
-    TOTAL_ROWS,
-    assert_exact,
-    run_cli,
-    summary_of,
-    target_counts,
-    write_task,
-)
+from tests.support.checkpoint_checks import TOTAL_ROWS, assert_exact, target_counts
+from tests.support.cli_task import run_cli, summary_of, write_task
 
 
 def _file_rows(path: Path, task_id: str) -> dict[str, int]:
@@ -48,9 +42,9 @@ def _file_rows(path: Path, task_id: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("point", ["batch-committed:40", "batch-committed:300", "chunk-finished:2",
                                    "table-finished:1"])
-def test_killed_run_resumes_from_the_json_file(db_server, target, reference_db, tmp_path, point):
+def test_killed_run_resumes_from_the_json_file(db_server, target, reference_db, sample_sql, tmp_path, point):
     checkpoint = tmp_path / "ckpt" / "lightning.json"
-    task = write_task(tmp_path / "task.toml", db_server, target, mode="replace",
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, mode="replace",
                       checkpoint={"driver": "file", "dsn": str(checkpoint)})
     killed = run_cli(task, task_id="file", kill_at=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]

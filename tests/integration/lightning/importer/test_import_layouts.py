@@ -13,19 +13,9 @@ import pytest
 from airflow_provider_tidb_lightning.lightning.errors import SchemaError
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 from tests.support.engine_helpers import task_config
-from tests.support.mydumper_tool import dump, execute_dump, ordered_rows, quote, table_names
+from tests.support.mydumper_tool import dump, execute_dump, ordered_rows, table_names
 
 SET_NAMES = "/*!40101 SET NAMES binary*/;\n/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n"
-
-
-@pytest.fixture
-def scratch_databases(db_server):
-    """Names dropped after the test: task-info schemas and databases the engine creates itself."""
-    names: list[str] = []
-    yield names
-    with db_server.connect() as conn, conn.cursor() as cur:
-        for name in names:
-            cur.execute(f"DROP DATABASE IF EXISTS {quote(name)}")
 
 
 def _write(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -20,28 +20,15 @@ from airflow_provider_tidb_lightning.lightning.config import load_task_config
 from airflow_provider_tidb_lightning.lightning.errors import CheckpointError
 from airflow_provider_tidb_lightning.lightning.importer.plan import derive_task_id
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
-from tests.conftest import start_private_server
-from tests.integration.lightning.importer.test_resume_kill import (
-    TABLES,
-    TOTAL_ROWS,
-    assert_consistent_after_crash,
-    assert_exact,
-    checkpoint_state,
-    run_cli,
-    summary_of,
-    write_task,
-)
+from tests.support.checkpoint_checks import TOTAL_ROWS, assert_consistent_after_crash, assert_exact, checkpoint_state
+from tests.support.cli_task import TABLES, run_cli, summary_of, write_task
 from tests.support.db_checks import TPCH_COUNTS, load_with_client
+from tests.support.db_server import start_private_server
 from tests.support.engine_helpers import task_config
-from tests.support.paths import REPO
-
-SAMPLE_SQL = REPO.parent / "shared/samples/tpch-sf0.01/mydumper-sql"
 
 
-
-
-def _config(server, db: str, mode: str = "error", tables: tuple[str, ...] = TABLES, **sections):
-    return task_config(server, SAMPLE_SQL, db, mydumper={"filter": [f"tpch.{t}" for t in tables]},
+def _config(server, source: Path, db: str, mode: str = "error", tables: tuple[str, ...] = TABLES, **sections):
+    return task_config(server, source, db, mydumper={"filter": [f"tpch.{t}" for t in tables]},
                        lightning={"region-concurrency": 2},
                        tikv_importer={"on-duplicate": mode, "logical-import-batch-size": "16KiB"}, **sections)
 
@@ -93,8 +80,8 @@ class ConnectionKiller(threading.Thread):
 
 
 @pytest.mark.parametrize("mode", ["error", "ignore"])
-def test_writer_connections_killed_mid_import(db_server, target, reference_db, mode):
-    cfg = _config(db_server, target, mode)
+def test_writer_connections_killed_mid_import(sample_sql, db_server, target, reference_db, mode):
+    cfg = _config(db_server, sample_sql, target, mode)
     killer = ConnectionKiller(db_server, target)
     killer.start()
     try:
@@ -114,11 +101,11 @@ def test_writer_connections_killed_mid_import(db_server, target, reference_db, m
 # -- (b) the source changed between a killed run and the rerun --------------------------------------------
 
 
-def _copy_sample(directory: Path, tables: tuple[str, ...]) -> Path:
+def _copy_sample(sample_sql: Path, directory: Path, tables: tuple[str, ...]) -> Path:
     directory.mkdir()
-    shutil.copy(SAMPLE_SQL / "tpch-schema-create.sql", directory)
+    shutil.copy(sample_sql / "tpch-schema-create.sql", directory)
     for table in tables:
-        for path in SAMPLE_SQL.glob(f"tpch.{table}[.-]*"):
+        for path in sample_sql.glob(f"tpch.{table}[.-]*"):
             shutil.copy(path, directory)
     for path in directory.iterdir():
         path.chmod(0o644)
@@ -126,10 +113,10 @@ def _copy_sample(directory: Path, tables: tuple[str, ...]) -> Path:
 
 
 @pytest.mark.parametrize("change", ["added", "removed", "resized"])
-def test_changed_source_is_refused_with_the_file_named(db_server, target, reference_db, tmp_path, change):
+def test_changed_source_is_refused_with_the_file_named(sample_sql, db_server, target, reference_db, tmp_path, change):
     tables = ("nation", "orders")
-    source = _copy_sample(tmp_path / "dump", tables)
-    task = write_task(tmp_path / "task.toml", db_server, target, source=source, tables=tables)
+    source = _copy_sample(sample_sql, tmp_path / "dump", tables)
+    task = write_task(tmp_path / "task.toml", db_server, target, source, tables=tables)
     killed = run_cli(task, task_id="changed", kill_at="batch-committed:20")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
 
@@ -157,7 +144,7 @@ def test_changed_source_is_refused_with_the_file_named(db_server, target, refere
     if change == "added":
         (source / "tpch.orders.00001.sql").unlink()
     elif change == "removed":
-        shutil.copy(SAMPLE_SQL / "tpch.nation.sql", source)
+        shutil.copy(sample_sql / "tpch.nation.sql", source)
     else:
         orders.write_bytes(original)
     summary = run_import(load_task_config(str(task)), task_id="changed")
@@ -170,10 +157,10 @@ def test_changed_source_is_refused_with_the_file_named(db_server, target, refere
 
 
 @pytest.mark.parametrize("recreate", [True, False], ids=["recreated", "dropped"])
-def test_recreated_target_table_is_refused_with_the_table_named(db_server, target, reference_db, tmp_path,
+def test_recreated_target_table_is_refused_with_the_table_named(sample_sql, db_server, target, reference_db, tmp_path,
                                                                 recreate):
     tables = ("nation", "orders")
-    task = write_task(tmp_path / "task.toml", db_server, target, tables=tables)
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, tables=tables)
     killed = run_cli(task, task_id="recreated", kill_at="batch-committed:20")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     with db_server.connect() as conn, conn.cursor() as cur:
@@ -215,17 +202,18 @@ def _other_spelling(host: str) -> str:
     return socket.gethostbyname(host)
 
 
-def test_task_id_ignores_host_and_port_but_not_the_selection(db_server, target):
-    cfg = _config(db_server, target)
-    same = _config(db_server, target, tidb={"host": _other_spelling(db_server.host), "port": db_server.port + 1})
-    other = _config(db_server, target, tables=("orders",))
+def test_task_id_ignores_host_and_port_but_not_the_selection(sample_sql, db_server, target):
+    cfg = _config(db_server, sample_sql, target)
+    same = _config(db_server, sample_sql, target,
+                   tidb={"host": _other_spelling(db_server.host), "port": db_server.port + 1})
+    other = _config(db_server, sample_sql, target, tables=("orders",))
     assert derive_task_id(cfg) == derive_task_id(same)
     assert derive_task_id(cfg) != derive_task_id(other)
     assert derive_task_id(cfg).startswith("mydumper-sql-")
 
 
-def test_rerun_through_another_host_spelling_resumes(db_server, target, reference_db, tmp_path):
-    task = write_task(tmp_path / "task.toml", db_server, target)
+def test_rerun_through_another_host_spelling_resumes(sample_sql, db_server, target, reference_db, tmp_path):
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql)
     killed = run_cli(task, kill_at="batch-committed:100")  # derived task id
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     task_id = derive_task_id(load_task_config(str(task)))
@@ -262,8 +250,8 @@ def _checkpoint_row_counts(conn, db: str, task_id: str) -> tuple[int, int, int]:
 SMALL = ("nation", "orders")
 
 
-def test_keep_after_success_remove_leaves_no_checkpoint_rows(db_server, target, reference_db):
-    cfg = _config(db_server, target, tables=SMALL, checkpoint={"keep-after-success": "remove"})
+def test_keep_after_success_remove_leaves_no_checkpoint_rows(sample_sql, db_server, target, reference_db):
+    cfg = _config(db_server, sample_sql, target, tables=SMALL, checkpoint={"keep-after-success": "remove"})
     summary = run_import(cfg, task_id="keep-remove")
     assert summary.total_rows == 15025
     with db_server.connect() as conn:
@@ -271,14 +259,14 @@ def test_keep_after_success_remove_leaves_no_checkpoint_rows(db_server, target, 
         assert _checkpoint_task_ids(conn, target) == []
         assert_exact(conn, target, reference_db, SMALL)
     # Nothing remembered: a rerun starts over and sends every row again (replace makes that harmless).
-    again = run_import(_config(db_server, target, "replace", tables=SMALL), task_id="keep-remove")
+    again = run_import(_config(db_server, sample_sql, target, "replace", tables=SMALL), task_id="keep-remove")
     assert not again.resumed and again.total_rows == 15025
     with db_server.connect() as conn:
         assert_exact(conn, target, reference_db, SMALL)
 
 
-def test_keep_after_success_rename_keeps_rows_under_a_new_id(db_server, target, reference_db):
-    cfg = _config(db_server, target, tables=SMALL, checkpoint={"keep-after-success": "rename"})
+def test_keep_after_success_rename_keeps_rows_under_a_new_id(sample_sql, db_server, target, reference_db):
+    cfg = _config(db_server, sample_sql, target, tables=SMALL, checkpoint={"keep-after-success": "rename"})
     run_import(cfg, task_id="keep-rename")
     with db_server.connect() as conn:
         ids = _checkpoint_task_ids(conn, target)
@@ -296,8 +284,8 @@ def test_keep_after_success_rename_keeps_rows_under_a_new_id(db_server, target, 
         assert_exact(conn, target, reference_db, SMALL)  # the failed rerun changed nothing
 
 
-def test_keep_after_success_origin_makes_a_rerun_a_no_op(db_server, target, reference_db):
-    cfg = _config(db_server, target, tables=SMALL, checkpoint={"keep-after-success": "origin"})
+def test_keep_after_success_origin_makes_a_rerun_a_no_op(sample_sql, db_server, target, reference_db):
+    cfg = _config(db_server, sample_sql, target, tables=SMALL, checkpoint={"keep-after-success": "origin"})
     run_import(cfg, task_id="keep-origin")
     with db_server.connect() as conn:
         assert _checkpoint_row_counts(conn, target, "keep-origin") == (1, 2, 2)
@@ -330,13 +318,13 @@ def private_server():
         mariadb.stop()
 
 
-def test_server_restart_mid_import_is_ridden_out(private_server, sample_dir):
+def test_server_restart_mid_import_is_ridden_out(sample_sql, private_server):
     server, restart = private_server
     with server.connect() as conn, conn.cursor() as cur:
         cur.execute("CREATE DATABASE ref")
         cur.execute("CREATE DATABASE dst")
-    load_with_client(server, "ref", sample_dir / "mydumper-sql")
-    cfg = _config(server, "dst", "error")
+    load_with_client(server, "ref", sample_sql)
+    cfg = _config(server, sample_sql, "dst", "error")
     outcome: dict = {}
 
     def work() -> None:

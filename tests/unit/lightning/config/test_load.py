@@ -16,7 +16,17 @@ from airflow_provider_tidb_lightning.lightning.config import (
     load_task_config,
     task_config_to_dict,
 )
-from airflow_provider_tidb_lightning.lightning.config.model import DEFAULT_FILTER, FileRule, MaxError, Route
+from airflow_provider_tidb_lightning.lightning.config.charsets import Charset
+from airflow_provider_tidb_lightning.lightning.config.model import (
+    DEFAULT_FILTER,
+    CheckpointDriver,
+    FileRule,
+    KeepAfterSuccess,
+    MaxError,
+    OnDuplicate,
+    Route,
+    TLSMode,
+)
 from airflow_provider_tidb_lightning.lightning.config.sizes import parse_byte_size
 from airflow_provider_tidb_lightning.lightning.errors import ConfigError
 from tests.support.paths import REPO
@@ -126,6 +136,7 @@ def raises_config_error(source, **kwargs) -> ConfigError:
 
 
 SOURCE = {"mydumper": {"data-source-dir": "/dump"}}
+LOADER_LOG = "airflow_provider_tidb_lightning.lightning.config.load"
 SOURCE_OVERRIDE = {"mydumper.data-source-dir": "/dump"}
 
 
@@ -139,7 +150,7 @@ def test_defaults_equal_tidb_lightnings():
     assert (cfg.lightning.level, cfg.lightning.file) == ("info", "")
     assert cfg.lightning.region_concurrency == (os.cpu_count() or 1)
     assert cfg.lightning.table_concurrency == 6
-    assert cfg.lightning.max_error == MaxError(syntax=0, charset=0, type=0, conflict=0)
+    assert cfg.lightning.max_error == MaxError(syntax=0, charset=0, type=0)
     assert cfg.lightning.task_info_schema_name == "lightning_task_info"
     assert (cfg.checkpoint.enable, cfg.checkpoint.schema, cfg.checkpoint.driver) == (
         True,
@@ -151,9 +162,7 @@ def test_defaults_equal_tidb_lightnings():
     assert cfg.tikv_importer.logical_import_batch_size == 96 * 1024
     assert cfg.tikv_importer.logical_import_batch_rows == 65536
     assert (cfg.conflict.strategy, cfg.conflict.threshold) == ("", 10000)
-    assert cfg.mydumper.character_set == "auto"
     assert cfg.mydumper.data_character_set == "binary"
-    assert cfg.mydumper.data_invalid_char_replace == "\ufffd"
     assert cfg.mydumper.max_region_size == 256 * 1024 * 1024
     assert cfg.mydumper.read_block_size == 64 * 1024
     assert cfg.mydumper.filter == DEFAULT_FILTER
@@ -178,15 +187,16 @@ def test_source_dir_is_required_unless_told_otherwise():
 # --- every section from a file ----------------------------------------------------------------------
 
 
-def test_every_section_parses_from_a_toml_file(tmp_path):
+def test_every_section_parses_from_a_toml_file(tmp_path, caplog):
     path = write_task(tmp_path / "conf", FULL_TASK)
 
-    cfg = load_task_config(path)
+    with caplog.at_level(logging.WARNING, logger=LOADER_LOG):
+        cfg = load_task_config(path)
 
     assert cfg.source == str(path)
     assert cfg.lightning.level == "debug" and cfg.lightning.file == "/var/log/lightning.log"
     assert (cfg.lightning.region_concurrency, cfg.lightning.table_concurrency) == (8, 3)
-    assert cfg.lightning.max_error == MaxError(syntax=1, charset=2, type=3, conflict=4)
+    assert cfg.lightning.max_error == MaxError(syntax=1, charset=2, type=3)
     assert cfg.lightning.task_info_schema_name == "task_info"
     assert dataclasses.astuple(cfg.checkpoint) == (
         False,
@@ -203,7 +213,7 @@ def test_every_section_parses_from_a_toml_file(tmp_path):
 
     md = cfg.mydumper
     assert md.data_source_dir == str(tmp_path / "dump")  # relative to the TOML file's directory
-    assert (md.character_set, md.data_character_set, md.data_invalid_char_replace) == ("utf8mb4", "gbk", "?")
+    assert md.data_character_set is Charset.GBK
     assert md.case_sensitive and md.strict_format and md.no_schema and not md.default_file_rules
     assert (md.max_region_size, md.read_block_size) == (128 << 20, 32 << 10)
     assert md.filter == ("tpch.*", "!tpch.lineitem")
@@ -216,7 +226,12 @@ def test_every_section_parses_from_a_toml_file(tmp_path):
 
     tidb = cfg.tidb
     assert (tidb.host, tidb.port, tidb.user, tidb.password) == ("tidb.example", 4001, "loader", "s3cret")
-    assert (tidb.status_port, tidb.sql_mode, tidb.tls) == (10081, "STRICT_TRANS_TABLES", "cluster")
+    assert (tidb.sql_mode, tidb.tls) == ("STRICT_TRANS_TABLES", TLSMode.CLUSTER)
+    assert tidb.status_port == 10080  # the file's 10081 is not applied, and said so:
+    (warning,) = [r.getMessage() for r in caplog.records if "not applied" in r.getMessage()]
+    for key in ("lightning.max-error.conflict", "mydumper.data-invalid-char-replace", "tidb.status-port"):
+        assert key in warning
+    assert "mydumper.character-set" not in warning  # utf8mb4 schema files are sent as they are anyway
     assert tidb.max_allowed_packet == 16 << 20
     assert tidb.session_vars == {"tidb_distsql_scan_concurrency": 5, "time_zone": "+00:00"}
     assert (tidb.ca_path, tidb.cert_path, tidb.key_path) == ("/etc/ca.pem", "/etc/cert.pem", "/etc/key.pem")
@@ -339,8 +354,8 @@ def test_max_error_integer_sets_the_type_budget():
 
 
 def test_max_error_table_sets_each_kind():
-    cfg = load_task_config(SOURCE, overrides={"lightning.max-error": {"type": 7, "conflict": 100}})
-    assert cfg.lightning.max_error == MaxError(type=7, conflict=100)
+    cfg = load_task_config(SOURCE, overrides={"lightning.max-error": {"type": 7, "syntax": 2, "charset": 3}})
+    assert cfg.lightning.max_error == MaxError(type=7, syntax=2, charset=3)
 
 
 @pytest.mark.parametrize(
@@ -348,7 +363,8 @@ def test_max_error_table_sets_each_kind():
     [
         (-1, "lightning.max-error", "at least 0"),
         ("10", "lightning.max-error", "expected an integer"),
-        ({"typ": 1}, "lightning.max-error.typ", 'did you mean "type"'),
+        ({"typ": 1}, "lightning.max-error.typ", 'did you mean "lightning.max-error.type"'),
+        ({"conflict": -1}, "lightning.max-error.conflict", "at least 0"),
         ({"charset": -5}, "lightning.max-error.charset", "at least 0"),
     ],
 )
@@ -597,7 +613,7 @@ def test_enumerations_are_case_insensitive_and_follow_tidb_lightning_aliases():
     assert cfg.conflict.strategy == ""
     assert cfg.checkpoint.keep_after_success == "rename"
     assert cfg.lightning.level == "warn"
-    assert (cfg.mydumper.character_set, cfg.mydumper.data_character_set) == ("utf8mb4", "binary")
+    assert cfg.mydumper.data_character_set == "binary"
 
 
 def test_file_rules(tmp_path):
@@ -684,3 +700,86 @@ def test_the_documented_full_example_loads():
     assert cfg.mydumper.data_source_dir == "/data/export/shop"
     assert cfg.tidb.tls == "cluster" and cfg.tidb.ca_path == "/etc/tidb/ca.pem"
     assert cfg.lightning.max_error == MaxError(type=100)
+
+
+# --- keys tidb-lightning applies and this provider does not: checked, and warned about when they matter ---
+
+
+def unapplied_warnings(caplog, overrides) -> list[str]:
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=LOADER_LOG):
+        load_task_config(SOURCE, overrides=overrides)
+    return [r.getMessage() for r in caplog.records if "not applied by this provider" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "reason"),
+    [
+        ({"mydumper.character-set": "gbk"}, "mydumper.character-set", "convert them to UTF-8 first"),
+        ({"mydumper.character-set": "GB18030"}, "mydumper.character-set", "not converted"),
+        (
+            {"mydumper.data-character-set": "gbk", "mydumper.data-invalid-char-replace": "?"},
+            "mydumper.data-invalid-char-replace",
+            "the server, not this engine, converts",
+        ),
+        ({"lightning.max-error": {"conflict": 10}}, "lightning.max-error.conflict", "conflict.threshold"),
+        ({"tidb.status-port": 10081}, "tidb.status-port", "status_port extra"),
+    ],
+)
+def test_unapplied_key_is_warned_about_by_name(caplog, overrides, key, reason):
+    (warning,) = unapplied_warnings(caplog, overrides)
+    assert key in warning and reason in warning and "<dict>" in warning
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"mydumper.character-set": "auto"},  # UTF-8 schema files: what is sent is what tidb-lightning sends
+        {"mydumper.character-set": "utf8"},
+        {"mydumper.character-set": "binary"},
+        {"mydumper.data-invalid-char-replace": "?"},  # binary data: tidb-lightning does not replace either
+        {"mydumper.data-character-set": "utf8mb4", "mydumper.data-invalid-char-replace": "?"},
+        {"tidb.status-port": 10080},  # the default, as converted Loader configurations say
+    ],
+)
+def test_unapplied_key_is_quiet_when_it_would_change_nothing(caplog, overrides):
+    assert unapplied_warnings(caplog, overrides) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"mydumper.character-set": "latin2"}, "mydumper.character-set"),
+        ({"mydumper.data-invalid-char-replace": 1}, "mydumper.data-invalid-char-replace"),
+        ({"tidb.status-port": 70000}, "tidb.status-port"),
+        ({"lightning.max-error": {"conflict": "many"}}, "lightning.max-error.conflict"),
+    ],
+)
+def test_unapplied_key_values_are_still_checked(overrides, key):
+    assert raises_config_error(SOURCE, overrides=overrides).key == key
+
+
+def test_the_data_character_set_reaches_the_config_folded():
+    for spelling, charset in (("utf8", Charset.UTF8MB4), ("", Charset.BINARY), ("GBK", Charset.GBK)):
+        cfg = load_task_config(SOURCE, overrides={"mydumper.data-character-set": spelling})
+        assert cfg.mydumper.data_character_set is charset
+
+
+def test_enumerated_settings_load_as_enum_members():
+    cfg = load_task_config(
+        SOURCE,
+        overrides={
+            "tikv-importer.on-duplicate": "IGNORE",
+            "conflict.strategy": "none",
+            "checkpoint.driver": "mysql",
+            "checkpoint.keep-after-success": True,
+            "tidb.tls": "skip-verify",
+        },
+    )
+    assert cfg.tikv_importer.on_duplicate is OnDuplicate.IGNORE
+    assert cfg.conflict.strategy == "" and cfg.duplicate_mode is OnDuplicate.IGNORE
+    assert cfg.checkpoint.driver is CheckpointDriver.MYSQL
+    assert cfg.checkpoint.keep_after_success is KeepAfterSuccess.RENAME
+    assert cfg.tidb.tls is TLSMode.SKIP_VERIFY
+    strategy = load_task_config(SOURCE, overrides={"conflict.strategy": "error"}).conflict.strategy
+    assert strategy is OnDuplicate.ERROR

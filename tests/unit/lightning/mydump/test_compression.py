@@ -11,6 +11,7 @@ import zstandard
 
 from airflow_provider_tidb_lightning.lightning.errors import SourceError
 from airflow_provider_tidb_lightning.lightning.mydump.compression import (
+    Compression,
     compression_from_name,
     normalize_compression,
     open_source,
@@ -150,3 +151,17 @@ def test_auto_detection_when_opening(tmp_path: Path) -> None:
     path = tmp_path / "db.t.sql.gz"
     path.write_bytes(gzip.compress(b"abc"))
     assert read_all(path, "auto") == b"abc"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("gz", Compression.GZIP), ("GZIP", Compression.GZIP), ("zst", Compression.ZSTD), ("", Compression.NONE)],
+)
+def test_rule_values_fold_to_one_compression_member(value: str, expected: Compression) -> None:
+    assert normalize_compression(value, "db.t.sql") is expected
+
+
+def test_auto_looks_at_the_name_and_unknown_values_are_refused() -> None:
+    assert normalize_compression("auto", "db.t.sql.zst") is Compression.ZSTD
+    with pytest.raises(SourceError, match="unsupported compression 'lz4'"):
+        normalize_compression("lz4", "db.t.sql.lz4")

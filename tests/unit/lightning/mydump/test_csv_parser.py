@@ -55,8 +55,8 @@ def flat(batches: list[RowBatch]) -> list[tuple[bytes, int]]:
     return [pair for b in batches for pair in zip(b.rows, b.offsets, strict=True)]
 
 
-def test_tbl_lineitem(sample_dir: Path) -> None:
-    data = (sample_dir / "tbl" / "lineitem.tbl").read_bytes()
+def test_tbl_lineitem(tpch_tbl_dir: Path) -> None:
+    data = (tpch_tbl_dir / "lineitem.tbl").read_bytes()
     columns = tuple(f"c{i}" for i in range(16))
     batches = read_all(data, TBL, columns=columns, max_bytes=96 * 1024, max_rows=65536)
     rows = rows_of(batches)
@@ -76,7 +76,7 @@ def test_tbl_lineitem(sample_dir: Path) -> None:
     assert all(b.nbytes == sum(map(len, b.rows)) and b.nbytes <= 96 * 1024 for b in batches)
 
 
-def test_tbl_all_tables(sample_dir: Path) -> None:
+def test_tbl_all_tables(tpch_tbl_dir: Path) -> None:
     expected = {
         "nation": 25,
         "region": 5,
@@ -87,13 +87,13 @@ def test_tbl_all_tables(sample_dir: Path) -> None:
         "orders": 15000,
         "lineitem": 60175,
     }
-    found = {p.stem: len(rows_of(read_all(p.read_bytes(), TBL))) for p in (sample_dir / "tbl").glob("*.tbl")}
+    found = {p.stem: len(rows_of(read_all(p.read_bytes(), TBL))) for p in tpch_tbl_dir.glob("*.tbl")}
     assert found == expected
 
 
-def test_paths_agree_on_sample(sample_dir: Path) -> None:
+def test_paths_agree_on_sample(tpch_tbl_dir: Path) -> None:
     """Block path, line path (tiny blocks) and careful path (quoting enabled) give the same rows."""
-    data = (sample_dir / "tbl" / "orders.tbl").read_bytes()[:200_000]
+    data = (tpch_tbl_dir / "orders.tbl").read_bytes()[:200_000]
     data = data[: data.rindex(b"\n") + 1]
     fast = read_all(data, TBL, max_bytes=30_000, max_rows=500)
     tiny = read_all(data, TBL, max_bytes=30_000, max_rows=500, block_size=7)
@@ -175,8 +175,8 @@ def test_errors(block_size: int) -> None:
     assert info.value.offset == 5
 
 
-def test_resume_and_chunk_end(sample_dir: Path) -> None:
-    data = (sample_dir / "tbl" / "customer.tbl").read_bytes()
+def test_resume_and_chunk_end(tpch_tbl_dir: Path) -> None:
+    data = (tpch_tbl_dir / "customer.tbl").read_bytes()
     batches = read_all(data, TBL, max_bytes=20_000)
     everything = flat(batches)
     seen = 0
@@ -313,9 +313,9 @@ def test_tricky_quoted_runs(data: bytes) -> None:
         )
 
 
-def test_quoted_block_path_rows(sample_dir: Path) -> None:
+def test_quoted_block_path_rows(tpch_tbl_dir: Path) -> None:
     """A fully quoted and a Dumpling-style lineitem give the .tbl file's rows at their own offsets."""
-    tbl = (sample_dir / "tbl" / "lineitem.tbl").read_bytes()
+    tbl = (tpch_tbl_dir / "lineitem.tbl").read_bytes()
     tbl_lines = tbl.splitlines()
     expected = rows_of(read_all(tbl, TBL))
     quoted = b"".join(b'"' + line[:-1].replace(b"|", b'","') + b'"\r\n' for line in tbl_lines)

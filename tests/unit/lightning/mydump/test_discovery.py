@@ -1,4 +1,5 @@
-"""discover(): the real TPC-H sample and hand-made dumps in temporary directories."""
+"""discover(): the TPC-H ``.tbl`` files and hand-made dumps in temporary directories (the real mydumper
+dump: tests/integration/lightning/mydump/test_tpch_dump.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,10 @@ import zstandard
 
 from airflow_provider_tidb_lightning.lightning.config.model import FileRule, MydumperSection, Route
 from airflow_provider_tidb_lightning.lightning.errors import ConfigError, SourceError
-from airflow_provider_tidb_lightning.lightning.mydump import DumpLayout, TableSource, discover
+from airflow_provider_tidb_lightning.lightning.mydump import discover
+from tests.support.mydump_harness import run, table
 
-SAMPLE = Path("/work/shared/samples/tpch-sf0.01")
-SAMPLE_SQL = SAMPLE / "mydumper-sql"
 TPCH_TABLES = ["customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier"]
-
-needs_sample = pytest.mark.skipif(not SAMPLE_SQL.is_dir(), reason="shared TPC-H sample not present")
 
 
 def make_dump(root: Path, files: dict[str, bytes | str]) -> Path:
@@ -27,70 +25,9 @@ def make_dump(root: Path, files: dict[str, bytes | str]) -> Path:
     return root
 
 
-def run(root: Path, routes: list[Route] | None = None, **options: object) -> DumpLayout:
-    return discover(MydumperSection(data_source_dir=str(root), **options), routes or [])  # type: ignore[arg-type]
-
-
-def table(layout: DumpLayout, schema: str, name: str) -> TableSource:
-    matches = [t for t in layout.tables if (t.source_schema, t.source_table) == (schema, name)]
-    assert len(matches) == 1, [(t.source_schema, t.source_table) for t in layout.tables]
-    return matches[0]
-
-
-@needs_sample
-def test_tpch_sample() -> None:
-    layout = run(SAMPLE_SQL)
-    assert layout.root == str(SAMPLE_SQL)
-    assert [t.source_table for t in layout.tables] == TPCH_TABLES
-    assert all(t.target_schema == "tpch" and not t.is_view for t in layout.tables)
-    assert layout.ignored == ["metadata"]
-    [database] = layout.databases
-    assert (database.source_schema, database.target_schema) == ("tpch", "tpch")
-    assert database.schema_file is not None and database.schema_file.relative == "tpch-schema-create.sql"
-
-    lineitem = table(layout, "tpch", "lineitem")
-    assert [f.relative for f in lineitem.data_files] == [
-        "tpch.lineitem.00000.sql",
-        "tpch.lineitem.00001.sql",
-        "tpch.lineitem.00002.sql",
-    ]
-    assert lineitem.schema_file is not None and lineitem.schema_file.relative == "tpch.lineitem-schema.sql"
-    first = lineitem.data_files[0]
-    assert first.path == str(SAMPLE_SQL / "tpch.lineitem.00000.sql")
-    assert first.size == (SAMPLE_SQL / "tpch.lineitem.00000.sql").stat().st_size
-    assert (first.format, first.compression, first.sort_key) == ("sql", "", "00000")
-    nation = table(layout, "tpch", "nation")
-    assert [(f.relative, f.sort_key) for f in nation.data_files] == [("tpch.nation.sql", "")]
-
-
-@needs_sample
-def test_tpch_sample_filtered_to_lineitem() -> None:
-    layout = run(SAMPLE_SQL, filter=("tpch.l*",))
-    assert [t.source_table for t in layout.tables] == ["lineitem"]
-    assert [d.source_schema for d in layout.databases] == ["tpch"]
-    assert layout.ignored == ["metadata"]  # filtered files are not "ignored", they are not selected
-
-
-@needs_sample
-def test_tpch_sample_routes_rename_schema_and_table() -> None:
-    routes = [
-        Route(schema_pattern="tpch", target_schema="analytics"),
-        Route(schema_pattern="tpch", table_pattern="lineitem", target_schema="analytics", target_table="li"),
-    ]
-    layout = run(SAMPLE_SQL, routes)
-    lineitem = table(layout, "tpch", "lineitem")
-    assert (lineitem.target_schema, lineitem.target_table) == ("analytics", "li")
-    assert {(f.target_schema, f.target_table) for f in lineitem.data_files} == {("analytics", "li")}
-    assert {(f.source_schema, f.source_table) for f in lineitem.data_files} == {("tpch", "lineitem")}
-    nation = table(layout, "tpch", "nation")
-    assert (nation.target_schema, nation.target_table) == ("analytics", "nation")
-    assert [(d.source_schema, d.target_schema) for d in layout.databases] == [("tpch", "analytics")]
-
-
-@needs_sample
-def test_tbl_files_through_a_custom_rule() -> None:
+def test_tbl_files_through_a_custom_rule(tpch_tbl_dir: Path) -> None:
     rules = [FileRule(pattern=r"^(\w+)\.tbl$", schema="tpch", table="$1", type="csv")]
-    layout = run(SAMPLE / "tbl", files=rules)
+    layout = run(tpch_tbl_dir, files=rules)
     assert [t.source_table for t in layout.tables] == TPCH_TABLES
     assert all(t.schema_file is None and t.data_files[0].format == "csv" for t in layout.tables)
     assert [(d.source_schema, d.schema_file) for d in layout.databases] == [("tpch", None)]

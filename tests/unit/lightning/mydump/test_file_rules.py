@@ -6,7 +6,8 @@ import pytest
 
 from airflow_provider_tidb_lightning.lightning.config.model import FileRule
 from airflow_provider_tidb_lightning.lightning.errors import ConfigError, SourceError
-from airflow_provider_tidb_lightning.lightning.mydump.file_rules import FileRouter, RouteResult
+from airflow_provider_tidb_lightning.lightning.mydump.compression import Compression
+from airflow_provider_tidb_lightning.lightning.mydump.file_rules import FileKind, FileRouter, RouteResult
 
 DEFAULTS = FileRouter([])
 
@@ -156,3 +157,12 @@ def test_bad_custom_rules_name_the_key(rule: FileRule, key: str, message: str) -
     with pytest.raises(ConfigError, match=message) as info:
         FileRouter([good, rule])
     assert info.value.key == f"mydumper.files[1].{key}"
+
+
+def test_route_results_carry_enum_members_even_from_templates() -> None:
+    rule = FileRule(pattern=r"^(\w+)\.(\w+)\.(SQL|CSV)(?:\.(gz))?$", schema="$1", table="$2", type="$3",
+                    compression="$4")
+    result = FileRouter([rule], default_rules=False).route("db.t.CSV.gz")
+    assert result is not None
+    assert result.kind is FileKind.CSV and result.compression is Compression.GZIP
+    assert FileRouter([]).route("db-schema-create.sql") == RouteResult(FileKind.SCHEMA_SCHEMA, "db")

@@ -1,4 +1,5 @@
-"""split_chunks: cuts land exactly on statement / line starts and tile the file."""
+"""split_chunks: cuts land exactly on statement / line starts and tile the file (the real mydumper dump:
+tests/integration/lightning/mydump/test_tpch_dump.py)."""
 
 from __future__ import annotations
 
@@ -9,57 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_tidb_lightning.lightning.config.model import CSVSection, MydumperSection
-from airflow_provider_tidb_lightning.lightning.mydump import Chunk, DataFile, split_chunks
+from airflow_provider_tidb_lightning.lightning.config.model import MydumperSection
+from airflow_provider_tidb_lightning.lightning.mydump import Chunk, split_chunks
 from airflow_provider_tidb_lightning.lightning.mydump import region as chunks_module
-
-SAMPLE_LINEITEM = Path("/work/shared/samples/tpch-sf0.01/mydumper-sql/tpch.lineitem.00000.sql")
-
-
-def data_file(path: Path, fmt: str, compression: str = "") -> DataFile:
-    return DataFile(
-        path=str(path),
-        relative=path.name,
-        source_schema="db",
-        source_table="t",
-        target_schema="db",
-        target_table="t",
-        format=fmt,
-        compression=compression,
-        size=path.stat().st_size,
-        sort_key="",
-    )
-
-
-def strict(region: int, **csv: object) -> MydumperSection:
-    return MydumperSection(strict_format=True, max_region_size=region, csv=CSVSection(**csv))  # type: ignore[arg-type]
-
-
-def assert_tiles(chunks: list[Chunk], size: int) -> None:
-    assert [c.index for c in chunks] == list(range(len(chunks)))
-    assert chunks[0].start == 0 and chunks[-1].end is None
-    for before, after in zip(chunks, chunks[1:], strict=False):
-        assert before.end == after.start and before.start < after.start < size
-
-
-def expected_starts(cuts: list[int], size: int, region: int) -> list[int]:
-    """Reference: from each start, the first cut at or after start + region (whole-file view)."""
-    starts = [0]
-    while True:
-        later = [c for c in cuts if c >= starts[-1] + region and c < size]
-        if not later:
-            return starts
-        starts.append(min(later))
-
-
-def sql_cuts(content: bytes) -> list[int]:
-    cuts, offset = [], 0
-    lines = content.split(b"\n")
-    for previous, line in zip(lines, lines[1:], strict=False):
-        offset += len(previous) + 1
-        if previous.rstrip(b" \t\r").endswith(b";") and line.upper().startswith((b"INSERT", b"REPLACE")):
-            cuts.append(offset)
-    return cuts
+from tests.support.mydump_harness import assert_tiles, data_file, expected_starts, sql_cuts, strict
 
 
 def line_starts(content: bytes, terminator: bytes | None) -> list[int]:
@@ -92,19 +46,6 @@ def test_chunk_key_is_relative_path_and_index(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n" * 5000)
     chunks = split_chunks(data_file(path, "csv"), strict(4096, header=False))
     assert [c.key for c in chunks[:2]] == ["db.t.csv:0", "db.t.csv:1"]
-
-
-@pytest.mark.skipif(not SAMPLE_LINEITEM.is_file(), reason="shared TPC-H sample not present")
-def test_sample_sql_file_splits_at_insert_statements() -> None:
-    content = SAMPLE_LINEITEM.read_bytes()
-    file = data_file(SAMPLE_LINEITEM, "sql")
-    chunks = split_chunks(file, strict(500_000))
-    assert_tiles(chunks, len(content))
-    assert [c.start for c in chunks] == expected_starts(sql_cuts(content), len(content), 500_000)
-    assert len(chunks) == 3  # mydumper wrote three ~1 MB INSERT statements
-    for chunk in chunks[1:]:
-        assert content[chunk.start : chunk.start + 12] == b"INSERT INTO "
-        assert content[: chunk.start].endswith(b";\n")
 
 
 def random_sql(rng: random.Random) -> bytes:

@@ -1,79 +1,19 @@
-"""SQLReader: sample dump, awkward literals, block boundaries, resume, chunk ends and errors."""
+"""SQLReader: awkward literals, block boundaries, resume, chunk ends and errors (the real mydumper
+dump: tests/integration/lightning/mydump/test_tpch_dump.py)."""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
 from airflow_provider_tidb_lightning.lightning.errors import SourceError
-from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition, RowBatch
+from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition
 from airflow_provider_tidb_lightning.lightning.mydump.sql_parser import SQLReader, sniff_set_names
 from tests.support.counting_stream import CountingStream
-
-SAMPLE_COUNTS = {
-    "nation": 25,
-    "region": 5,
-    "part": 2000,
-    "supplier": 100,
-    "partsupp": 8000,
-    "customer": 1500,
-    "orders": 15000,
-    "lineitem": 60175,
-}
-
-
-def read_all(
-    data: bytes,
-    *,
-    max_bytes: int = 1 << 20,
-    max_rows: int = 1 << 20,
-    block_size: int = 1 << 20,
-    start: int = 0,
-    end: int | None = None,
-    resume: ReadPosition | None = None,
-) -> list[RowBatch]:
-    offset = resume.offset if resume else start
-    stream = io.BytesIO(data)
-    stream.seek(offset)
-    reader = SQLReader(stream, path="t.sql", start=start, end=end, resume=resume, block_size=block_size)
-    return list(reader.batches(max_bytes, max_rows))
-
-
-def flat(batches: list[RowBatch]) -> list[tuple[tuple[str, ...] | None, bytes, int]]:
-    return [(b.columns, row, off) for b in batches for row, off in zip(b.rows, b.offsets, strict=True)]
-
-
-def test_sample_files_row_counts_and_edges(sample_dir: Path) -> None:
-    counts: dict[str, int] = {}
-    for path in sorted((sample_dir / "mydumper-sql").glob("tpch.*.sql")):
-        if path.name.endswith("-schema.sql"):
-            continue
-        data = path.read_bytes()
-        batches = read_all(data, max_bytes=96 * 1024, max_rows=65536)
-        rows = [row for b in batches for row in b.rows]
-        table = path.name.split(".")[1]
-        counts[table] = counts.get(table, 0) + len(rows)
-        # First row: the line after the first "VALUES"; last row: the last line without ";".
-        first_line = data.split(b"VALUES\n", 1)[1].split(b"\n", 1)[0]
-        assert rows[0] == first_line.rstrip(b",")
-        assert rows[-1] == data.rstrip(b"\n").rsplit(b"\n", 1)[1].rstrip(b";")
-        assert all(b.nbytes == sum(map(len, b.rows)) for b in batches)
-        assert batches[-1].end == ReadPosition(len(data), None, False)
-        # Offsets point at the row's bytes.
-        for b in batches[:3]:
-            for row, off in zip(b.rows, b.offsets, strict=True):
-                assert data[off : off + len(row)] == row
-    assert counts == SAMPLE_COUNTS
-
-
-def test_sample_nation_first_row_exact(sample_dir: Path) -> None:
-    data = (sample_dir / "mydumper-sql" / "tpch.nation.sql").read_bytes()
-    rows = flat(read_all(data))
-    assert rows[0][:2] == (None, b'(0,"ALGERIA",0," haggle. carefully final deposits detect slyly agai")')
-    assert sniff_set_names(data[:4096]) == "binary"
-
+from tests.support.mydump_harness import assert_resumes_from_every_batch_end
+from tests.support.mydump_harness import flat_sql as flat
+from tests.support.mydump_harness import read_sql as read_all
 
 AWKWARD = (
     b"/*!40101 SET NAMES binary*/;\n"
@@ -122,14 +62,6 @@ def test_tiny_blocks_give_identical_output(block_size: int) -> None:
     assert flat(read_all(AWKWARD, block_size=block_size)) == flat(read_all(AWKWARD))
 
 
-def test_tiny_blocks_on_sample(sample_dir: Path) -> None:
-    data = (sample_dir / "mydumper-sql" / "tpch.partsupp.sql").read_bytes()
-    expected = flat(read_all(data, max_bytes=20000, max_rows=1000))
-    assert len(expected) == 8000
-    assert flat(read_all(data, max_bytes=20000, max_rows=1000, block_size=7)) == expected
-    assert flat(read_all(data, max_bytes=20000, max_rows=1000, block_size=4099)) == expected
-
-
 def test_row_larger_than_block() -> None:
     big = b"x" * 100_000
     data = b"INSERT INTO t VALUES (1,'" + big + b"'),(2,'" + big + b"');\n"
@@ -137,33 +69,8 @@ def test_row_larger_than_block() -> None:
     assert rows == [b"(1,'" + big + b"')", b"(2,'" + big + b"')"]
 
 
-@pytest.mark.parametrize(("max_bytes", "max_rows"), [(1, 1000), (10_000, 1000), (1 << 20, 3), (2000, 7)])
-def test_batch_limits(sample_dir: Path, max_bytes: int, max_rows: int) -> None:
-    data = (sample_dir / "mydumper-sql" / "tpch.supplier.sql").read_bytes()
-    batches = read_all(data, max_bytes=max_bytes, max_rows=max_rows)
-    assert sum(len(b.rows) for b in batches) == 100
-    for b in batches:
-        assert 1 <= len(b.rows) <= max_rows
-        assert b.nbytes <= max_bytes or len(b.rows) == 1
-    # A batch stops only when the next row would not fit.
-    for b, nxt in zip(batches, batches[1:], strict=False):
-        assert len(b.rows) == max_rows or b.nbytes + len(nxt.rows[0]) > max_bytes
-
-
-@pytest.mark.parametrize("data_name", ["awkward", "orders"])
-def test_resume_from_every_batch_end(sample_dir: Path, data_name: str) -> None:
-    if data_name == "awkward":
-        data, max_bytes, block_size = AWKWARD, 40, 16
-    else:
-        data, max_bytes, block_size = (sample_dir / "mydumper-sql" / "tpch.orders.sql").read_bytes(), 150_000, 1 << 16
-    batches = read_all(data, max_bytes=max_bytes, max_rows=5000, block_size=block_size)
-    assert len(batches) > 5
-    all_rows = flat(batches)
-    seen = 0
-    for b in batches:
-        seen += len(b.rows)
-        rest = flat(read_all(data, max_bytes=max_bytes, max_rows=5000, block_size=block_size, resume=b.end))
-        assert rest == all_rows[seen:]
+def test_resume_from_every_batch_end() -> None:
+    assert_resumes_from_every_batch_end(AWKWARD, max_bytes=40, block_size=16)
 
 
 def test_resume_position_kinds() -> None:

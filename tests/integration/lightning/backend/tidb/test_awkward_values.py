@@ -122,16 +122,6 @@ def awkward_source(db_server):
             conn.cursor().execute(f"DROP DATABASE IF EXISTS {quote(name)}")
 
 
-@pytest.fixture
-def scratch_databases(db_server):
-    """Names dropped after the test (the engine's task-info schemas, databases it creates itself)."""
-    names: list[str] = []
-    yield names
-    with db_server.connect() as conn, conn.cursor() as cur:
-        for name in names:
-            cur.execute(f"DROP DATABASE IF EXISTS {quote(name)}")
-
-
 def _engine_import(db_server, dump_dir, target, source_db, tmp_path, scratch, **sections):
     scratch.append(f"{target}_info")
     cfg = task_config(db_server, dump_dir, target, source_db=source_db,

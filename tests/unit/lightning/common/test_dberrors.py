@@ -1,0 +1,37 @@
+"""classify: server and client errors sorted into what the writer does about them."""
+
+from __future__ import annotations
+
+import pymysql
+import pytest
+
+from airflow_provider_tidb_lightning.lightning.common.dberrors import ErrorKind, classify, describe
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (pymysql.err.IntegrityError(1062, "Duplicate entry '1' for key 'PRIMARY'"), ErrorKind.CONFLICT),
+        (pymysql.err.DataError(1366, "Incorrect string value"), ErrorKind.TYPE),
+        (pymysql.err.ProgrammingError(1064, "You have an error in your SQL syntax"), ErrorKind.SYNTAX),
+        (pymysql.err.OperationalError(1213, "Deadlock found"), ErrorKind.TRANSIENT),
+        (pymysql.err.OperationalError(2013, "Lost connection"), ErrorKind.TRANSIENT),
+        (pymysql.err.OperationalError(2099, "some other client error"), ErrorKind.TRANSIENT),
+        (pymysql.err.InterfaceError(0, ""), ErrorKind.TRANSIENT),
+        (ConnectionResetError("reset"), ErrorKind.TRANSIENT),
+        (pymysql.err.OperationalError(1142, "INSERT command denied"), ErrorKind.FATAL),
+        (ValueError("not a server error"), ErrorKind.FATAL),
+    ],
+)
+def test_classify(exc, kind):
+    assert classify(exc) is kind
+
+
+def test_kinds_equal_the_strings_callers_compare_with():
+    assert classify(pymysql.err.IntegrityError(1062, "dup")) == "conflict"
+    assert {k.value for k in ErrorKind} == {"transient", "conflict", "type", "syntax", "fatal"}
+
+
+def test_describe_keeps_the_server_message_only():
+    assert describe(pymysql.err.IntegrityError(1062, "Duplicate entry")) == "Error 1062: Duplicate entry"
+    assert describe(ValueError("bad")) == "ValueError: bad"
