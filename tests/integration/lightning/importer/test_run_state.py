@@ -25,14 +25,8 @@ from airflow_provider_tidb_lightning.lightning.common import failpoint
 from airflow_provider_tidb_lightning.lightning.errors import ImportFailed
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition
-from tests.integration.lightning.importer.test_resume_kill import (
-    TOTAL_ROWS,
-    assert_exact,
-    checkpoint_state,
-    run_cli,
-    summary_of,
-    write_task,
-)
+from tests.support.checkpoint_checks import TOTAL_ROWS, assert_exact, checkpoint_state
+from tests.support.cli_task import run_cli, summary_of, write_task
 from tests.support.engine_helpers import task_config
 
 # Two bad rows (a too long value, an impossible date) among four.
@@ -118,10 +112,11 @@ def test_conflicts_past_the_threshold_name_the_batch(db_server, tmp_path, fresh_
     assert "conflict.threshold" in message
 
 
-def test_a_crash_while_creating_the_checkpoint_leaves_no_half_task(db_server, target, reference_db, tmp_path):
+def test_a_crash_while_creating_the_checkpoint_leaves_no_half_task(db_server, target, reference_db, sample_sql,
+                                                                  tmp_path):
     """Killed inside the transaction that creates the mysql checkpoint: nothing of it stays, and the next
     run starts cleanly instead of reporting a changed source."""
-    task = write_task(tmp_path / "task.toml", db_server, target)
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql)
     killed = run_cli(task, task_id="create", kill_at="checkpoint-creating:1")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     with db_server.connect() as conn:
