@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pymysql
 
@@ -33,6 +33,8 @@ from .model import (
     task_key,
 )
 from .store import CheckpointStore, Connect
+
+_T = TypeVar("_T")
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS {schema}.`task_v1` (
@@ -98,7 +100,7 @@ class MySQLStore(CheckpointStore):
             return list(cur.fetchall())
         return self._transaction(one)
 
-    def _transaction(self, work: Callable[[Cursor], Any]) -> Any:
+    def _transaction(self, work: Callable[[Cursor], _T]) -> _T:
         """Run ``work(cursor)`` in one transaction on the store's connection, reconnecting with backoff if the
         server went away (the whole transaction is run again: nothing of a failed try was committed).
 
@@ -198,7 +200,7 @@ class MySQLStore(CheckpointStore):
             (key, table.key, table.hashed_key, table.status.value, table.target_id, table.error),
         )
 
-    def writer_connection(self, connect: Connect) -> Any:
+    def writer_connection(self, connect: Connect) -> pymysql.Connection:
         """Autocommit off: every batch is a transaction that :meth:`commit_progress` joins and commits."""
         return connect(False)
 

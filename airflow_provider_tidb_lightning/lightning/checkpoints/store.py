@@ -28,11 +28,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import pymysql
 from pymysql.constants import SERVER_STATUS
 
 from .model import ChunkProgress, TableCheckpoint, TaskCheckpoint
 
-Connect = Callable[[bool], Any]  # opens a connection to the target with autocommit on (True) or off
+Connect = Callable[[bool], pymysql.Connection]  # opens a connection to the target with autocommit on (True) or off
 
 
 class CheckpointStore(ABC):
@@ -49,7 +50,7 @@ class CheckpointStore(ABC):
         """Save a table's status (durably, before returning)."""
 
     @abstractmethod
-    def writer_connection(self, connect: Connect) -> Any:
+    def writer_connection(self, connect: Connect) -> pymysql.Connection:
         """A connection for a writer, opened with ``connect`` in the mode this store commits batches in."""
 
     @abstractmethod
@@ -107,7 +108,7 @@ class MemoryStore(CheckpointStore):
             self._tasks[task_id].tables[table.key] = table
             self._changed(urgent=True)
 
-    def writer_connection(self, connect: Connect) -> Any:
+    def writer_connection(self, connect: Connect) -> pymysql.Connection:
         return connect(True)
 
     def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:

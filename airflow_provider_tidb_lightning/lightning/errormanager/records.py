@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from ..common.cursor import Cursor
 from ..common.quoting import quote_identifier
 from ..config.model import MaxError
 
@@ -86,12 +87,12 @@ class ErrorRecorder:
     def table(self, name: str) -> str:
         return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
 
-    def ensure_tables(self, cur) -> None:
+    def ensure_tables(self, cur: Cursor) -> None:
         cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.schema)}")
         for name in (TYPE_ERROR_TABLE, CONFLICT_TABLE):
             cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({_RECORD_COLUMNS})")
 
-    def count_existing(self, cur) -> dict[str, int]:
+    def count_existing(self, cur: Cursor) -> dict[str, int]:
         """Errors already recorded by earlier runs of this task, so a resume keeps the same budget."""
         counts: dict[str, int] = {}
         for name in (TYPE_ERROR_TABLE, CONFLICT_TABLE):
@@ -101,7 +102,7 @@ class ErrorRecorder:
                 counts[kind if isinstance(kind, str) else kind.decode()] = int(n)
         return counts
 
-    def record(self, cur, *, kind: str, table: str, path: str, offset: int, error: str, row: bytes) -> None:
+    def record(self, cur: Cursor, *, kind: str, table: str, path: str, offset: int, error: str, row: bytes) -> None:
         """Insert one record with ``cur`` (inside the caller's transaction)."""
         target = CONFLICT_TABLE if kind == "conflict" else TYPE_ERROR_TABLE
         if target == CONFLICT_TABLE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -32,7 +33,7 @@ class ImportSummary:
     def total_bytes(self) -> int:
         return sum(t.bytes for t in self.tables)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (for XCom, logs and the command line's --summary output)."""
         return {
             "task_id": self.task_id,

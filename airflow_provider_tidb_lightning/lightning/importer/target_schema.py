@@ -9,6 +9,7 @@ one before each view) is never run against the target.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pymysql
@@ -41,7 +42,7 @@ def _statements(schema_file: SchemaFile) -> list[tuple[int, bytes]]:
         raise SourceError(str(exc), path=schema_file.relative, offset=exc.offset) from None
 
 
-def _run_file(cur: Any, schema_file: SchemaFile, want: str, rewrite, what: str) -> bool:
+def _run_file(cur: Any, schema_file: SchemaFile, want: str, rewrite: Callable[[bytes], bytes], what: str) -> bool:
     """Execute the SET statements and the rewritten CREATE of kind ``want``; True if one was found."""
     found = False
     try:
