@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from ..backend.tidb.writer import Session
+from ..config.charsets import session_charset
 from ..config.model import TaskConfig
 from ..errors import SourceError
 from ..mydump.compression import open_source
@@ -19,9 +20,6 @@ from ..mydump.csv_parser import read_csv_header
 from ..mydump.layout import DataFile
 from ..mydump.sql_parser import sniff_set_names, sniff_time_zone
 
-# mydumper.data-character-set -> the SET NAMES that sends the bytes unchanged
-_CHARSETS = {"binary": "binary", "auto": "binary", "utf8mb4": "utf8mb4", "utf8": "utf8mb4", "gbk": "gbk",
-             "gb18030": "gb18030", "latin1": "latin1", "ascii": "ascii"}
 _PLAIN_NAME = re.compile(r"^\w+$")
 _HEAD_BYTES = 65536  # SET statements come first in a dump file
 
@@ -65,7 +63,7 @@ class FileFactsCache:
                 header, header_end = read_csv_header(stream, path=data_file.relative, csv=csv)
                 columns = header if csv.header_schema_match else None
         if charset is None:
-            charset = _CHARSETS.get(self._config.mydumper.data_character_set.lower(), "binary")
+            charset = session_charset(self._config.mydumper.data_character_set)
         if not _PLAIN_NAME.match(charset):
             raise SourceError(f"unsupported character set {charset!r} in SET NAMES", path=data_file.relative, offset=0)
         return FileFacts(Session(charset, time_zone), columns, header_end)
