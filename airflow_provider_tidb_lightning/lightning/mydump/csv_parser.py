@@ -1,16 +1,20 @@
 """Streaming reader of CSV-like data files, producing SQL row tuples for the TiDB backend.
 
-Four speeds, chosen per stretch of input, all giving identical rows and offsets:
+Two paths, chosen per stretch of input, giving identical rows, offsets and resume positions:
 
-* block path: a run of whole ``\\n``-terminated lines with no quote, escape, NULL or byte that
-  needs SQL escaping (typical of TPC-H ``.tbl`` files) is turned into ``('a','b')`` tuples with
-  a few ``bytes.replace``/``split`` calls over the whole run;
-* quoted block path: the same for quoted files (Dumpling's ``"abc","x,y",12,\\N``) as long as
-  no field holds the delimiter, an escape, a line break or a byte that needs SQL escaping;
-  fully quoted lines are proved plain by counting, others by one compiled record pattern;
-* line path: a line without delimiter or backslash is ``split`` on the separator;
-* careful path: a compiled field pattern handles quoted fields (embedded separators, newlines,
-  doubled delimiters) and backslash escapes.
+* the careful path, the reference: a lexer in the manner of tidb-lightning's ``csv_parser.go``
+  that takes a record field by field (one compiled field pattern: quoted fields with embedded
+  separators, newlines and doubled delimiters, backslash escapes), decides NULL and unescapes, and
+  hands the values to the encoder's ``encode``;
+* the fast path: a run of whole ``\\n``-terminated records whose fields need no unescaping (a
+  TPC-H ``.tbl`` file; Dumpling's ``"abc","x,y",12,\\N``) is proved so over the whole run --
+  by counting separators and delimiters, or for mixed quoting by one compiled record pattern --
+  and handed to the encoder's ``encode_block``, which writes all its tuples with a few
+  ``bytes.replace`` calls. Where the proof fails, the records go through the careful path and
+  the fast path is tried again after them, backing off while it keeps declining.
+
+The reader never writes SQL: quoting, escaping and NULL literals are the encoder's (a
+:class:`~.rows.TupleEncoder` the caller passes in).
 
 A record is at most ``max_record_bytes`` long, so an unterminated quoted field is an error at
 its record's offset, not a read of the whole file into memory.
@@ -26,23 +30,23 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import accumulate, repeat
-from operator import add, sub
+from operator import add
 from typing import BinaryIO
 
-from ..backend.tidb.encoder import RowEncoder
 from ..config.model import CSVSection
 from ..errors import SourceError
-from .rows import ReadPosition, RowBatch
+from .rows import ReadPosition, RowBatch, TupleEncoder
 from .window import DEFAULT_MAX_RECORD_BYTES, StreamWindow
 
 _UNESCAPES = {b"0": b"\x00", b"b": b"\b", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"Z": b"\x1a"}
-# Bytes that keep a run of lines off the block path: CSV quoting/escaping, SQL escaping, or a
-# bare carriage return (a line terminator when the terminator is auto-detected).
-_BLOCK_SPECIAL = rb"\\'\x00\r\x1a"
-# Bytes the quoted block path leaves to the careful path (besides "\n" and "\r"); it escapes "'".
+# Bytes that keep a run of unquoted lines off the fast path: a backslash (an escape, or a byte the
+# encoder escapes), a bare carriage return (a line terminator when the terminator is auto-detected),
+# and NUL and ^Z, which the encoder declines to write in bulk.
+_BLOCK_SPECIAL = rb"\\\x00\r\x1a"
+# Bytes the fast path leaves to the careful path in quoted runs (besides "\n" and "\r").
 _SQL_SPECIAL = b"\\\x00\x1a"
-# Stand-ins for a separator inside quoted content while a block is rewritten; the quoted block
-# path only takes runs without them.
+# A joiner for quoted contents, and a stand-in for a separator inside them while a run is encoded;
+# the quoted runs the fast path takes never hold either byte.
 _JOIN, _HIDDEN_SEP = b"\x00", b"\x1a"
 _NEED_MORE = None
 _OPEN_QUOTE = "open quote"  # like _NEED_MORE, inside a quoted field
@@ -73,19 +77,6 @@ class _Grammar:
         sep_re, quote_re = re.escape(self.sep), re.escape(self.quote)
         self.slack = max(len(self.sep), len(term) or 2, len(self.quote)) + 1
 
-        plain_excluded = (b"\\\\" if self.escape else b"") + (re.escape(self.quote[:1]) if self.quote else b"")
-        if self.auto_term:
-            line = rb"([^\r\n" + plain_excluded + rb"]*+)(?:\r\n|\n|\r)"
-        elif len(term) == 1:
-            line = rb"([^" + re.escape(term) + plain_excluded + rb"]*+)" + re.escape(term)
-        else:
-            not_term = (
-                rb"(?:(?!" + term_re + rb")[^" + plain_excluded + rb"])"
-                if plain_excluded
-                else (rb"(?:(?!" + term_re + rb").)")
-            )
-            line = rb"(" + not_term + rb"*+)" + term_re
-        self.line = re.compile(line, re.S)
         self.blank_lines = re.compile(rb"(?:" + term_re + rb")*+")
 
         escaped = rb"\\." if self.escape else b""
@@ -202,16 +193,6 @@ class _RecordSource(StreamWindow):
         g = self.g
         while True:
             buf, pos = self.buf, self.pos
-            m = g.line.match(buf, pos)
-            if m is not None and (m.end() < len(buf) or self.eof):
-                content = m.group(1)
-                if g.trim and content.endswith(g.sep):
-                    content = content[: -len(g.sep)]
-                fields: list[bytes | None] = content.split(g.sep)  # type: ignore[assignment]
-                if g.nulls and not g.nulls.isdisjoint(fields):
-                    fields = [None if f in g.nulls else f for f in fields]
-                self.pos = m.end()
-                return pos, fields
             parsed = self._careful(buf, pos)
             if parsed is _NEED_MORE or parsed is _OPEN_QUOTE:
                 if len(buf) - pos > self.max_record:
@@ -290,6 +271,9 @@ class CSVReader:
     raises :class:`RowShapeError`. A record longer than ``max_record_bytes`` (an unterminated
     quoted field, typically) raises :class:`SourceError` at the record's offset instead of reading
     the rest of the file into memory; the importer passes the statement size limit.
+
+    ``fast=False`` switches the fast path off (tests compare both paths on the same input); the
+    output is the same either way.
     """
 
     def __init__(
@@ -301,9 +285,10 @@ class CSVReader:
         start: int = 0,
         end: int | None = None,
         columns: tuple[str, ...] | None,
-        encoder: RowEncoder,
+        encoder: TupleEncoder,
         block_size: int = 1 << 20,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+        fast: bool = True,
     ) -> None:
         if block_size <= 0:
             raise ValueError("block_size must be positive")
@@ -315,14 +300,11 @@ class CSVReader:
         self._encoder = encoder
         kinds = encoder.column_kinds
         self._width = len(columns) if columns is not None else len(kinds) if kinds is not None else None
-        self._block_ok = (self._g.block_ok or self._g.record_run is not None) and encoder.all_quoted
+        self._block_ok = fast and (self._g.block_ok or self._g.record_run is not None)
         self._block_from = 0  # absolute offset before which the block path is not retried
         self._block_backoff = 1  # how far after a declined record the quoted block path tries again
         self._records_first = False  # the quoted block path starts with the record pattern
         self._window = 1 << 30  # how far ahead the quoted block path looks (shrinks after short runs)
-        self._apostrophe = b"''" if encoder.no_backslash_escapes else b"\\'"
-        # A field equal to a NULL text, as it looks in a block's encoded rows.
-        self._null_probes = tuple(b"'" + v.replace(b"'", self._apostrophe) + b"'" for v in self._g.plain_nulls)
         self._skip_header = csv.header
         self._started = False
 
@@ -411,27 +393,26 @@ class CSVReader:
         if b"\n\n" in seg or (g.trim and seg.count(sep + b"\n") != lines) or g.may_hold_null(seg):
             self._block_from = src.base + limit
             return 0, 0, False
-        if g.trim:
-            seg = seg.replace(sep + b"\n", b"\n")
-        counts = list(map(bytes.count, seg.split(b"\n", lines - 1), repeat(sep)))
+        text = seg.replace(sep + b"\n", b"\n") if g.trim else seg
+        counts = list(map(bytes.count, text.split(b"\n", lines - 1), repeat(sep)))
         if min(counts) != max(counts) or (per_line is not None and counts[0] != per_line):
             self._block_from = src.base + limit
             return 0, 0, False
-        encoded = (b"('" + seg[:-1].replace(sep, b"','").replace(b"\n", b"')\n('") + b"')").split(b"\n")
+        encoded = self._encoder.encode_block(text, sep)
+        if encoded is None:
+            self._block_from = src.base + limit
+            return 0, 0, False
         sizes = list(accumulate(map(len, encoded)))
         take = min(lines, max_rows - len(rows), bisect_right(sizes, byte_budget))
         if take == 0:
             if rows:
                 return 0, 0, True
             take = 1
-        # A source line is its row minus the tuple wrapping and the separators' growth, plus the
-        # trimmed separator and the "\n".
-        shrink = 3 + counts[0] * (3 - len(sep)) - (len(sep) if g.trim else 0)
-        starts = list(accumulate(map(sub, map(len, encoded[: take - 1]), repeat(shrink)), initial=0))
+        starts = list(accumulate(map(_PLUS_ONE, map(len, seg.split(b"\n", take)[:take])), initial=0))
         base = src.base + pos
-        offsets.extend(map(add, starts, repeat(base)))
+        offsets.extend(map(add, starts[:-1], repeat(base)))
         rows.extend(encoded if take == lines else encoded[:take])
-        src.pos = pos + starts[-1] + len(encoded[take - 1]) - shrink
+        src.pos = pos + starts[-1]
         return take, sizes[take - 1], take < lines or len(rows) >= max_rows
 
     def _quoted_block_rows(
@@ -526,12 +507,7 @@ class CSVReader:
         counts = list(map(bytes.count, text.split(b"\n", lines - 1), repeat(boundary)))
         if not self._same_width(counts, lines):
             return None
-        if quote != b"'" and b"'" in text:
-            text = text.replace(b"'", self._apostrophe)
-        encoded = b"('" + text[1:-2].replace(boundary, b"','").replace(end + quote, b"')\n('") + b"')"
-        if self._null_probes and any(map(encoded.__contains__, self._null_probes)):
-            return None
-        return encoded.split(b"\n")
+        return self._encoder.encode_block(text, g.sep, enclosed=quote, nulls=g.plain_nulls)
 
     def _record_run_rows(self, seg: bytes) -> list[bytes] | None:
         """Rows of a run of ``_Grammar.record_run`` records; may stop early at a record of another width."""
@@ -557,16 +533,9 @@ class CSVReader:
             if good == 0:
                 return None
             text = text[: sum(map(len, lines[:good])) + good]
-        if b"'" in text:
-            text = text.replace(b"'", self._apostrophe)
-        encoded = b"('" + text[:-1].replace(sep, b"','").replace(b"\n", b"')\n('") + b"')"
-        if hidden:
-            encoded = encoded.replace(_HIDDEN_SEP, sep)
-        if self._null_probes and any(map(encoded.__contains__, self._null_probes)):
-            return None
-        if g.backslash_n_null and b"\\" in encoded:
-            encoded = encoded.replace(b"'\\N'", b"NULL")  # no other field has a "\\" before an "N"
-        return encoded.split(b"\n")
+        # A backslash here is only ever a whole NULL field: the record pattern allows no other.
+        return self._encoder.encode_block(text, sep, null=b"\\N" if g.backslash_n_null else b"",
+                                          stand_in=_HIDDEN_SEP if hidden else b"", nulls=g.plain_nulls)
 
     def _same_width(self, counts: list[int], lines: int) -> bool:
         """Whether every line has as many separators as the first (and as the column list says)."""

@@ -101,8 +101,8 @@ class FastRun(NamedTuple):
     careful_until: int
     """After the run, the buffer index up to which the careful path reads."""
     full: bool = False
-    """The run took ``max_rows`` rows: the batch is complete. (Whether the next row fits in
-    ``max_bytes`` is left to the careful path: it may not be laid out on its own line.)"""
+    """The batch is complete: the run took ``max_rows`` rows, or the next row, alone on its line,
+    would break ``max_bytes``. (Otherwise the careful path looks at the next row.)"""
 
 
 def _plain_rows(body: bytes) -> int:
@@ -184,7 +184,18 @@ def fast_rows(buf: bytes, pos: int, max_bytes: int, max_rows: int) -> FastRun:
         kept = buf[pos:body_end].split(SEGMENT_SEPARATOR, max_rows)
         kept.pop()
         return FastRun(pos + sum(map(len, kept)) + _STEP * (max_rows - 1), max_rows, False, pos, True)
-    return FastRun(body_end, count, ends, body_end)
+    if ends:
+        return FastRun(body_end, count, True, body_end)
+    # The batch is full if the next row, proved alone on its line, does not fit.
+    following = body_end + _STEP
+    line_end = buf.find(b"\n", following, following + max_bytes + 2)
+    full = (
+        line_end > following
+        and buf[line_end - 1] in b",;"
+        and len(body) - _STEP * (count - 1) + line_end - 1 - following > max_bytes
+        and _plain_rows(buf[following : line_end - 1]) == 1
+    )
+    return FastRun(body_end, count, False, body_end, full)
 
 
 def sniff_set_names(head: bytes) -> str | None:
