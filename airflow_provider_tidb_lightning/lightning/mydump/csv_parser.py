@@ -51,7 +51,12 @@ _JOIN, _HIDDEN_SEP = b"\x00", b"\x1a"
 _NEED_MORE = None
 _OPEN_QUOTE = "open quote"  # like _NEED_MORE, inside a quoted field
 _PLUS_ONE = (1).__add__
-_SHORT_RUN = 16  # records: a shorter run of the quoted block path costs more than it saves
+_SHORT_RUN = 16  # records: a shorter run of the fast path costs more than it saves
+
+
+def _nth_line_end(text: bytes, n: int) -> int:
+    """The index just after the ``n``-th ``\\n`` of ``text`` (``n`` >= 1, and there are that many)."""
+    return len(b"\n".join(text.split(b"\n", n)[:n])) + 1
 
 
 class RowShapeError(SourceError):
@@ -94,7 +99,7 @@ class _Grammar:
             unescape.append(quote_re + quote_re)
         self.unescape = re.compile(b"|".join(unescape), re.S) if unescape else None
 
-        # Block path: possible when lines end in "\n" only; NULL fields must be detectable.
+        # Unquoted runs on the fast path: possible when lines end in "\n" only.
         self.block_ok = term in (b"", b"\n") and not re.search(rb"[\r\n" + _BLOCK_SPECIAL + rb"]", self.sep)
         # Single bytes checked with the memchr-speed ``in`` operator (a regex search is 20x slower).
         specials = _BLOCK_SPECIAL.decode("unicode_escape").encode("latin-1") + self.quote[:1]
@@ -112,7 +117,7 @@ class _Grammar:
             self.block_null = re.compile(rb"(?:^|" + sep_re + rb")(?:" + values + rb")(?=" + after + rb")", re.M)
 
     def _record_run_pattern(self, csv: CSVSection, term: bytes) -> re.Pattern[bytes] | None:
-        """A run of whole records the quoted block path can take, or None if it never applies.
+        """A run of whole records the fast path can take with quoting, or None if it never applies.
 
         A field is quoted or not; it never holds the delimiter, a line break, a backslash, ``\\0``
         or ``\\x1a``, and an unquoted one never holds the separator.
@@ -141,17 +146,14 @@ class _Grammar:
             record = rb"(?!" + eol + rb")" + field + rb"(?:" + s + field + rb")*+" + eol
         return re.compile(rb"(?:" + record + rb")*+")
 
-    def has_block_special(self, seg: bytes) -> bool:
-        """Whether a run of lines holds a byte the block path cannot pass through."""
-        return any(map(seg.__contains__, self.block_special))
-
-    def may_hold_null(self, seg: bytes) -> bool:
-        """Whether a run of plain lines has a field equal to a NULL text."""
+    def first_null(self, seg: bytes) -> int:
+        """Where the first field equal to a NULL text starts in a run of plain lines, or -1."""
         if self.block_null is None:
-            return False
+            return -1
         if len(self.null_hints) == len(self.nulls) and not any(map(seg.__contains__, self.null_hints)):
-            return False
-        return self.block_null.search(seg) is not None
+            return -1
+        m = self.block_null.search(seg)
+        return -1 if m is None else m.start()
 
     def finish(self, content: bytes, quoted: bool) -> bytes | None:
         """Unescape one careful-path field and decide whether it is NULL."""
@@ -300,11 +302,11 @@ class CSVReader:
         self._encoder = encoder
         kinds = encoder.column_kinds
         self._width = len(columns) if columns is not None else len(kinds) if kinds is not None else None
-        self._block_ok = fast and (self._g.block_ok or self._g.record_run is not None)
-        self._block_from = 0  # absolute offset before which the block path is not retried
-        self._block_backoff = 1  # how far after a declined record the quoted block path tries again
-        self._records_first = False  # the quoted block path starts with the record pattern
-        self._window = 1 << 30  # how far ahead the quoted block path looks (shrinks after short runs)
+        self._fast = fast and (self._g.block_ok or self._g.record_run is not None)
+        self._fast_from = 0  # absolute offset before which the fast path is not retried
+        self._fast_backoff = 1  # how far after a declined record the fast path tries again
+        self._records_first = False  # quoted runs start with the record pattern
+        self._window = 1 << 30  # how far ahead the fast path looks (shrinks after short runs)
         self._skip_header = csv.header
         self._started = False
 
@@ -337,8 +339,8 @@ class CSVReader:
                 break
             if end is not None and src.base + src.pos >= end:
                 break
-            if self._block_ok and src.base + src.pos >= self._block_from:
-                taken, size, full = self._block_rows(rows, offsets, max_bytes - nbytes, max_rows)
+            if self._fast and src.base + src.pos >= self._fast_from:
+                taken, size, full = self._fast_rows(rows, offsets, max_bytes - nbytes, max_rows)
                 nbytes += size
                 if full:
                     break
@@ -360,13 +362,15 @@ class CSVReader:
             return None
         return RowBatch(self._columns, rows, offsets, ReadPosition(src.base + src.pos), nbytes)
 
-    def _block_rows(
+    def _fast_rows(
         self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int
     ) -> tuple[int, int, bool]:
-        """Encode a run of whole lines at once; see the module docstring.
+        """The fast path: prove a run of whole records plain and encode it at once.
 
-        Returns (rows taken, their bytes, batch full); declines (0 rows) when the run has
-        anything the line or careful path must look at.
+        The proof depends on the run's layout: with no delimiter in it, whole lines are counted
+        (:meth:`_unquoted_run`); otherwise whole quoted lines are counted or the record pattern
+        matched (:meth:`_quoted_run`). Both stop before the first record they cannot prove, which
+        the careful path then reads. Returns (rows taken, their bytes, batch full).
         """
         src, g = self._src, self._g
         buf, pos = src.buf, src.pos
@@ -376,32 +380,15 @@ class CSVReader:
         cut = buf.rfind(b"\n", pos, min(limit, pos + self._window)) + 1 or buf.rfind(b"\n", pos, limit) + 1
         if cut <= pos:
             return 0, 0, False
-        if not g.block_ok or self._records_first or (g.quote and buf.find(g.quote, pos, cut) >= 0):
-            if g.record_run is None:
-                self._block_from = src.base + limit
-                return 0, 0, False
-            return self._quoted_block_rows(rows, offsets, byte_budget, max_rows, cut)
-        seg = buf[pos:cut]
-        lines = seg.count(b"\n")
-        sep = g.sep
-        per_line = self._width - 1 if self._width is not None else None
-        if g.has_block_special(seg):
-            if g.record_run is not None:  # escapes (\N) or \r\n lines: the record pattern decides
-                return self._quoted_block_rows(rows, offsets, byte_budget, max_rows, cut)
-            self._block_from = src.base + limit
-            return 0, 0, False
-        if b"\n\n" in seg or (g.trim and seg.count(sep + b"\n") != lines) or g.may_hold_null(seg):
-            self._block_from = src.base + limit
-            return 0, 0, False
-        text = seg.replace(sep + b"\n", b"\n") if g.trim else seg
-        counts = list(map(bytes.count, text.split(b"\n", lines - 1), repeat(sep)))
-        if min(counts) != max(counts) or (per_line is not None and counts[0] != per_line):
-            self._block_from = src.base + limit
-            return 0, 0, False
-        encoded = self._encoder.encode_block(text, sep)
-        if encoded is None:
-            self._block_from = src.base + limit
-            return 0, 0, False
+        run: tuple[bytes, list[bytes] | None] | None = None
+        if g.block_ok and not self._records_first and not (g.quote and buf.find(g.quote, pos, cut) >= 0):
+            run = self._unquoted_run(buf[pos:cut])
+        if run is None and g.record_run is not None:
+            run = self._quoted_run(buf, pos, cut)
+        if run is None or run[1] is None:
+            return self._decline()
+        seg, encoded = run
+        lines = len(encoded)
         sizes = list(accumulate(map(len, encoded)))
         take = min(lines, max_rows - len(rows), bisect_right(sizes, byte_budget))
         if take == 0:
@@ -413,22 +400,64 @@ class CSVReader:
         offsets.extend(map(add, starts[:-1], repeat(base)))
         rows.extend(encoded if take == lines else encoded[:take])
         src.pos = pos + starts[-1]
+        if len(seg) < cut - pos or seg.count(b"\n") > lines:  # the run stopped at a record it rejects
+            self._window = max(4096, 4 * len(seg))
+            if lines < _SHORT_RUN:  # not worth it: back off as after a decline
+                self._fast_from = src.base + src.pos + self._fast_backoff
+                self._fast_backoff = min(self._fast_backoff * 2, 1 << 20)
+                return take, sizes[take - 1], take < lines or len(rows) >= max_rows
+        else:
+            self._window = min(2 * self._window, 1 << 30)
+        self._fast_backoff = 1
         return take, sizes[take - 1], take < lines or len(rows) >= max_rows
 
-    def _quoted_block_rows(
-        self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int, cut: int
-    ) -> tuple[int, int, bool]:
-        """The block path for quoted fields (Dumpling writes ``"abc","x,y",12,\\N``).
+    def _unquoted_run(self, seg: bytes) -> tuple[bytes, list[bytes] | None] | None:
+        """The whole lines of ``seg`` (no delimiter in it) before the first one that is not a plain
+        record, and their tuples (``None``: not provable); ``None`` to try the record pattern.
+
+        A line is a plain record when it holds no escape or byte :data:`_BLOCK_SPECIAL` names, is
+        not empty, has no field equal to a NULL text and as many separators as the others (and,
+        with ``trim-last-separator``, ends with one). Every separator then splits two fields.
+        """
+        g = self._g
+        sep = g.sep
+        stops = [i for i in map(seg.find, g.block_special) if i >= 0]
+        if stops and g.record_run is not None:  # escapes (\N) or \r\n lines: the record pattern decides
+            return None
+        blank = seg.find(b"\n\n")
+        if blank >= 0:
+            stops.append(blank + 1)
+        null = g.first_null(seg)
+        if null >= 0:
+            stops.append(null)
+        if stops:
+            seg = seg[: seg.rfind(b"\n", 0, min(stops)) + 1]
+            if not seg:
+                return seg, None
+        lines = seg.count(b"\n")
+        if g.trim and seg.count(sep + b"\n") != lines:
+            return seg, None
+        text = seg.replace(sep + b"\n", b"\n") if g.trim else seg
+        counts = list(map(bytes.count, text.split(b"\n", lines - 1), repeat(sep)))
+        if not self._same_width(counts, lines):
+            expected = counts[0] if self._width is None else self._width - 1
+            good = next(i for i, n in enumerate(counts) if n != expected)
+            if good == 0:
+                return seg, None
+            seg = seg[: _nth_line_end(seg, good)]
+            text = text[: _nth_line_end(text, good)]
+        return seg, self._encoder.encode_block(text, sep)
+
+    def _quoted_run(self, buf: bytes, pos: int, cut: int) -> tuple[bytes, list[bytes] | None]:
+        """The records from ``pos`` (up to ``cut``) before the first one the fast path cannot prove,
+        and their tuples (Dumpling writes ``"abc","x,y",12,\\N``).
 
         Every line fully quoted with plain content (most of a quoted file) is proved so by
-        counting delimiters and rewritten with two ``replace`` calls; otherwise the longest run
-        of records matching ``_Grammar.record_run`` is rewritten by splitting on the delimiter.
-        A record neither takes (doubled delimiter, escape, newline in quotes, NULL text) is left
-        to the careful path, and the block path is tried again after it, backing off while it
-        keeps declining.
+        counting delimiters; otherwise the longest run of records matching
+        ``_Grammar.record_run`` is taken. A record neither takes (doubled delimiter, escape,
+        newline in quotes, NULL text) is left to the careful path.
         """
-        src, g = self._src, self._g
-        buf, pos = src.buf, src.pos
+        g = self._g
         encoded = None
         if not self._records_first:
             seg = buf[pos:cut]
@@ -438,40 +467,12 @@ class CSVReader:
             self._records_first = encoded is None
         if encoded is None:
             stop = g.record_run.match(buf, pos, cut).end()  # type: ignore[union-attr]
-            if stop == pos:
-                return self._decline()
             if stop == cut:
                 self._records_first = False
             seg = buf[pos:stop]
-            encoded = self._all_quoted_rows(seg, seg.count(b"\n")) or self._record_run_rows(seg)
-            if encoded is None:
-                return self._decline()
-        sources = seg.split(b"\n")
-        sources.pop()  # seg ends with "\n"
-        lines = len(encoded)
-        short = lines < len(sources) or len(seg) < cut - pos  # the run stopped at a record it rejects
-        if short:
-            del sources[lines:]
-            self._window = max(4096, 4 * (sum(map(len, sources)) + lines))
-        else:
-            self._window = min(2 * self._window, 1 << 30)
-        sizes = list(accumulate(map(len, encoded)))
-        take = min(lines, max_rows - len(rows), bisect_right(sizes, byte_budget))
-        if take == 0:
-            if rows:
-                return 0, 0, True
-            take = 1
-        starts = list(accumulate(map(_PLUS_ONE, map(len, sources[:take])), initial=0))  # lines with their "\n"
-        base = src.base + pos
-        offsets.extend(map(add, starts[:-1], repeat(base)))
-        rows.extend(encoded if take == lines else encoded[:take])
-        src.pos = pos + starts[-1]
-        if short and lines < _SHORT_RUN:  # not worth it: back off as after a decline
-            self._block_from = src.base + src.pos + self._block_backoff
-            self._block_backoff = min(self._block_backoff * 2, 1 << 20)
-        else:
-            self._block_backoff = 1
-        return take, sizes[take - 1], take < lines or len(rows) >= max_rows
+            if stop > pos:
+                encoded = self._all_quoted_rows(seg, seg.count(b"\n")) or self._record_run_rows(seg)
+        return seg, encoded
 
     def _all_quoted_rows(self, seg: bytes, lines: int) -> list[bytes] | None:
         """Rows of ``seg`` (whole lines) if every line is ``"a","b",...,"z"`` with plain content.
@@ -543,9 +544,9 @@ class CSVReader:
         return min(counts) == expected == max(counts)
 
     def _decline(self) -> tuple[int, int, bool]:
-        """Leave the next record(s) to the careful path; retry the block path after a growing distance."""
+        """Leave the next record(s) to the careful path; retry the fast path after a growing distance."""
         src = self._src
-        self._block_from = src.base + src.pos + self._block_backoff
-        self._block_backoff = min(self._block_backoff * 2, 1 << 20)
+        self._fast_from = src.base + src.pos + self._fast_backoff
+        self._fast_backoff = min(self._fast_backoff * 2, 1 << 20)
         self._window = 4096
         return 0, 0, False
