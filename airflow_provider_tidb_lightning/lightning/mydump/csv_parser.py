@@ -29,9 +29,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import accumulate, repeat
+from itertools import accumulate, islice, repeat
 from operator import add
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from ..config.model import CSVSection
 from ..errors import SourceError
@@ -52,6 +52,15 @@ _NEED_MORE = None
 _OPEN_QUOTE = "open quote"  # like _NEED_MORE, inside a quoted field
 _PLUS_ONE = (1).__add__
 _SHORT_RUN = 16  # records: a shorter run of the fast path costs more than it saves
+
+
+class _Run(NamedTuple):
+    """A run of whole records the fast path proved: its source lines, their tuples (``None`` if the
+    encoder declined or nothing was proved) and, when the proof already has them, the lines' sizes."""
+
+    seg: bytes
+    encoded: list[bytes] | None
+    line_sizes: list[int] | None = None
 
 
 def _nth_line_end(text: bytes, n: int) -> int:
@@ -380,14 +389,14 @@ class CSVReader:
         cut = buf.rfind(b"\n", pos, min(limit, pos + self._window)) + 1 or buf.rfind(b"\n", pos, limit) + 1
         if cut <= pos:
             return 0, 0, False
-        run: tuple[bytes, list[bytes] | None] | None = None
+        run: _Run | None = None
         if g.block_ok and not self._records_first and not (g.quote and buf.find(g.quote, pos, cut) >= 0):
             run = self._unquoted_run(buf[pos:cut])
         if run is None and g.record_run is not None:
             run = self._quoted_run(buf, pos, cut)
-        if run is None or run[1] is None:
+        if run is None or run.encoded is None:
             return self._decline()
-        seg, encoded = run
+        seg, encoded = run.seg, run.encoded
         lines = len(encoded)
         sizes = list(accumulate(map(len, encoded)))
         take = min(lines, max_rows - len(rows), bisect_right(sizes, byte_budget))
@@ -395,12 +404,13 @@ class CSVReader:
             if rows:
                 return 0, 0, True
             take = 1
-        starts = list(accumulate(map(_PLUS_ONE, map(len, seg.split(b"\n", take)[:take])), initial=0))
+        line_sizes = run.line_sizes if run.line_sizes is not None else map(len, seg.split(b"\n", take)[:take])
+        starts = list(accumulate(islice(map(_PLUS_ONE, line_sizes), take), initial=0))
         base = src.base + pos
         offsets.extend(map(add, starts[:-1], repeat(base)))
         rows.extend(encoded if take == lines else encoded[:take])
         src.pos = pos + starts[-1]
-        if len(seg) < cut - pos or seg.count(b"\n") > lines:  # the run stopped at a record it rejects
+        if len(seg) < cut - pos:  # the run stopped at a record it rejects
             self._window = max(4096, 4 * len(seg))
             if lines < _SHORT_RUN:  # not worth it: back off as after a decline
                 self._fast_from = src.base + src.pos + self._fast_backoff
@@ -411,7 +421,7 @@ class CSVReader:
         self._fast_backoff = 1
         return take, sizes[take - 1], take < lines or len(rows) >= max_rows
 
-    def _unquoted_run(self, seg: bytes) -> tuple[bytes, list[bytes] | None] | None:
+    def _unquoted_run(self, seg: bytes) -> _Run | None:
         """The whole lines of ``seg`` (no delimiter in it) before the first one that is not a plain
         record, and their tuples (``None``: not provable); ``None`` to try the record pattern.
 
@@ -433,22 +443,29 @@ class CSVReader:
         if stops:
             seg = seg[: seg.rfind(b"\n", 0, min(stops)) + 1]
             if not seg:
-                return seg, None
+                return _Run(seg, None)
         lines = seg.count(b"\n")
         if g.trim and seg.count(sep + b"\n") != lines:
-            return seg, None
+            return _Run(seg, None)
         text = seg.replace(sep + b"\n", b"\n") if g.trim else seg
-        counts = list(map(bytes.count, text.split(b"\n", lines - 1), repeat(sep)))
+        pieces = text.split(b"\n", lines - 1)
+        counts = list(map(bytes.count, pieces, repeat(sep)))
         if not self._same_width(counts, lines):
             expected = counts[0] if self._width is None else self._width - 1
             good = next(i for i, n in enumerate(counts) if n != expected)
             if good == 0:
-                return seg, None
+                return _Run(seg, None)
             seg = seg[: _nth_line_end(seg, good)]
             text = text[: _nth_line_end(text, good)]
-        return seg, self._encoder.encode_block(text, sep)
+            del pieces[good:]
+        # Source line sizes without their "\n": the pieces plus any trimmed separator (a last
+        # piece that ends the run holds its "\n").
+        line_sizes = list(map((len(sep) if g.trim else 0).__add__, map(len, pieces)))
+        if len(pieces) == lines:
+            line_sizes[-1] -= 1
+        return _Run(seg, self._encoder.encode_block(text, sep), line_sizes)
 
-    def _quoted_run(self, buf: bytes, pos: int, cut: int) -> tuple[bytes, list[bytes] | None]:
+    def _quoted_run(self, buf: bytes, pos: int, cut: int) -> _Run:
         """The records from ``pos`` (up to ``cut``) before the first one the fast path cannot prove,
         and their tuples (Dumpling writes ``"abc","x,y",12,\\N``).
 
@@ -471,8 +488,10 @@ class CSVReader:
                 self._records_first = False
             seg = buf[pos:stop]
             if stop > pos:
-                encoded = self._all_quoted_rows(seg, seg.count(b"\n")) or self._record_run_rows(seg)
-        return seg, encoded
+                encoded = self._all_quoted_rows(seg, seg.count(b"\n"))
+                if encoded is None:
+                    return self._record_run_rows(seg)
+        return _Run(seg, encoded)
 
     def _all_quoted_rows(self, seg: bytes, lines: int) -> list[bytes] | None:
         """Rows of ``seg`` (whole lines) if every line is ``"a","b",...,"z"`` with plain content.
@@ -510,7 +529,7 @@ class CSVReader:
             return None
         return self._encoder.encode_block(text, g.sep, enclosed=quote, nulls=g.plain_nulls)
 
-    def _record_run_rows(self, seg: bytes) -> list[bytes] | None:
+    def _record_run_rows(self, seg: bytes) -> _Run:
         """Rows of a run of ``_Grammar.record_run`` records; may stop early at a record of another width."""
         g = self._g
         sep = g.sep
@@ -532,11 +551,12 @@ class CSVReader:
             expected = counts[0] if self._width is None else self._width - 1
             good = next(i for i, n in enumerate(counts) if n != expected)
             if good == 0:
-                return None
+                return _Run(seg, None)
             text = text[: sum(map(len, lines[:good])) + good]
+            seg = seg[: _nth_line_end(seg, good)]
         # A backslash here is only ever a whole NULL field: the record pattern allows no other.
-        return self._encoder.encode_block(text, sep, null=b"\\N" if g.backslash_n_null else b"",
-                                          stand_in=_HIDDEN_SEP if hidden else b"", nulls=g.plain_nulls)
+        return _Run(seg, self._encoder.encode_block(text, sep, null=b"\\N" if g.backslash_n_null else b"",
+                                                    stand_in=_HIDDEN_SEP if hidden else b"", nulls=g.plain_nulls))
 
     def _same_width(self, counts: list[int], lines: int) -> bool:
         """Whether every line has as many separators as the first (and as the column list says)."""
