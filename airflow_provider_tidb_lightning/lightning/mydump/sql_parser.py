@@ -90,12 +90,12 @@ _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"\"'`\\\n();")
 
 
 class FastRun(NamedTuple):
-    """What :func:`fast_rows` found at ``pos``: ``count`` whole rows in ``buf[pos:end]``, joined by
-    ``,\\n``. When ``count`` is 0, nothing is proved and ``careful_until`` says up to which buffer
+    """What :func:`fast_rows` found at ``pos``: ``rows`` whole rows in ``buf[pos:end]``, joined by
+    ``,\\n``. When ``rows`` is 0, nothing is proved and ``careful_until`` says up to which buffer
     index the careful path should read before the fast path is worth trying again."""
 
     end: int
-    count: int
+    rows: int
     statement_ends: bool
     """``buf[end]`` is the statement's ``;`` (else it is the ``,\\n`` before the next row)."""
     careful_until: int
@@ -147,7 +147,7 @@ def fast_rows(buf: bytes, pos: int, max_bytes: int, max_rows: int) -> FastRun:
     Takes the longest run of whole rows whose lengths add up to at most ``max_bytes`` (at most
     ``max_rows`` of them) -- the cut the careful path makes row by row -- ending either before a
     ``,\\n(`` or at the statement's ``);``.
-    A first row larger than ``max_bytes`` gives ``count`` 0 and ``careful_until`` ``pos``.
+    A first row larger than ``max_bytes`` gives ``rows`` 0 and ``careful_until`` ``pos``.
     """
     nothing = FastRun(pos, 0, False, pos)
     if buf[pos : pos + 1] != b"(":
@@ -287,7 +287,7 @@ class SQLReader(StreamWindow):
     string, typically) raises :class:`SourceError` at its start offset instead of reading the rest
     of the file into memory; the importer passes the statement size limit.
 
-    ``fast`` switches the fast path off (tests compare both paths on the same input); the
+    ``fast=False`` switches the fast path off (tests compare both paths on the same input); the
     output is the same either way.
     """
 
@@ -311,7 +311,7 @@ class SQLReader(StreamWindow):
         self._columns = resume.columns if resume and resume.in_values else None
         self._column_cache: dict[bytes | None, tuple[str, ...] | None] = {None: None}
         # Stream offset before which the careful path reads (the fast path declined that stretch).
-        self._careful_until = -1 if fast else float("inf")
+        self._careful_until = -1 if fast else 1 << 62
 
     def batches(self, max_bytes: int, max_rows: int) -> Iterator[RowBatch]:
         """Yield batches of at most ``max_rows`` rows and ``max_bytes`` bytes (at least one row)."""
@@ -349,8 +349,8 @@ class SQLReader(StreamWindow):
 
             if self.base + self.pos >= self._careful_until:
                 run = self._fast_run(max_bytes - batch.nbytes, max_rows - len(batch))
-                if run.count:
-                    batch.add_segment(self.buf[self.pos : run.end], self.base + self.pos, run.count)
+                if run.rows:
+                    batch.add_segment(self.buf[self.pos : run.end], self.base + self.pos, run.rows)
                     self.pos = run.end + 1 if run.statement_ends else run.end + _STEP
                     self._in_values = not run.statement_ends
                     if run.full or len(batch) >= max_rows:
@@ -419,6 +419,9 @@ class SQLReader(StreamWindow):
                 return row, p, _BLANKS.match(buf, q + 1).end(), True
             if sep == 0x3B:  # ";"
                 return row, p, q + 1, False
+            if not self.eof and len(buf) - q < 20:  # quote the same bytes however the input was read
+                self._fill_for(p, _TOO_LONG)
+                continue
             raise self.error(f"expected ',' or ';' after row tuple, found {buf[q : q + 20]!r}", q)
 
     def _lex_tuple(self, buf: bytes, p: int) -> int:

@@ -123,13 +123,13 @@ def test_invalid_input_is_the_careful_paths_error(data: bytes, message: str, off
 def test_fast_rows_proves_plain_lines_and_declines_the_rest() -> None:
     buf = b'(1,"a;b"),\n(2,"c"),\n(3,"d");\n'
     run = fast_rows(buf, 0, 1 << 20, 100)
-    assert (run.end, run.count, run.statement_ends) == (buf.index(b";\n"), 3, True)
+    assert (run.end, run.rows, run.statement_ends) == (buf.index(b";\n"), 3, True)
     # An escape in the second row: the first row is proved, the rest left to the careful path.
     escaped = b'(1,"a"),\n(2,"\\""),\n(3,"d");\n'
     run = fast_rows(escaped, 0, 1 << 20, 100)
-    assert (run.end, run.count, run.statement_ends, run.full) == (escaped.index(b",\n(2"), 1, False, False)
+    assert (run.end, run.rows, run.statement_ends, run.full) == (escaped.index(b",\n(2"), 1, False, False)
     assert run.careful_until == escaped.index(b"\n(3")
     run = fast_rows(escaped, run.end + 2, 1 << 20, 100)
-    assert run.count == 0 and run.careful_until == escaped.index(b"\n(3")
+    assert run.rows == 0 and run.careful_until == escaped.index(b"\n(3")
     # Greedy cut: rows of 9, 7 and 7 bytes; a budget of 22 takes two.
-    assert fast_rows(buf, 0, 22, 100).count == 2
+    assert fast_rows(buf, 0, 22, 100).rows == 2
