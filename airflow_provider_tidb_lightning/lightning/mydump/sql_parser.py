@@ -178,8 +178,10 @@ def fast_rows(buf: bytes, pos: int, max_bytes: int, max_rows: int) -> FastRun:
         count = _plain_rows(body[:prefix_end]) if prefix_end > 0 else 0
         line_end = body.find(b"\n", odd) if odd >= 0 else -1
         careful_until = pos + line_end if line_end >= 0 else body_end
-        return FastRun(pos + prefix_end, count, False, careful_until) if count else nothing._replace(
-            careful_until=careful_until)
+        if not count:
+            return nothing._replace(careful_until=careful_until)
+        if count <= max_rows:
+            return FastRun(pos + prefix_end, count, False, careful_until)
     if count > max_rows:
         kept = buf[pos:body_end].split(SEGMENT_SEPARATOR, max_rows)
         kept.pop()

@@ -133,3 +133,10 @@ def test_fast_rows_proves_plain_lines_and_declines_the_rest() -> None:
     assert run.rows == 0 and run.careful_until == escaped.index(b"\n(3")
     # Greedy cut: rows of 9, 7 and 7 bytes; a budget of 22 takes two.
     assert fast_rows(buf, 0, 22, 100).rows == 2
+
+
+def test_fast_rows_keeps_max_rows_before_an_odd_row() -> None:
+    """Found by the property test: the rows proved before an escape still obey ``max_rows``."""
+    buf = b'(1),\n(1),\n(1),\n("\\"");\n'
+    run = fast_rows(buf, 0, 1 << 20, 2)
+    assert (run.end, run.rows, run.full) == (buf.index(b",\n(1),\n(\""), 2, True)
