@@ -450,6 +450,11 @@ class CSVReader:
         text = seg.replace(sep + b"\n", b"\n") if g.trim else seg
         pieces = text.split(b"\n", lines - 1)
         counts = list(map(bytes.count, pieces, repeat(sep)))
+        # Source line sizes without their "\n": the pieces plus any trimmed separator (the last
+        # piece holds the run's final "\n"). The pieces are dropped before the run is encoded.
+        line_sizes = list(map((len(sep) if g.trim else 0).__add__, map(len, pieces)))
+        line_sizes[-1] -= 1
+        del pieces
         if not self._same_width(counts, lines):
             expected = counts[0] if self._width is None else self._width - 1
             good = next(i for i, n in enumerate(counts) if n != expected)
@@ -457,12 +462,7 @@ class CSVReader:
                 return _Run(seg, None)
             seg = seg[: _nth_line_end(seg, good)]
             text = text[: _nth_line_end(text, good)]
-            del pieces[good:]
-        # Source line sizes without their "\n": the pieces plus any trimmed separator (a last
-        # piece that ends the run holds its "\n").
-        line_sizes = list(map((len(sep) if g.trim else 0).__add__, map(len, pieces)))
-        if len(pieces) == lines:
-            line_sizes[-1] -= 1
+            del line_sizes[good:]
         return _Run(seg, self._encoder.encode_block(text, sep), line_sizes)
 
     def _quoted_run(self, buf: bytes, pos: int, cut: int) -> _Run:
