@@ -36,12 +36,15 @@ def best_mb_per_s(files: list[bytes], read: Callable[[bytes], int]) -> tuple[flo
     return total / best / 1e6, rows
 
 
-def read_sql(data: bytes) -> int:
-    reader = SQLReader(io.BytesIO(data), path="bench.sql")
-    return sum(len(b.rows) for b in reader.batches(BATCH_BYTES, BATCH_ROWS))
+def read_sql(fast: bool = True) -> Callable[[bytes], int]:
+    def read(data: bytes) -> int:
+        reader = SQLReader(io.BytesIO(data), path="bench.sql", fast=fast)
+        return sum(len(b) for b in reader.batches(BATCH_BYTES, BATCH_ROWS))
+
+    return read
 
 
-def read_csv(csv: CSVSection, line_path_only: bool = False) -> Callable[[bytes], int]:
+def read_csv(csv: CSVSection, fast: bool = True) -> Callable[[bytes], int]:
     def read(data: bytes) -> int:
         reader = CSVReader(
             io.BytesIO(data),
@@ -49,9 +52,8 @@ def read_csv(csv: CSVSection, line_path_only: bool = False) -> Callable[[bytes],
             csv=csv,
             columns=None,
             encoder=RowEncoder(None, no_backslash_escapes=False),
+            fast=fast,  # False: measure the careful path on the same input
         )
-        if line_path_only:
-            reader._block_ok = False  # measure the per-line path on the same input
         return sum(len(b.rows) for b in reader.batches(BATCH_BYTES, BATCH_ROWS))
 
     return read
@@ -90,12 +92,13 @@ def main() -> None:
     quoted_lineitem = [all_quoted(lineitem)]
     dumpling = [dumpling_style(lineitem)]
     cases = [
-        ("SQL (mydumper INSERT)", sql, read_sql),
-        ("CSV .tbl -> SQL (block path)", tbl, read_csv(tbl_csv)),
-        ("CSV .tbl -> SQL (line path)", tbl, read_csv(tbl_csv, line_path_only=True)),
-        ("CSV quoted -> SQL (block path)", quoted, read_csv(CSVSection(header=False))),
-        ("CSV quoted lineitem (block path)", quoted_lineitem, read_csv(CSVSection(header=False))),
-        ("CSV quoted lineitem (careful path)", quoted_lineitem, read_csv(CSVSection(header=False), True)),
+        ("SQL (mydumper INSERT)", sql, read_sql()),
+        ("SQL (careful path)", sql, read_sql(fast=False)),
+        ("CSV .tbl -> SQL", tbl, read_csv(tbl_csv)),
+        ("CSV .tbl -> SQL (careful path)", tbl, read_csv(tbl_csv, fast=False)),
+        ("CSV quoted -> SQL", quoted, read_csv(CSVSection(header=False))),
+        ("CSV quoted lineitem", quoted_lineitem, read_csv(CSVSection(header=False))),
+        ("CSV quoted lineitem (careful path)", quoted_lineitem, read_csv(CSVSection(header=False), fast=False)),
         ("CSV Dumpling-style lineitem", dumpling, read_csv(CSVSection(header=False))),
     ]
     for name, files, read in cases:

@@ -1,16 +1,20 @@
 """Streaming reader of CSV-like data files, producing SQL row tuples for the TiDB backend.
 
-Four speeds, chosen per stretch of input, all giving identical rows and offsets:
+Two paths, chosen per stretch of input, giving identical rows, offsets and resume positions:
 
-* block path: a run of whole ``\\n``-terminated lines with no quote, escape, NULL or byte that
-  needs SQL escaping (typical of TPC-H ``.tbl`` files) is turned into ``('a','b')`` tuples with
-  a few ``bytes.replace``/``split`` calls over the whole run;
-* quoted block path: the same for quoted files (Dumpling's ``"abc","x,y",12,\\N``) as long as
-  no field holds the delimiter, an escape, a line break or a byte that needs SQL escaping;
-  fully quoted lines are proved plain by counting, others by one compiled record pattern;
-* line path: a line without delimiter or backslash is ``split`` on the separator;
-* careful path: a compiled field pattern handles quoted fields (embedded separators, newlines,
-  doubled delimiters) and backslash escapes.
+* the careful path, the reference: a lexer in the manner of tidb-lightning's ``csv_parser.go``
+  that takes a record field by field (one compiled field pattern: quoted fields with embedded
+  separators, newlines and doubled delimiters, backslash escapes), decides NULL and unescapes, and
+  hands the values to the encoder's ``encode``;
+* the fast path: a run of whole ``\\n``-terminated records whose fields need no unescaping (a
+  TPC-H ``.tbl`` file; Dumpling's ``"abc","x,y",12,\\N``) is proved so over the whole run --
+  by counting separators and delimiters, or for mixed quoting by one compiled record pattern --
+  and handed to the encoder's ``encode_block``, which writes all its tuples with a few
+  ``bytes.replace`` calls. Where the proof fails, the records go through the careful path and
+  the fast path is tried again after them, backing off while it keeps declining.
+
+The reader never writes SQL: quoting, escaping and NULL literals are the encoder's (a
+:class:`~.rows.TupleEncoder` the caller passes in).
 
 A record is at most ``max_record_bytes`` long, so an unterminated quoted field is an error at
 its record's offset, not a read of the whole file into memory.
@@ -25,29 +29,43 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import accumulate, repeat
-from operator import add, sub
-from typing import BinaryIO
+from itertools import accumulate, islice, repeat
+from operator import add
+from typing import BinaryIO, NamedTuple
 
-from ..backend.tidb.encoder import RowEncoder
 from ..config.model import CSVSection
 from ..errors import SourceError
-from .rows import ReadPosition, RowBatch
+from .rows import ReadPosition, RowBatch, TupleEncoder
 from .window import DEFAULT_MAX_RECORD_BYTES, StreamWindow
 
 _UNESCAPES = {b"0": b"\x00", b"b": b"\b", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"Z": b"\x1a"}
-# Bytes that keep a run of lines off the block path: CSV quoting/escaping, SQL escaping, or a
-# bare carriage return (a line terminator when the terminator is auto-detected).
-_BLOCK_SPECIAL = rb"\\'\x00\r\x1a"
-# Bytes the quoted block path leaves to the careful path (besides "\n" and "\r"); it escapes "'".
+# Bytes that keep a run of unquoted lines off the fast path: a backslash (an escape, or a byte the
+# encoder escapes), a bare carriage return (a line terminator when the terminator is auto-detected),
+# and NUL and ^Z, which the encoder declines to write in bulk.
+_BLOCK_SPECIAL = rb"\\\x00\r\x1a"
+# Bytes the fast path leaves to the careful path in quoted runs (besides "\n" and "\r").
 _SQL_SPECIAL = b"\\\x00\x1a"
-# Stand-ins for a separator inside quoted content while a block is rewritten; the quoted block
-# path only takes runs without them.
+# A joiner for quoted contents, and a stand-in for a separator inside them while a run is encoded;
+# the quoted runs the fast path takes never hold either byte.
 _JOIN, _HIDDEN_SEP = b"\x00", b"\x1a"
 _NEED_MORE = None
 _OPEN_QUOTE = "open quote"  # like _NEED_MORE, inside a quoted field
 _PLUS_ONE = (1).__add__
-_SHORT_RUN = 16  # records: a shorter run of the quoted block path costs more than it saves
+_SHORT_RUN = 16  # records: a shorter run of the fast path costs more than it saves
+
+
+class _Run(NamedTuple):
+    """A run of whole records the fast path proved: its source lines, their tuples (``None`` if the
+    encoder declined or nothing was proved) and, when the proof already has them, the lines' sizes."""
+
+    seg: bytes
+    encoded: list[bytes] | None
+    line_sizes: list[int] | None = None
+
+
+def _nth_line_end(text: bytes, n: int) -> int:
+    """The index just after the ``n``-th ``\\n`` of ``text`` (``n`` >= 1, and there are that many)."""
+    return len(b"\n".join(text.split(b"\n", n)[:n])) + 1
 
 
 class RowShapeError(SourceError):
@@ -73,19 +91,6 @@ class _Grammar:
         sep_re, quote_re = re.escape(self.sep), re.escape(self.quote)
         self.slack = max(len(self.sep), len(term) or 2, len(self.quote)) + 1
 
-        plain_excluded = (b"\\\\" if self.escape else b"") + (re.escape(self.quote[:1]) if self.quote else b"")
-        if self.auto_term:
-            line = rb"([^\r\n" + plain_excluded + rb"]*+)(?:\r\n|\n|\r)"
-        elif len(term) == 1:
-            line = rb"([^" + re.escape(term) + plain_excluded + rb"]*+)" + re.escape(term)
-        else:
-            not_term = (
-                rb"(?:(?!" + term_re + rb")[^" + plain_excluded + rb"])"
-                if plain_excluded
-                else (rb"(?:(?!" + term_re + rb").)")
-            )
-            line = rb"(" + not_term + rb"*+)" + term_re
-        self.line = re.compile(line, re.S)
         self.blank_lines = re.compile(rb"(?:" + term_re + rb")*+")
 
         escaped = rb"\\." if self.escape else b""
@@ -103,7 +108,7 @@ class _Grammar:
             unescape.append(quote_re + quote_re)
         self.unescape = re.compile(b"|".join(unescape), re.S) if unescape else None
 
-        # Block path: possible when lines end in "\n" only; NULL fields must be detectable.
+        # Unquoted runs on the fast path: possible when lines end in "\n" only.
         self.block_ok = term in (b"", b"\n") and not re.search(rb"[\r\n" + _BLOCK_SPECIAL + rb"]", self.sep)
         # Single bytes checked with the memchr-speed ``in`` operator (a regex search is 20x slower).
         specials = _BLOCK_SPECIAL.decode("unicode_escape").encode("latin-1") + self.quote[:1]
@@ -121,7 +126,7 @@ class _Grammar:
             self.block_null = re.compile(rb"(?:^|" + sep_re + rb")(?:" + values + rb")(?=" + after + rb")", re.M)
 
     def _record_run_pattern(self, csv: CSVSection, term: bytes) -> re.Pattern[bytes] | None:
-        """A run of whole records the quoted block path can take, or None if it never applies.
+        """A run of whole records the fast path can take with quoting, or None if it never applies.
 
         A field is quoted or not; it never holds the delimiter, a line break, a backslash, ``\\0``
         or ``\\x1a``, and an unquoted one never holds the separator.
@@ -150,17 +155,14 @@ class _Grammar:
             record = rb"(?!" + eol + rb")" + field + rb"(?:" + s + field + rb")*+" + eol
         return re.compile(rb"(?:" + record + rb")*+")
 
-    def has_block_special(self, seg: bytes) -> bool:
-        """Whether a run of lines holds a byte the block path cannot pass through."""
-        return any(map(seg.__contains__, self.block_special))
-
-    def may_hold_null(self, seg: bytes) -> bool:
-        """Whether a run of plain lines has a field equal to a NULL text."""
+    def first_null(self, seg: bytes) -> int:
+        """Where the first field equal to a NULL text starts in a run of plain lines, or -1."""
         if self.block_null is None:
-            return False
+            return -1
         if len(self.null_hints) == len(self.nulls) and not any(map(seg.__contains__, self.null_hints)):
-            return False
-        return self.block_null.search(seg) is not None
+            return -1
+        m = self.block_null.search(seg)
+        return -1 if m is None else m.start()
 
     def finish(self, content: bytes, quoted: bool) -> bytes | None:
         """Unescape one careful-path field and decide whether it is NULL."""
@@ -202,16 +204,6 @@ class _RecordSource(StreamWindow):
         g = self.g
         while True:
             buf, pos = self.buf, self.pos
-            m = g.line.match(buf, pos)
-            if m is not None and (m.end() < len(buf) or self.eof):
-                content = m.group(1)
-                if g.trim and content.endswith(g.sep):
-                    content = content[: -len(g.sep)]
-                fields: list[bytes | None] = content.split(g.sep)  # type: ignore[assignment]
-                if g.nulls and not g.nulls.isdisjoint(fields):
-                    fields = [None if f in g.nulls else f for f in fields]
-                self.pos = m.end()
-                return pos, fields
             parsed = self._careful(buf, pos)
             if parsed is _NEED_MORE or parsed is _OPEN_QUOTE:
                 if len(buf) - pos > self.max_record:
@@ -290,6 +282,9 @@ class CSVReader:
     raises :class:`RowShapeError`. A record longer than ``max_record_bytes`` (an unterminated
     quoted field, typically) raises :class:`SourceError` at the record's offset instead of reading
     the rest of the file into memory; the importer passes the statement size limit.
+
+    ``fast=False`` switches the fast path off (tests compare both paths on the same input); the
+    output is the same either way.
     """
 
     def __init__(
@@ -301,9 +296,10 @@ class CSVReader:
         start: int = 0,
         end: int | None = None,
         columns: tuple[str, ...] | None,
-        encoder: RowEncoder,
+        encoder: TupleEncoder,
         block_size: int = 1 << 20,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+        fast: bool = True,
     ) -> None:
         if block_size <= 0:
             raise ValueError("block_size must be positive")
@@ -315,14 +311,11 @@ class CSVReader:
         self._encoder = encoder
         kinds = encoder.column_kinds
         self._width = len(columns) if columns is not None else len(kinds) if kinds is not None else None
-        self._block_ok = (self._g.block_ok or self._g.record_run is not None) and encoder.all_quoted
-        self._block_from = 0  # absolute offset before which the block path is not retried
-        self._block_backoff = 1  # how far after a declined record the quoted block path tries again
-        self._records_first = False  # the quoted block path starts with the record pattern
-        self._window = 1 << 30  # how far ahead the quoted block path looks (shrinks after short runs)
-        self._apostrophe = b"''" if encoder.no_backslash_escapes else b"\\'"
-        # A field equal to a NULL text, as it looks in a block's encoded rows.
-        self._null_probes = tuple(b"'" + v.replace(b"'", self._apostrophe) + b"'" for v in self._g.plain_nulls)
+        self._fast = fast and (self._g.block_ok or self._g.record_run is not None)
+        self._fast_from = 0  # absolute offset before which the fast path is not retried
+        self._fast_backoff = 1  # how far after a declined record the fast path tries again
+        self._records_first = False  # quoted runs start with the record pattern
+        self._window = 1 << 30  # how far ahead the fast path looks (shrinks after short runs)
         self._skip_header = csv.header
         self._started = False
 
@@ -355,8 +348,8 @@ class CSVReader:
                 break
             if end is not None and src.base + src.pos >= end:
                 break
-            if self._block_ok and src.base + src.pos >= self._block_from:
-                taken, size, full = self._block_rows(rows, offsets, max_bytes - nbytes, max_rows)
+            if self._fast and src.base + src.pos >= self._fast_from:
+                taken, size, full = self._fast_rows(rows, offsets, max_bytes - nbytes, max_rows)
                 nbytes += size
                 if full:
                     break
@@ -378,13 +371,15 @@ class CSVReader:
             return None
         return RowBatch(self._columns, rows, offsets, ReadPosition(src.base + src.pos), nbytes)
 
-    def _block_rows(
+    def _fast_rows(
         self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int
     ) -> tuple[int, int, bool]:
-        """Encode a run of whole lines at once; see the module docstring.
+        """The fast path: prove a run of whole records plain and encode it at once.
 
-        Returns (rows taken, their bytes, batch full); declines (0 rows) when the run has
-        anything the line or careful path must look at.
+        The proof depends on the run's layout: with no delimiter in it, whole lines are counted
+        (:meth:`_unquoted_run`); otherwise whole quoted lines are counted or the record pattern
+        matched (:meth:`_quoted_run`). Both stop before the first record they cannot prove, which
+        the careful path then reads. Returns (rows taken, their bytes, batch full).
         """
         src, g = self._src, self._g
         buf, pos = src.buf, src.pos
@@ -394,60 +389,92 @@ class CSVReader:
         cut = buf.rfind(b"\n", pos, min(limit, pos + self._window)) + 1 or buf.rfind(b"\n", pos, limit) + 1
         if cut <= pos:
             return 0, 0, False
-        if not g.block_ok or self._records_first or (g.quote and buf.find(g.quote, pos, cut) >= 0):
-            if g.record_run is None:
-                self._block_from = src.base + limit
-                return 0, 0, False
-            return self._quoted_block_rows(rows, offsets, byte_budget, max_rows, cut)
-        seg = buf[pos:cut]
-        lines = seg.count(b"\n")
-        sep = g.sep
-        per_line = self._width - 1 if self._width is not None else None
-        if g.has_block_special(seg):
-            if g.record_run is not None:  # escapes (\N) or \r\n lines: the record pattern decides
-                return self._quoted_block_rows(rows, offsets, byte_budget, max_rows, cut)
-            self._block_from = src.base + limit
-            return 0, 0, False
-        if b"\n\n" in seg or (g.trim and seg.count(sep + b"\n") != lines) or g.may_hold_null(seg):
-            self._block_from = src.base + limit
-            return 0, 0, False
-        if g.trim:
-            seg = seg.replace(sep + b"\n", b"\n")
-        counts = list(map(bytes.count, seg.split(b"\n", lines - 1), repeat(sep)))
-        if min(counts) != max(counts) or (per_line is not None and counts[0] != per_line):
-            self._block_from = src.base + limit
-            return 0, 0, False
-        encoded = (b"('" + seg[:-1].replace(sep, b"','").replace(b"\n", b"')\n('") + b"')").split(b"\n")
+        run: _Run | None = None
+        if g.block_ok and not self._records_first and not (g.quote and buf.find(g.quote, pos, cut) >= 0):
+            run = self._unquoted_run(buf[pos:cut])
+        if run is None and g.record_run is not None:
+            run = self._quoted_run(buf, pos, cut)
+        if run is None or run.encoded is None:
+            return self._decline()
+        seg, encoded = run.seg, run.encoded
+        lines = len(encoded)
         sizes = list(accumulate(map(len, encoded)))
         take = min(lines, max_rows - len(rows), bisect_right(sizes, byte_budget))
         if take == 0:
             if rows:
                 return 0, 0, True
             take = 1
-        # A source line is its row minus the tuple wrapping and the separators' growth, plus the
-        # trimmed separator and the "\n".
-        shrink = 3 + counts[0] * (3 - len(sep)) - (len(sep) if g.trim else 0)
-        starts = list(accumulate(map(sub, map(len, encoded[: take - 1]), repeat(shrink)), initial=0))
+        line_sizes = run.line_sizes if run.line_sizes is not None else map(len, seg.split(b"\n", take)[:take])
+        starts = list(accumulate(islice(map(_PLUS_ONE, line_sizes), take), initial=0))
         base = src.base + pos
-        offsets.extend(map(add, starts, repeat(base)))
+        offsets.extend(map(add, starts[:-1], repeat(base)))
         rows.extend(encoded if take == lines else encoded[:take])
-        src.pos = pos + starts[-1] + len(encoded[take - 1]) - shrink
+        src.pos = pos + starts[-1]
+        if len(seg) < cut - pos:  # the run stopped at a record it rejects
+            self._window = max(4096, 4 * len(seg))
+            if lines < _SHORT_RUN:  # not worth it: back off as after a decline
+                self._fast_from = src.base + src.pos + self._fast_backoff
+                self._fast_backoff = min(self._fast_backoff * 2, 1 << 20)
+                return take, sizes[take - 1], take < lines or len(rows) >= max_rows
+        else:
+            self._window = min(2 * self._window, 1 << 30)
+        self._fast_backoff = 1
         return take, sizes[take - 1], take < lines or len(rows) >= max_rows
 
-    def _quoted_block_rows(
-        self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int, cut: int
-    ) -> tuple[int, int, bool]:
-        """The block path for quoted fields (Dumpling writes ``"abc","x,y",12,\\N``).
+    def _unquoted_run(self, seg: bytes) -> _Run | None:
+        """The whole lines of ``seg`` (no delimiter in it) before the first one that is not a plain
+        record, and their tuples (``None``: not provable); ``None`` to try the record pattern.
+
+        A line is a plain record when it holds no escape or byte :data:`_BLOCK_SPECIAL` names, is
+        not empty, has no field equal to a NULL text and as many separators as the others (and,
+        with ``trim-last-separator``, ends with one). Every separator then splits two fields.
+        """
+        g = self._g
+        sep = g.sep
+        stops = [i for i in map(seg.find, g.block_special) if i >= 0]
+        if stops and g.record_run is not None:  # escapes (\N) or \r\n lines: the record pattern decides
+            return None
+        blank = seg.find(b"\n\n")
+        if blank >= 0:
+            stops.append(blank + 1)
+        null = g.first_null(seg)
+        if null >= 0:
+            stops.append(null)
+        if stops:
+            seg = seg[: seg.rfind(b"\n", 0, min(stops)) + 1]
+            if not seg:
+                return _Run(seg, None)
+        lines = seg.count(b"\n")
+        if g.trim and seg.count(sep + b"\n") != lines:
+            return _Run(seg, None)
+        text = seg.replace(sep + b"\n", b"\n") if g.trim else seg
+        pieces = text.split(b"\n", lines - 1)
+        counts = list(map(bytes.count, pieces, repeat(sep)))
+        # Source line sizes without their "\n": the pieces plus any trimmed separator (the last
+        # piece holds the run's final "\n"). The pieces are dropped before the run is encoded.
+        line_sizes = list(map((len(sep) if g.trim else 0).__add__, map(len, pieces)))
+        line_sizes[-1] -= 1
+        del pieces
+        if not self._same_width(counts, lines):
+            expected = counts[0] if self._width is None else self._width - 1
+            good = next(i for i, n in enumerate(counts) if n != expected)
+            if good == 0:
+                return _Run(seg, None)
+            seg = seg[: _nth_line_end(seg, good)]
+            text = text[: _nth_line_end(text, good)]
+            del line_sizes[good:]
+        return _Run(seg, self._encoder.encode_block(text, sep), line_sizes)
+
+    def _quoted_run(self, buf: bytes, pos: int, cut: int) -> _Run:
+        """The records from ``pos`` (up to ``cut``) before the first one the fast path cannot prove,
+        and their tuples (Dumpling writes ``"abc","x,y",12,\\N``).
 
         Every line fully quoted with plain content (most of a quoted file) is proved so by
-        counting delimiters and rewritten with two ``replace`` calls; otherwise the longest run
-        of records matching ``_Grammar.record_run`` is rewritten by splitting on the delimiter.
-        A record neither takes (doubled delimiter, escape, newline in quotes, NULL text) is left
-        to the careful path, and the block path is tried again after it, backing off while it
-        keeps declining.
+        counting delimiters; otherwise the longest run of records matching
+        ``_Grammar.record_run`` is taken. A record neither takes (doubled delimiter, escape,
+        newline in quotes, NULL text) is left to the careful path.
         """
-        src, g = self._src, self._g
-        buf, pos = src.buf, src.pos
+        g = self._g
         encoded = None
         if not self._records_first:
             seg = buf[pos:cut]
@@ -457,40 +484,14 @@ class CSVReader:
             self._records_first = encoded is None
         if encoded is None:
             stop = g.record_run.match(buf, pos, cut).end()  # type: ignore[union-attr]
-            if stop == pos:
-                return self._decline()
             if stop == cut:
                 self._records_first = False
             seg = buf[pos:stop]
-            encoded = self._all_quoted_rows(seg, seg.count(b"\n")) or self._record_run_rows(seg)
-            if encoded is None:
-                return self._decline()
-        sources = seg.split(b"\n")
-        sources.pop()  # seg ends with "\n"
-        lines = len(encoded)
-        short = lines < len(sources) or len(seg) < cut - pos  # the run stopped at a record it rejects
-        if short:
-            del sources[lines:]
-            self._window = max(4096, 4 * (sum(map(len, sources)) + lines))
-        else:
-            self._window = min(2 * self._window, 1 << 30)
-        sizes = list(accumulate(map(len, encoded)))
-        take = min(lines, max_rows - len(rows), bisect_right(sizes, byte_budget))
-        if take == 0:
-            if rows:
-                return 0, 0, True
-            take = 1
-        starts = list(accumulate(map(_PLUS_ONE, map(len, sources[:take])), initial=0))  # lines with their "\n"
-        base = src.base + pos
-        offsets.extend(map(add, starts[:-1], repeat(base)))
-        rows.extend(encoded if take == lines else encoded[:take])
-        src.pos = pos + starts[-1]
-        if short and lines < _SHORT_RUN:  # not worth it: back off as after a decline
-            self._block_from = src.base + src.pos + self._block_backoff
-            self._block_backoff = min(self._block_backoff * 2, 1 << 20)
-        else:
-            self._block_backoff = 1
-        return take, sizes[take - 1], take < lines or len(rows) >= max_rows
+            if stop > pos:
+                encoded = self._all_quoted_rows(seg, seg.count(b"\n"))
+                if encoded is None:
+                    return self._record_run_rows(seg)
+        return _Run(seg, encoded)
 
     def _all_quoted_rows(self, seg: bytes, lines: int) -> list[bytes] | None:
         """Rows of ``seg`` (whole lines) if every line is ``"a","b",...,"z"`` with plain content.
@@ -526,14 +527,9 @@ class CSVReader:
         counts = list(map(bytes.count, text.split(b"\n", lines - 1), repeat(boundary)))
         if not self._same_width(counts, lines):
             return None
-        if quote != b"'" and b"'" in text:
-            text = text.replace(b"'", self._apostrophe)
-        encoded = b"('" + text[1:-2].replace(boundary, b"','").replace(end + quote, b"')\n('") + b"')"
-        if self._null_probes and any(map(encoded.__contains__, self._null_probes)):
-            return None
-        return encoded.split(b"\n")
+        return self._encoder.encode_block(text, g.sep, enclosed=quote, nulls=g.plain_nulls)
 
-    def _record_run_rows(self, seg: bytes) -> list[bytes] | None:
+    def _record_run_rows(self, seg: bytes) -> _Run:
         """Rows of a run of ``_Grammar.record_run`` records; may stop early at a record of another width."""
         g = self._g
         sep = g.sep
@@ -555,18 +551,12 @@ class CSVReader:
             expected = counts[0] if self._width is None else self._width - 1
             good = next(i for i, n in enumerate(counts) if n != expected)
             if good == 0:
-                return None
+                return _Run(seg, None)
             text = text[: sum(map(len, lines[:good])) + good]
-        if b"'" in text:
-            text = text.replace(b"'", self._apostrophe)
-        encoded = b"('" + text[:-1].replace(sep, b"','").replace(b"\n", b"')\n('") + b"')"
-        if hidden:
-            encoded = encoded.replace(_HIDDEN_SEP, sep)
-        if self._null_probes and any(map(encoded.__contains__, self._null_probes)):
-            return None
-        if g.backslash_n_null and b"\\" in encoded:
-            encoded = encoded.replace(b"'\\N'", b"NULL")  # no other field has a "\\" before an "N"
-        return encoded.split(b"\n")
+            seg = seg[: _nth_line_end(seg, good)]
+        # A backslash here is only ever a whole NULL field: the record pattern allows no other.
+        return _Run(seg, self._encoder.encode_block(text, sep, null=b"\\N" if g.backslash_n_null else b"",
+                                                    stand_in=_HIDDEN_SEP if hidden else b"", nulls=g.plain_nulls))
 
     def _same_width(self, counts: list[int], lines: int) -> bool:
         """Whether every line has as many separators as the first (and as the column list says)."""
@@ -574,9 +564,9 @@ class CSVReader:
         return min(counts) == expected == max(counts)
 
     def _decline(self) -> tuple[int, int, bool]:
-        """Leave the next record(s) to the careful path; retry the block path after a growing distance."""
+        """Leave the next record(s) to the careful path; retry the fast path after a growing distance."""
         src = self._src
-        self._block_from = src.base + src.pos + self._block_backoff
-        self._block_backoff = min(self._block_backoff * 2, 1 << 20)
+        self._fast_from = src.base + src.pos + self._fast_backoff
+        self._fast_backoff = min(self._fast_backoff * 2, 1 << 20)
         self._window = 4096
         return 0, 0, False

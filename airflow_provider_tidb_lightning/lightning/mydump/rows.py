@@ -1,14 +1,18 @@
 """What the data-file readers hand to the writer: batches of SQL row tuples and resume positions.
 
-Both readers (:mod:`.sql_reader`, :mod:`.csv_reader`) produce the same :class:`RowBatch`, so the
+Both readers (:mod:`.sql_parser`, :mod:`.csv_parser`) produce the same :class:`RowBatch`, so the
 writer never knows which format a chunk came from. Rows are complete SQL tuples ``b"(...)"`` ready
-to follow ``VALUES``; the writer only joins them with ``,``.
+to follow ``VALUES``; the writer only joins them with ``,``. The CSV reader does not write SQL: it
+hands field values to a :class:`TupleEncoder` its caller passes in (the TiDB backend's encoder), so
+``mydump`` never imports ``backend``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import Protocol
 
 
 @dataclass(slots=True)
@@ -97,3 +101,26 @@ class RowBatch:
 
 # mydumper and Dumpling put every row on its own line: "(..),\n(..),\n(..);".
 SEGMENT_SEPARATOR = b",\n"
+
+
+class TupleEncoder(Protocol):
+    """What the CSV reader needs of an encoder (``backend.tidb.encoder.RowEncoder`` is one)."""
+
+    @property
+    def column_kinds(self) -> Sequence[str] | None:
+        """One entry per target column in field order (its length is the record width), or None."""
+
+    def encode(self, fields: list[bytes | None]) -> bytes:
+        """One record's fields (``None`` = NULL) as a SQL tuple."""
+
+    def encode_block(
+        self,
+        text: bytes,
+        sep: bytes,
+        *,
+        enclosed: bytes = b"",
+        null: bytes = b"",
+        stand_in: bytes = b"",
+        nulls: tuple[bytes, ...] = (),
+    ) -> list[bytes] | None:
+        """A run of plain records as SQL tuples, one per line, or None to go record by record."""

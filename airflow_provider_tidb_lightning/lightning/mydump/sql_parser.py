@@ -5,58 +5,49 @@ out of the byte stream verbatim and lets the server parse it. It still checks th
 (balanced parentheses, terminated strings, no bare ``;``) so that one bad row cannot swallow its
 neighbours into a single malformed statement, and so errors point at the offending byte offset.
 
-Speed comes from matching whole rows with one compiled pattern (possessive quantifiers keep the
-regex engine from backtracking) and walking the ``,``-separated list with ``Pattern.scanner``, so
-Python runs a handful of bytecodes per row, never per character. Anything irregular (comments
-between rows, the last row of a statement, a row cut by a block boundary) drops to a careful path.
+Two paths read the VALUES list, and both cut the same rows, offsets and resume positions:
 
-As in tidb-lightning, the statement's table name and verb are ignored: the target table and the
+* the careful path, the reference: a lexer in the manner of tidb-lightning's ``mydump/parser.rl``
+  that walks a tuple token by token (plain text, string literal, ``(``, ``)``, ``,``) and raises a
+  located error on anything else. Its tokens are typed, so a later check can classify what a
+  tuple holds without a second grammar;
+* the fast path, :func:`fast_rows`: a stretch of whole rows laid out one per line, as mydumper and
+  Dumpling write them, proved to be exactly those rows by counting its quotes, parentheses and
+  separators with C-level ``bytes`` operations, and passed on as one segment, uncopied and unsplit.
+  Wherever the proof does not hold (escapes, parentheses or both quote kinds in the data, comments
+  between rows) it tells the reader how far to go carefully instead.
+
+Statements (``INSERT`` headers, ``SET``, comments) are always read carefully: there are few. As in
+tidb-lightning, the statement's table name and verb are ignored: the target table and the
 ``on-duplicate`` mode decide where and how rows go.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import accumulate, repeat
-from operator import add
-from typing import BinaryIO
+from itertools import accumulate
+from typing import BinaryIO, NamedTuple
 
 from ..errors import SourceError
 from .rows import SEGMENT_SEPARATOR, ReadPosition, RowBatch
 from .window import DEFAULT_MAX_RECORD_BYTES, StreamWindow
 
-# --- tuple grammar --------------------------------------------------------------------------------
-# Written as "unrolled loops" (plain run, then (string|group, plain run)*) so the regex engine does
-# not re-enter an alternation for every run of plain text; that alone doubles the speed.
+# --- careful path: the tuple lexer ----------------------------------------------------------------
 _STR_SINGLE = rb"'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'"
 _STR_DOUBLE = rb'"[^"\\]*+(?:(?:\\.|"")[^"\\]*+)*+"'
-_PLAIN = rb"""[^()'";]*+"""
 
-
-def _group(inner: bytes) -> bytes:
-    """A parenthesised group whose content is plain text, strings or ``inner`` groups."""
-    alternatives = b"|".join(p for p in (_STR_SINGLE, _STR_DOUBLE, inner) if p)
-    return rb"\(" + _PLAIN + rb"(?:(?:" + alternatives + rb")" + _PLAIN + rb")*+\)"
-
-
-# Three levels of nested parentheses inside a row, e.g. ``CONVERT(CAST(x AS CHAR(3)) USING utf8)``.
-_NESTED = _group(_group(_group(b"")))
-_TUPLE_SRC = _group(_NESTED)
-
-_TUPLE = re.compile(_TUPLE_SRC, re.S)
-# The longest well-formed prefix of a tuple: where it stops tells a cut-off row from a bad one.
-_TUPLE_PREFIX = re.compile(
-    rb"\(" + _PLAIN + rb"(?:(?:" + _STR_SINGLE + b"|" + _STR_DOUBLE + b"|" + _NESTED + rb")" + _PLAIN + rb")*+",
+# Token kinds inside a row tuple: ``m.lastindex`` of a :data:`_TUPLE_TOKEN` match.
+PLAIN, STRING, OPEN, CLOSE, COMMA, SEMICOLON, OPEN_STRING = range(1, 8)
+_TUPLE_TOKEN = re.compile(
+    rb"([^()'\",;]++)"  # PLAIN: numbers, keywords, operators, blanks (never a string's quote)
+    rb"|(" + _STR_SINGLE + b"|" + _STR_DOUBLE + rb")"  # STRING: a whole literal, escapes included
+    rb"|(\()|(\))|(,)|(;)"
+    rb"|(['\"])",  # OPEN_STRING: a quote whose string does not end in the buffer
     re.S,
 )
-# The hot pattern: a row followed by the ``,`` that promises another row.
-_ROW_COMMA = re.compile(rb"(" + _TUPLE_SRC + rb")[ \t\r\n]*+,[ \t\r\n]*+", re.S)
 
 _BLANKS = re.compile(rb"[ \t\r\n]*+")
-_ROW_SEPARATOR = SEGMENT_SEPARATOR
-_ROW_BOUNDARY = b")" + _ROW_SEPARATOR + b"("
 
 # --- statements -----------------------------------------------------------------------------------
 _SPACE = re.compile(
@@ -88,22 +79,41 @@ _MIN_AHEAD = 64
 # A statement header (verb, table, column list) longer than this is not a dump we can read.
 _MAX_HEADER = 16 << 20
 _UNTERMINATED_STRING = "unterminated string in row tuple (row longer than {limit} bytes)"
+_TOO_LONG = "row tuple longer than {limit} bytes"
+_NEED_MORE = -1
 
-
+# --- fast path ------------------------------------------------------------------------------------
+_STEP = len(SEGMENT_SEPARATOR)
+_BOUNDARY = SEGMENT_SEPARATOR + b"("
 # The bytes that decide where strings and rows begin and end; bytes.translate deletes the rest.
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"\"'`\\\n();")
+
+
+class FastRun(NamedTuple):
+    """What :func:`fast_rows` found at ``pos``: ``rows`` whole rows in ``buf[pos:end]``, joined by
+    ``,\\n``. When ``rows`` is 0, nothing is proved and ``careful_until`` says up to which buffer
+    index the careful path should read before the fast path is worth trying again."""
+
+    end: int
+    rows: int
+    statement_ends: bool
+    """``buf[end]`` is the statement's ``;`` (else it is the ``,\\n`` before the next row)."""
+    careful_until: int
+    """After the run, the buffer index up to which the careful path reads."""
+    full: bool = False
+    """The batch is complete: the run took ``max_rows`` rows, or the next row, alone on its line,
+    would break ``max_bytes``. (Otherwise the careful path looks at the next row.)"""
 
 
 def _plain_rows(body: bytes) -> int:
     """The number of rows in ``body`` when each of its lines is provably one whole row, else 0.
 
     The proof runs on the body's *skeleton* (its quotes, backslashes, backticks, parentheses,
-    semicolons and newlines, a few percent of its size), all with C-level operations: no backslash
-    and only one kind of quote, so quotes pair up in order; an even number of quotes on every line,
-    so no string spans a line; exactly one ``(`` and one ``)`` per line, at its start and end (every
-    line but the last ends in ``),``), so every line is one tuple with no parenthesis inside; and
-    every ``;`` has an odd number of quotes before it on its line, so it is inside a string.
-    Anything else is left to the slower paths.
+    semicolons and newlines, a few percent of its size): no backslash and only one kind of quote,
+    so quotes pair up in order; an even number of quotes on every line, so no string spans a line;
+    exactly one ``(`` and one ``)`` per line, at its start and end (every line but the last ends in
+    ``),``), so every line is one tuple with no parenthesis inside; and every ``;`` has an odd
+    number of quotes before it on its line, so it is inside a string.
     """
     skeleton = body.translate(None, _NOT_STRUCTURE)
     if b"\\" in skeleton or b"`" in skeleton:
@@ -129,6 +139,65 @@ def _plain_rows(body: bytes) -> int:
             return 0
         semi = skeleton.find(b";", semi + 1)
     return count
+
+
+def fast_rows(buf: bytes, pos: int, max_bytes: int, max_rows: int) -> FastRun:
+    """The fast path: the greedy batch of rows at ``buf[pos]`` (inside a VALUES list), if provable.
+
+    Takes the longest run of whole rows whose lengths add up to at most ``max_bytes`` (at most
+    ``max_rows`` of them) -- the cut the careful path makes row by row -- ending either before a
+    ``,\\n(`` or at the statement's ``);``.
+    A first row larger than ``max_bytes`` gives ``rows`` 0 and ``careful_until`` ``pos``.
+    """
+    nothing = FastRun(pos, 0, False, pos)
+    if buf[pos : pos + 1] != b"(":
+        return nothing._replace(careful_until=pos + 1)
+    # rows' bytes up to x = (x - pos) - step * newlines(pos, x): grow x to the largest that fits.
+    reach = pos + max_bytes
+    newlines = buf.count(b"\n", pos, reach)
+    while True:
+        grown = min(pos + max_bytes + _STEP * newlines, len(buf))
+        if grown <= reach:
+            break
+        newlines += buf.count(b"\n", reach, grown)
+        reach = grown
+    statement_end = buf.find(b");", pos, reach + 1)
+    if statement_end >= 0:
+        body_end, ends = statement_end + 1, True
+    else:
+        body_end, ends = buf.rfind(_BOUNDARY, pos, reach + _STEP + 1), False
+        if body_end <= pos:
+            return nothing
+    body = buf[pos:body_end]
+    count = _plain_rows(body)
+    if not count:
+        # Often one odd row (an escape, a backtick) spoils a stretch: prove the rows before it.
+        odd = min((i for i in map(body.find, (b"\\", b"`", b"'" if body.find(b'"') >= 0 else b'"')) if i >= 0),
+                  default=-1)
+        prefix_end = body.rfind(_BOUNDARY, 0, odd) if odd > 0 else -1
+        count = _plain_rows(body[:prefix_end]) if prefix_end > 0 else 0
+        line_end = body.find(b"\n", odd) if odd >= 0 else -1
+        careful_until = pos + line_end if line_end >= 0 else body_end
+        if not count:
+            return nothing._replace(careful_until=careful_until)
+        if count <= max_rows:
+            return FastRun(pos + prefix_end, count, False, careful_until)
+    if count > max_rows:
+        kept = buf[pos:body_end].split(SEGMENT_SEPARATOR, max_rows)
+        kept.pop()
+        return FastRun(pos + sum(map(len, kept)) + _STEP * (max_rows - 1), max_rows, False, pos, True)
+    if ends:
+        return FastRun(body_end, count, True, body_end)
+    # The batch is full if the next row, proved alone on its line, does not fit.
+    following = body_end + _STEP
+    line_end = buf.find(b"\n", following, following + max_bytes + 2)
+    full = (
+        line_end > following
+        and buf[line_end - 1] in b",;"
+        and len(body) - _STEP * (count - 1) + line_end - 1 - following > max_bytes
+        and _plain_rows(buf[following : line_end - 1]) == 1
+    )
+    return FastRun(body_end, count, False, body_end, full)
 
 
 def sniff_set_names(head: bytes) -> str | None:
@@ -165,6 +234,52 @@ def _parse_columns(raw: bytes, path: str, offset: int) -> tuple[str, ...]:
     return tuple(names)
 
 
+class _Batch:
+    """Rows gathered for one batch: a fast-path segment is kept whole until another piece joins it."""
+
+    __slots__ = ("rows", "offsets", "nbytes", "segment", "segment_offset", "segment_count")
+
+    def __init__(self) -> None:
+        self.rows: list[bytes] = []
+        self.offsets: list[int] = []
+        self.nbytes = 0
+        self.segment = b""
+        self.segment_offset = 0
+        self.segment_count = 0
+
+    def __len__(self) -> int:
+        return len(self.rows) + self.segment_count
+
+    def add_segment(self, segment: bytes, offset: int, count: int) -> None:
+        self.nbytes += len(segment) - _STEP * (count - 1)
+        if not self.rows and not self.segment_count:
+            self.segment, self.segment_offset, self.segment_count = segment, offset, count
+            return
+        self._split()
+        self._extend(segment, offset)
+
+    def add_row(self, row: bytes, offset: int) -> None:
+        self._split()
+        self.rows.append(row)
+        self.offsets.append(offset)
+        self.nbytes += len(row)
+
+    def _split(self) -> None:
+        if self.segment_count:
+            self._extend(self.segment, self.segment_offset)
+            self.segment, self.segment_count = b"", 0
+
+    def _extend(self, segment: bytes, offset: int) -> None:
+        rows = segment.split(SEGMENT_SEPARATOR)
+        self.offsets.extend(accumulate((len(r) + _STEP for r in rows[:-1]), initial=offset))
+        self.rows.extend(rows)
+
+    def build(self, columns: tuple[str, ...] | None, end: ReadPosition) -> RowBatch:
+        if self.segment_count:
+            return RowBatch.from_segment(columns, self.segment, self.segment_offset, self.segment_count, end)
+        return RowBatch(columns, self.rows, self.offsets, end, self.nbytes)
+
+
 class SQLReader(StreamWindow):
     """Reads one chunk of a SQL data file as :class:`RowBatch` es.
 
@@ -173,6 +288,9 @@ class SQLReader(StreamWindow):
     A row tuple, comment or skipped statement longer than ``max_record_bytes`` (an unterminated
     string, typically) raises :class:`SourceError` at its start offset instead of reading the rest
     of the file into memory; the importer passes the statement size limit.
+
+    ``fast=False`` switches the fast path off (tests compare both paths on the same input); the
+    output is the same either way.
     """
 
     def __init__(
@@ -185,6 +303,7 @@ class SQLReader(StreamWindow):
         resume: ReadPosition | None = None,
         block_size: int = 1 << 20,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+        fast: bool = True,
     ) -> None:
         super().__init__(stream, path=path, start=resume.offset if resume else start, block_size=block_size,
                          max_record=max_record_bytes)
@@ -193,8 +312,8 @@ class SQLReader(StreamWindow):
         self._in_values = bool(resume and resume.in_values)
         self._columns = resume.columns if resume and resume.in_values else None
         self._column_cache: dict[bytes | None, tuple[str, ...] | None] = {None: None}
-        # Buffer index before which the block path is not retried after it declined a segment.
-        self._block_path_from = 0
+        # Stream offset before which the careful path reads (the fast path declined that stretch).
+        self._careful_until = -1 if fast else 1 << 62
 
     def batches(self, max_bytes: int, max_rows: int) -> Iterator[RowBatch]:
         """Yield batches of at most ``max_rows`` rows and ``max_bytes`` bytes (at least one row)."""
@@ -207,7 +326,7 @@ class SQLReader(StreamWindow):
 
     # --- buffer -----------------------------------------------------------------------------------
     def _fill_for(self, start: int, problem: str) -> None:
-        """:meth:`_fill` for an incomplete item starting at buffer index ``start``, unless it already
+        """:meth:`fill` for an incomplete item starting at buffer index ``start``, unless it already
         exceeds ``max_record_bytes``: then raise ``problem`` (formatted with ``limit``) at ``start``."""
         if len(self.buf) - start > self.max_record:
             raise self.error(problem.format(limit=self.max_record), start)
@@ -215,9 +334,7 @@ class SQLReader(StreamWindow):
 
     # --- batches ----------------------------------------------------------------------------------
     def _read_batch(self, max_bytes: int, max_rows: int) -> RowBatch | None:
-        rows: list[bytes] = []
-        offsets: list[int] = []
-        nbytes = 0
+        batch = _Batch()
         columns = self._columns
         while True:
             if not self._in_values:
@@ -226,184 +343,52 @@ class SQLReader(StreamWindow):
                     self._done = True
                     break
                 header_columns, header_end = header
-                if rows and header_columns != columns:
+                if batch and header_columns != columns:
                     break
                 columns = self._columns = header_columns
                 self.pos = header_end
                 self._in_values = True
 
-            if not rows and self.pos >= self._block_path_from:
-                segment = self._segment_batch(columns, max_bytes, max_rows)
-                if segment is not None:
-                    return segment
+            if self.base + self.pos >= self._careful_until:
+                run = self._fast_run(max_bytes - batch.nbytes, max_rows - len(batch))
+                if run.rows:
+                    batch.add_segment(self.buf[self.pos : run.end], self.base + self.pos, run.rows)
+                    self.pos = run.end + 1 if run.statement_ends else run.end + _STEP
+                    self._in_values = not run.statement_ends
+                    if run.full or len(batch) >= max_rows:
+                        break
+                    if run.statement_ends:
+                        continue
+                self._careful_until = self.base + run.careful_until
 
-            if self.pos >= self._block_path_from:
-                taken, size, full = self._block_rows(rows, offsets, max_bytes - nbytes, max_rows)
-                nbytes += size
-                if full:
-                    break
-                if taken:
-                    continue
-
-            # Hot loop: rows followed by ',' inside the buffer.
-            buf = self.buf
-            base = self.base
-            pos = self.pos
-            full = False
-            for m in iter(_ROW_COMMA.scanner(buf, pos).match, None):
-                row = m[1]
-                size = len(row)
-                if rows and nbytes + size > max_bytes:
-                    full = True
-                    break
-                start = m.start()
-                rows.append(row)
-                offsets.append(base + start)
-                nbytes += size
-                pos = m.end()
-                if len(rows) >= max_rows:
-                    full = True
-                    break
-            self.pos = pos
-            if full:
+            row, start, after, still_in_values = self._careful_row()
+            if batch and batch.nbytes + len(row) > max_bytes:
                 break
-
-            # Careful path: one row with whatever follows it, refilling the buffer as needed.
-            parsed = self._careful_row()
-            row, start, after, still_in_values = parsed
-            size = len(row)
-            if rows and nbytes + size > max_bytes:
-                break
-            rows.append(row)
-            offsets.append(self.base + start)
-            nbytes += size
+            batch.add_row(row, self.base + start)
             self.pos = after
             self._in_values = still_in_values
-            if len(rows) >= max_rows:
+            if len(batch) >= max_rows:
                 break
 
-        if not rows:
+        if not batch:
             return None
         end = ReadPosition(self.base + self.pos, columns if self._in_values else None, self._in_values)
         if not self._in_values:
             self._columns = None
-        return RowBatch(columns, rows, offsets, end, nbytes)
+        return batch.build(columns, end)
 
-    def _segment_batch(self, columns: tuple[str, ...] | None, max_bytes: int, max_rows: int) -> RowBatch | None:
-        """A whole batch as one contiguous, validated run of rows, or None to use the other paths.
-
-        Finds the longest run of whole rows (``,\\n``-separated) whose lengths add up to at most
-        ``max_bytes`` — the same greedy cut the row-by-row paths make — and proves with
-        :func:`_plain_rows` that its lines are its rows. Costs a few C-level scans of the bytes and
-        one object per row. A statement's last, partial batch is left to the other paths.
-        """
-        # Enough buffered bytes to see the whole greedy cut and the separator after it (but never
-        # more than one record may hold, so bad input still fails within max_record_bytes).
+    def _fast_run(self, max_bytes: int, max_rows: int) -> FastRun:
+        """:func:`fast_rows` at the position, with enough bytes buffered to see the greedy cut and the
+        separator after it (but never more than one record may hold, so bad input still fails
+        within ``max_record_bytes``)."""
         while not self.eof and len(self.buf) - self.pos < min(2 * max_bytes + 4096, self.max_record):
             self.fill()
-        buf = self.buf
-        pos = self.pos
-        if buf[pos : pos + 1] != b"(":
-            return None
-        step = len(SEGMENT_SEPARATOR)
-        # rows' bytes up to x = (x - pos) - step * newlines(pos, x): grow x to the largest that fits.
-        reach = pos + max_bytes
-        newlines = buf.count(b"\n", pos, reach)
-        while True:
-            grown = min(pos + max_bytes + step * newlines, len(buf))
-            if grown <= reach:
-                break
-            newlines += buf.count(b"\n", reach, grown)
-            reach = grown
-        if buf.find(b");", pos, reach + 1) >= 0:
-            # The statement ends within this batch: leave its tail to the row paths, which go on
-            # into the next statement when it has the same column list.
-            return None
-        body_end = buf.rfind(SEGMENT_SEPARATOR + b"(", pos, reach + step + 1)
-        if body_end <= pos or (reach >= len(buf) and not self.eof):
-            return None
-        body = buf[pos:body_end]
-        count = _plain_rows(body)
-        if not count:
-            self._block_path_from = body_end
-            return None
-        if count > max_rows:
-            return None
-        self.pos = body_end + step
-        end = ReadPosition(self.base + self.pos, columns, True)
-        return RowBatch.from_segment(columns, body, self.base + pos, count, end)
-
-    def _block_rows(
-        self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int
-    ) -> tuple[int, int, bool]:
-        """Take many rows at once with C-speed ``bytes`` operations when the layout allows it.
-
-        A segment of the VALUES list, ending before the statement's last row, is split on
-        ``,\n``. The split is provably right (every piece is one balanced tuple) when the segment
-        has no backslash, only one kind of quote with an even count in every piece, and exactly
-        one ``(`` and one ``)`` per piece, found at the row boundaries. Quote parity per piece
-        proves no string spans a boundary: each piece starts outside a string, so with an even
-        count it also ends outside one. The rare piece holding a ``;`` is checked by the tuple
-        pattern (the ``;`` must be quoted). Anything else (escapes, parentheses in data, both
-        quote kinds) is left to the regex path.
-
-        Returns (rows taken, their bytes, batch full).
-        """
-        buf = self.buf
-        pos = self.pos
-        if buf[pos : pos + 1] != b"(":
-            return 0, 0, False
-        limit = min(len(buf), pos + byte_budget + (byte_budget >> 3) + 256)
-        statement_end = buf.find(b");", pos, limit)
-        if statement_end >= 0:
-            limit = statement_end + 1
-        seg_end = buf.rfind(_ROW_BOUNDARY, pos, limit) + 1
-        if seg_end <= 0:
-            return 0, 0, False
-        seg = buf[pos:seg_end]
-        pieces = seg.split(_ROW_SEPARATOR)
-        count = len(pieces)
-        quote = b"'" if b'"' not in seg else b'"'
-        if (
-            seg.count(b"(") != count
-            or seg.count(b")") != count
-            or seg.count(_ROW_BOUNDARY) != count - 1
-            or b"\\" in seg
-            or (quote == b'"' and b"'" in seg)
-            or any(map((1).__and__, map(bytes.count, pieces, repeat(quote))))
-            or not self._semicolons_quoted(seg, pieces)
-        ):
-            self._block_path_from = limit
-            return 0, 0, False
-
-        sizes = list(accumulate(map(len, pieces)))
-        take = min(count, max_rows - len(rows), bisect_right(sizes, byte_budget))
-        if take == 0:
-            if rows:
-                return 0, 0, True
-            take = 1
-        base = self.base + pos
-        offsets.extend(accumulate(map(add, map(len, pieces[: take - 1]), repeat(len(_ROW_SEPARATOR))), initial=base))
-        rows.extend(pieces if take == count else pieces[:take])
-        self.pos = pos + sizes[take - 1] + take * len(_ROW_SEPARATOR)
-        return take, sizes[take - 1], take < count or len(rows) >= max_rows
-
-    @staticmethod
-    def _semicolons_quoted(seg: bytes, pieces: list[bytes]) -> bool:
-        """Check the few pieces holding a ``;`` with the tuple pattern (the ``;`` must be quoted)."""
-        semi = seg.find(b";")
-        if semi < 0:
-            return True
-        starts = list(accumulate(map(add, map(len, pieces), repeat(len(_ROW_SEPARATOR))), initial=0))
-        while semi >= 0:
-            index = bisect_right(starts, semi) - 1
-            if _TUPLE.fullmatch(pieces[index]) is None:
-                return False
-            semi = seg.find(b";", starts[index + 1])
-        return True
+        if max_bytes <= 0:
+            return FastRun(self.pos, 0, False, self.pos)
+        return fast_rows(self.buf, self.pos, max_bytes, max_rows)
 
     def _careful_row(self) -> tuple[bytes, int, int, bool]:
-        """Parse the row tuple at the current position and the separator after it.
+        """The careful path: the row tuple at the position and the separator after it.
 
         Returns the row, its buffer index, the index after its separator and whether the
         statement continues. Nothing is consumed, so the caller may leave the row to the next
@@ -421,30 +406,57 @@ class SQLReader(StreamWindow):
                 raise self.error("unterminated comment", p)
             if buf[p] != 0x28:  # "("
                 raise self.error(f"expected a row tuple, found {buf[p : p + 20]!r}", p)
-            m = _TUPLE.match(buf, p)
-            if m is None:
-                stop = _TUPLE_PREFIX.match(buf, p).end()
-                if stop < len(buf) and buf[stop] not in b"'\"(":
-                    raise self.error("malformed row tuple (unquoted ';' or unbalanced parentheses)", p)
-                if not self.eof:
-                    in_string = stop < len(buf) and buf[stop] in b"'\""
-                    self._fill_for(p, _UNTERMINATED_STRING if in_string else "row tuple longer than {limit} bytes")
-                    continue
-                if stop < len(buf) and buf[stop] in b"'\"":
-                    raise self.error("unterminated string in row tuple", p)
-                raise self.error("unterminated row tuple", p)
-            q = _SPACE.match(buf, m.end()).end()
+            end = self._lex_tuple(buf, p)
+            if end == _NEED_MORE:
+                continue
+            q = _SPACE.match(buf, end).end()
             if not self.eof and (len(buf) - q < 2 or buf.startswith(b"/*", q)):
                 self._fill_for(p, "unterminated comment after a row tuple (more than {limit} bytes)")
                 continue
+            row = buf[p:end]
             if q == len(buf):  # the last statement of the file may lack its ';'
-                return m.group(), p, q, False
+                return row, p, q, False
             sep = buf[q]
             if sep == 0x2C:  # ","
-                return m.group(), p, _BLANKS.match(buf, q + 1).end(), True
+                return row, p, _BLANKS.match(buf, q + 1).end(), True
             if sep == 0x3B:  # ";"
-                return m.group(), p, q + 1, False
+                return row, p, q + 1, False
+            if not self.eof and len(buf) - q < 20:  # quote the same bytes however the input was read
+                self._fill_for(p, _TOO_LONG)
+                continue
             raise self.error(f"expected ',' or ';' after row tuple, found {buf[q : q + 20]!r}", q)
+
+    def _lex_tuple(self, buf: bytes, p: int) -> int:
+        """The end of the tuple whose ``(`` is at ``buf[p]``, token by token; ``_NEED_MORE`` after a
+        refill when the tuple runs past the buffer. A ``;`` or an unbalanced ``)`` outside strings is
+        an error, so a bad row cannot swallow the rest of its statement."""
+        depth = 0
+        i = p
+        match = _TUPLE_TOKEN.match
+        while True:
+            m = match(buf, i)
+            if m is None:  # end of buffer
+                break
+            kind = m.lastindex
+            i = m.end()
+            if kind == OPEN:
+                depth += 1
+            elif kind == CLOSE:
+                depth -= 1
+                if depth == 0:
+                    return i
+            elif kind == SEMICOLON:
+                raise self.error("malformed row tuple (unquoted ';' or unbalanced parentheses)", p)
+            elif kind == OPEN_STRING:
+                if self.eof:
+                    raise self.error("unterminated string in row tuple", p)
+                # Nested deeper than the row itself, the likelier fault is a missing ')'.
+                self._fill_for(p, _UNTERMINATED_STRING if depth == 1 else _TOO_LONG)
+                return _NEED_MORE
+        if self.eof:
+            raise self.error("unterminated row tuple", p)
+        self._fill_for(p, _TOO_LONG)
+        return _NEED_MORE
 
     def _next_statement(self) -> tuple[tuple[str, ...] | None, int] | None:
         """Skip comments and ignorable statements up to the next INSERT/REPLACE of the chunk.

@@ -92,14 +92,15 @@ def test_tbl_all_tables(tpch_tbl_dir: Path) -> None:
 
 
 def test_paths_agree_on_sample(tpch_tbl_dir: Path) -> None:
-    """Block path, line path (tiny blocks) and careful path (quoting enabled) give the same rows."""
+    """Fast path (large and tiny blocks, quoting enabled) and careful path give the same rows."""
     data = (tpch_tbl_dir / "orders.tbl").read_bytes()[:200_000]
     data = data[: data.rindex(b"\n") + 1]
     fast = read_all(data, TBL, max_bytes=30_000, max_rows=500)
     tiny = read_all(data, TBL, max_bytes=30_000, max_rows=500, block_size=7)
     quoted = read_all(data, replace(TBL, delimiter='"'), max_bytes=30_000, max_rows=500)
-    assert flat(fast) == flat(tiny) == flat(quoted)
-    assert [b.end for b in fast] == [b.end for b in tiny]
+    careful = read_careful(data, TBL, max_bytes=30_000, max_rows=500)
+    assert flat(fast) == flat(tiny) == flat(quoted) == flat(careful)
+    assert [b.end for b in fast] == [b.end for b in tiny] == [b.end for b in careful]
 
 
 DEFAULT = CSVSection(header=False)
@@ -158,7 +159,7 @@ def test_wrong_field_count_is_row_shape_error() -> None:
     with pytest.raises(RowShapeError, match="expected 2 fields, found 3") as info:
         read_all(data, DEFAULT, columns=("id", "name"))
     assert info.value.offset == 4
-    # Also on the block path.
+    # Also on the fast path.
     tbl = b"1|a|\n2|b|\n3|\n"
     with pytest.raises(RowShapeError) as info:
         read_all(tbl, TBL, columns=("id", "name"))
@@ -203,15 +204,14 @@ def test_mixed_paths_with_tiny_blocks() -> None:
         )
 
 
-# --- quoted block path: identical to the careful path ---------------------------------------------
+# --- quoted runs on the fast path: identical to the careful path ---------------------------------------------
 
 
 def read_careful(data: bytes, csv: CSVSection, **kwargs) -> list[RowBatch]:  # noqa: ANN003
-    """Like :func:`read_all` with the block paths switched off: the line and careful paths only."""
+    """Like :func:`read_all` with the fast path switched off: the careful path only."""
     stream = io.BytesIO(data)
     reader = CSVReader(stream, path="t.csv", csv=csv, columns=kwargs.pop("columns", None),
-                       encoder=kwargs.pop("encoder", PLAIN), block_size=kwargs.pop("block_size", 1 << 20))
-    reader._block_ok = False
+                       encoder=kwargs.pop("encoder", PLAIN), block_size=kwargs.pop("block_size", 1 << 20), fast=False)
     return list(reader.batches(kwargs.pop("max_bytes", 1 << 20), kwargs.pop("max_rows", 1 << 20)))
 
 
@@ -224,7 +224,7 @@ def outcome(read, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
     return flat(batches), [b.end.offset for b in batches]
 
 
-# Fields as written in the file: S = separator, Q = delimiter. Plain ones (block path material),
+# Fields as written in the file: S = separator, Q = delimiter. Plain ones (fast path material),
 # tricky ones (separators/newlines/doubled delimiters/escapes/NULL texts/SQL specials) and broken
 # records (a stray delimiter, a short record).
 QUOTED_FIELDS = ["QabcQ", "QQ", "Qa b cQ", "QaSbQ", "QNULLQ", "Qo'neilQ", "Q\u00e9\U0001f600Q", "QSSQ", "Q12Q"]
