@@ -194,7 +194,7 @@ class _RecordSource(StreamWindow):
     def skip_blank_lines(self) -> bool:
         """Move past empty lines; return False at end of input."""
         while True:
-            self.pos = self.g.blank_lines.match(self.buf, self.pos).end()
+            self.pos = self.g.blank_lines.match(self.buf, self.pos).end()  # type: ignore[union-attr]  # matches ''
             if len(self.buf) - self.pos >= self.g.slack or self.eof:
                 return self.pos < len(self.buf)
             self.fill()
@@ -205,7 +205,7 @@ class _RecordSource(StreamWindow):
         while True:
             buf, pos = self.buf, self.pos
             parsed = self._careful(buf, pos)
-            if parsed is _NEED_MORE or parsed is _OPEN_QUOTE:
+            if not isinstance(parsed, tuple):  # _NEED_MORE or _OPEN_QUOTE
                 if len(buf) - pos > self.max_record:
                     problem = "unterminated quoted field: " if parsed is _OPEN_QUOTE else ""
                     raise self.error(f"{problem}record longer than {self.max_record} bytes", pos)

@@ -47,6 +47,7 @@ _TUPLE_TOKEN = re.compile(
     re.S,
 )
 
+# _BLANKS and _SPACE match the empty string, so their match() is never None (hence the type ignores).
 _BLANKS = re.compile(rb"[ \t\r\n]*+")
 
 # --- statements -----------------------------------------------------------------------------------
@@ -396,7 +397,7 @@ class SQLReader(StreamWindow):
         """
         while True:
             buf = self.buf
-            p = _SPACE.match(buf, self.pos).end()
+            p = _SPACE.match(buf, self.pos).end()  # type: ignore[union-attr]
             if not self.eof and (len(buf) - p < _MIN_AHEAD or buf.startswith(b"/*", p)):
                 self._fill_for(p, "unterminated comment (more than {limit} bytes)")
                 continue
@@ -409,7 +410,7 @@ class SQLReader(StreamWindow):
             end = self._lex_tuple(buf, p)
             if end == _NEED_MORE:
                 continue
-            q = _SPACE.match(buf, end).end()
+            q = _SPACE.match(buf, end).end()  # type: ignore[union-attr]
             if not self.eof and (len(buf) - q < 2 or buf.startswith(b"/*", q)):
                 self._fill_for(p, "unterminated comment after a row tuple (more than {limit} bytes)")
                 continue
@@ -418,7 +419,7 @@ class SQLReader(StreamWindow):
                 return row, p, q, False
             sep = buf[q]
             if sep == 0x2C:  # ","
-                return row, p, _BLANKS.match(buf, q + 1).end(), True
+                return row, p, _BLANKS.match(buf, q + 1).end(), True  # type: ignore[union-attr]
             if sep == 0x3B:  # ";"
                 return row, p, q + 1, False
             if not self.eof and len(buf) - q < 20:  # quote the same bytes however the input was read
@@ -467,7 +468,7 @@ class SQLReader(StreamWindow):
         """
         while True:
             buf = self.buf
-            p = _SPACE.match(buf, self.pos).end()
+            p = _SPACE.match(buf, self.pos).end()  # type: ignore[union-attr]
             if not self.eof and (len(buf) - p < _MIN_AHEAD or buf.startswith(b"/*", p)):
                 self._fill_for(p, "unterminated comment (more than {limit} bytes)")
                 continue

@@ -174,7 +174,7 @@ class BatchWriter:
 
     def _send(self, conn: pymysql.Connection, target: ChunkTarget, batch: RowBatch, prefix: bytes) -> BatchResult:
         """Send the batch once, leaving the transaction open."""
-        cur = conn.cursor()
+        cur: Any = conn.cursor()  # Any: PyMySQL sends a bytes statement as it is, its stubs admit only str
         try:
             try:
                 affected = cur.execute(prefix + batch.values())
