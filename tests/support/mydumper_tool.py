@@ -24,20 +24,12 @@ from tests.support import tpch
 _DATA_KEY = re.compile(r"\.(\d+)\.sql(?:\.gz)?$")
 
 
-def mydumper_program() -> str:
-    """The mydumper executable; fails the test, saying how to install it, when it is missing."""
-    try:
-        return tpch.mydumper_program()
-    except tpch.MissingTool as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
 def dump(server: Any, database: str, outdir: Path, *options: str) -> Path:
     """Dump ``database`` with mydumper into ``outdir``; fails the test on any mydumper error."""
-    cmd = [mydumper_program(), "--host", server.host, "--port", str(server.port), "--user", server.user,
-           "--database", database, "--outputdir", str(outdir), "--threads", "2", "--verbose", "2", *options]
-    if server.password:
-        cmd += ["--password", server.password]
+    try:
+        cmd = tpch.mydumper_command(server, database, outdir, "--verbose", "2", *options)
+    except tpch.MissingTool as exc:  # root installs it (make test); say how instead of a traceback
+        pytest.fail(str(exc), pytrace=False)
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     output = done.stdout + done.stderr
     if done.returncode != 0 or "CRITICAL" in output:

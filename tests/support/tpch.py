@@ -185,15 +185,19 @@ def load_tbl_files(cursor: Any, tbl_dir: Path) -> None:
                        (str(tbl_dir / f"{table}.tbl"),))
 
 
+def mydumper_command(server: Server, database: str, outdir: Path, *options: str) -> list[str]:
+    """The mydumper command line that dumps ``database`` of ``server`` into ``outdir``, two threads."""
+    cmd = [mydumper_program(), "--host", server.host, "--port", str(server.port), "--user", server.user,
+           "--database", database, "--outputdir", str(outdir), "--threads", "2", *options]
+    if server.password:
+        cmd += ["--password", server.password]
+    return cmd
+
+
 def dump(server: Server, database: str, target: Path, rows_per_file: int = DUMP_ROWS_PER_FILE) -> Path:
     """Dump ``database`` with mydumper into ``target`` (which must not exist yet); returns ``target``."""
     staging = _fresh_dir(target.with_name(target.name + ".partial"))
-    cmd = [mydumper_program(), "--host", server.host, "--port", str(server.port), "--user", server.user,
-           "--database", database, "--outputdir", str(staging), "--rows", str(rows_per_file),
-           "--threads", "2", "--verbose", "1"]
-    if server.password:
-        cmd += ["--password", server.password]
-    output = _run(cmd)
+    output = _run(mydumper_command(server, database, staging, "--rows", str(rows_per_file), "--verbose", "1"))
     if "CRITICAL" in output or not (staging / "metadata").is_file():
         raise ToolFailed(f"mydumper did not finish the dump of {database} into {staging}:\n{output}")
     staging.rename(target)
