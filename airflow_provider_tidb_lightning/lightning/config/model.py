@@ -92,6 +92,8 @@ class CheckpointSection:
     driver: CheckpointDriver = CheckpointDriver.FILE
     dsn: str = ""  # file driver: path; mysql driver: "" = the target [tidb]
     keep_after_success: KeepAfterSuccess = KeepAfterSuccess.REMOVE
+    shared: bool = False  # several processes of one task id share the import (claims and leases; mysql only)
+    lease_seconds: int = 30  # shared: a claimed chunk returns to the others this long after its worker's last sign
 
 
 @dataclass

@@ -10,6 +10,13 @@ another parses its next batch in C-level regex and bytes operations.
 
 Where state lives: the plan is frozen; table statuses belong to the table step, chunk progress
 to the thread writing the chunk (and the store), counts to :class:`~.stats.RunStats`.
+
+With ``[checkpoint] shared = true`` any number of processes started with the same task id share
+the import (see docs/scale-out.md): chunks are claimed in the checkpoint tables with leases
+(:class:`~.scheduler.ClaimScheduler`), the schema step and the finish (views, what to keep of the
+checkpoint) run once, by whoever claims them, and a process leaves the data phase only when no
+chunk is left, so the last ones alive take over the chunks of a worker that died. The summary of
+every process says what it wrote and what the whole import wrote (read from the checkpoint).
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -26,17 +34,18 @@ import pymysql
 
 from ..backend.tidb.writer import BatchWriter, WriteContext
 from ..checkpoints import CheckpointStore, open_store
-from ..checkpoints.model import TableStatus, TaskCheckpoint
+from ..checkpoints.model import StepState, TableStatus, TaskCheckpoint
+from ..checkpoints.store import LostChunk
 from ..common.connection import connect
 from ..common.failpoint import fault_point
 from ..config.model import TaskConfig, TidbSection
 from ..errormanager.records import ErrorBudget, ErrorRecorder
-from ..errors import ImportCancelled, ImportFailed, SchemaError, SourceError
+from ..errors import CheckpointError, ImportCancelled, ImportFailed, SchemaError, SourceError
 from ..mydump.discovery import discover
 from .chunk_step import ChunkStep, bytes_done, chunk_size
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
-from .scheduler import Scheduler
+from .scheduler import ClaimScheduler, LeaseKeeper, Scheduler, Work, worker_name
 from .stats import RunStats
 from .summary import ImportSummary
 from .table_step import TableStep
@@ -80,6 +89,12 @@ class _Import:
         self.stop = threading.Event()
         self.started = time.monotonic()
         self.resumed = False
+        self.shared = config.checkpoint.shared
+        self.owner = worker_name() if self.shared else ""
+        self.lease = float(config.checkpoint.lease_seconds)
+        self.claims = 0  # chunks this process claimed (shared imports)
+        self.claim_seconds = 0.0  # time its writers spent claiming them
+        self.lost: list[str] = []  # chunks given up because another worker took their lease
 
     def run(self) -> ImportSummary:
         self.log.info("task %s: %d table(s), %d chunk(s), %d view(s), on-duplicate = %s", self.task_id,
@@ -89,38 +104,121 @@ class _Import:
         self.tables = TableStep(self.store, self.task_id, task.tables, self.log)
         self.stats = RunStats((job.key for job in self.plan.tables), done_bytes=self._bytes_done(task),
                               total_bytes=sum(chunk_size(c) for job in self.plan.tables for c in job.chunks))
-        # Short-lived admin connections: one idle through an hours-long data phase could time out.
-        with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
-            recorder = ErrorRecorder(self.config.lightning.task_info_schema_name, self.task_id,
-                                     self.config.conflict.max_record_rows)
-            recorder.ensure_tables(cur)
-            budget = ErrorBudget.from_config(self.config.lightning.max_error, self._conflict_limit())
-            budget.used.update(recorder.count_existing(cur))
-            max_statement = self._max_statement(cur)
-            csv_columns = self.tables.create_schema(cur, self.plan, no_schema=self.config.mydumper.no_schema)
-        chunks = ChunkStep(self.config, self.store, self.task_id, stats=self.stats, budget=budget,
-                           table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
-        ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
-                           max_statement=max_statement, cancel=self.stop)
-        self._write_data(task, chunks, ctx)
+        with self._leases():
+            # Short-lived admin connections: one idle through an hours-long data phase could time out.
+            with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
+                recorder = ErrorRecorder(self.config.lightning.task_info_schema_name, self.task_id,
+                                         self.config.conflict.max_record_rows)
+                recorder.ensure_tables(cur)
+                budget = ErrorBudget.from_config(self.config.lightning.max_error, self._conflict_limit())
+                budget.used.update(recorder.count_existing(cur))
+                max_statement = self._max_statement(cur)
+                csv_columns = self._schema_step(cur)
+            chunks = ChunkStep(self.config, self.store, self.task_id, stats=self.stats, budget=budget,
+                               table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
+            ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
+                               max_statement=max_statement, cancel=self.stop)
+            self._write_data(task, chunks, ctx)
+            if self.shared:
+                self._check_no_table_failed()
+            outlook = self.store.outlook(self.task_id)  # the whole import's rows, before the finish may remove them
+            finished_here = self._once("finish", self._finish, wait=False)
+        summary = ImportSummary(self.task_id, self.stats.summaries(self.resumed and not self.shared),
+                                time.monotonic() - self.started, self.resumed)
+        summary.add_import_rows(outlook.rows if outlook is not None else None)
+        if self.shared:
+            summary.worker = {"name": self.owner, "chunks_claimed": self.claims, "chunks_lost": len(self.lost),
+                              "finished_import": finished_here}
+        self.log.info("import finished: %d rows, %.1f MB in %.1f s", summary.total_rows, summary.total_bytes / 1e6,
+                      summary.seconds)
+        if self.shared or self.resumed:
+            self.log.info("the whole import (every run and worker): %d rows; %s", summary.import_total_rows,
+                          "finishing steps done here" if finished_here else "finishing steps done by another worker")
+        return summary
+
+    def _finish(self) -> None:
+        """After the last chunk: tables a crashed worker left unfinished, views, what to keep of the checkpoint."""
+        if self.shared:
+            for job in self.plan.tables:
+                if self.tables.status(job.key) != TableStatus.DONE:
+                    self.tables.done(job, self.stats.table_rows(job.key))
         if not self.config.mydumper.no_schema and self.plan.views:
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
                 for view in self.plan.views:
                     create_view(cur, view)
         fault_point("task-finished")
         self._keep_after_success()
-        summary = ImportSummary(self.task_id, self.stats.summaries(self.resumed), time.monotonic() - self.started,
-                                self.resumed)
-        self.log.info("import finished: %d rows, %.1f MB in %.1f s", summary.total_rows, summary.total_bytes / 1e6,
-                      summary.seconds)
-        return summary
+
+    def _check_no_table_failed(self) -> None:
+        """A table another worker failed stops the finish: its error, as that worker saw it."""
+        saved = self.store.load(self.task_id)
+        failed = [t for t in (saved.tables.values() if saved else ()) if t.status == TableStatus.FAILED]
+        if failed:
+            raise ImportFailed(f"task {self.task_id}: another worker failed table {failed[0].key}: {failed[0].error}",
+                               table=failed[0].key, data_error=False)
+
+    # -- sharing one import ------------------------------------------------------------------------
+
+    @contextmanager
+    def _leases(self) -> Iterator[None]:
+        """Shared imports: keep this process's leases alive while it works, give them up when it leaves."""
+        if not self.shared:
+            yield
+            return
+        self.log.info("task %s: shared import; this worker is %s (lease %.0f s)", self.task_id, self.owner,
+                      self.lease)
+        with LeaseKeeper(self.store, self.task_id, self.owner, self.lease, self.log):
+            yield
+
+    def _once(self, step: str, work: Callable[[], object], *, wait: bool) -> bool:
+        """Run a once-per-import step: always when not shared; when shared, if this worker claims it.
+
+        With ``wait``, a step another worker holds is waited for (it may die, and its lease expire);
+        without, it is left to that worker. True when the step ran here.
+        """
+        if not self.shared:
+            work()
+            return True
+        while True:
+            state = self.store.claim_step(self.task_id, step, self.owner, self.lease)
+            if state == StepState.MINE:
+                work()
+                self.store.finish_step(self.task_id, step, self.owner)
+                return True
+            if state == StepState.DONE or not wait:
+                return False
+            if self.user_cancel.wait(min(1.0, self.lease / 5)):
+                raise ImportCancelled(f"task {self.task_id}: import cancelled while waiting for another worker's "
+                                      f"{step} step")
+
+    def _schema_step(self, cur: Any) -> dict[str, list[tuple[str, str]]]:
+        """Create databases and tables once; every worker then checks them and reads the CSV tables' columns."""
+        no_schema = self.config.mydumper.no_schema
+        if not self.shared:
+            return self.tables.create_schema(cur, self.plan, no_schema=no_schema)
+        columns: dict[str, list[tuple[str, str]]] = {}
+
+        def create() -> None:
+            self._reload_tables()  # a worker that died halfway left some tables created
+            columns.update(self.tables.create_schema(cur, self.plan, no_schema=no_schema))
+
+        if not self._once("schema", create, wait=True):
+            self._reload_tables()
+            columns.update(self.tables.create_schema(cur, self.plan, no_schema=True))  # checks only: all created
+        return columns
+
+    def _reload_tables(self) -> None:
+        saved = self.store.load(self.task_id)
+        if saved is None:
+            raise CheckpointError(f"task {self.task_id}: its checkpoint was removed while this worker started "
+                                  "(another worker finished the import, or it was removed by hand)")
+        self.tables = TableStep(self.store, self.task_id, saved.tables, self.log)
 
     def _load_checkpoint(self) -> TaskCheckpoint:
         new = self.plan.new_checkpoint(self.task_id)
-        saved = self.store.load(self.task_id)
-        if saved is None:
-            self.store.create(new)
-            return new
+        saved, created = self.store.load_or_create(new)
+        if created:
+            return saved
         check_resumable(saved, self.plan, new)
         self.resumed = True
         done = sum(1 for t in saved.tables.values() if t.status == TableStatus.DONE)
@@ -151,19 +249,29 @@ class _Import:
     # -- data ------------------------------------------------------------------------------------
 
     def _write_data(self, task: TaskCheckpoint, chunks: ChunkStep, ctx: WriteContext) -> None:
-        pending = [(job, chunk) for job in self.plan.tables for chunk in job.chunks
-                   if self.tables.status(job.key) != TableStatus.DONE and not task.chunks[chunk.key].progress.finished]
-        waiting = {job.key for job, _ in pending}
-        for job in self.plan.tables:  # tables whose chunks all finished before a crash
-            if job.key not in waiting and self.tables.status(job.key) != TableStatus.DONE:
-                self.tables.done(job, 0)
-        if not pending:
+        scheduler: Scheduler | ClaimScheduler
+        if self.shared:
+            outlook = self.store.outlook(self.task_id)
+            left = outlook.unfinished if outlook is not None else 0
+            scheduler = ClaimScheduler(self.store, self.task_id, self.owner, self.lease, self.plan.tables,
+                                       self.config.lightning.table_concurrency, self.stop)
+        else:
+            pending = [(job, chunk, task.chunks[chunk.key].progress) for job in self.plan.tables
+                       for chunk in job.chunks
+                       if self.tables.status(job.key) != TableStatus.DONE
+                       and not task.chunks[chunk.key].progress.finished]
+            waiting = {job.key for job, _, _ in pending}
+            for job in self.plan.tables:  # tables whose chunks all finished before a crash
+                if job.key not in waiting and self.tables.status(job.key) != TableStatus.DONE:
+                    self.tables.done(job, 0)
+            left = len(pending)
+            scheduler = Scheduler(pending, self.config.lightning.table_concurrency, self.stop)
+        if not left:
             return
-        scheduler = Scheduler(pending, self.config.lightning.table_concurrency, self.stop)
         errors: list[tuple[TableJob | None, BaseException]] = []
-        workers = [threading.Thread(target=self._worker, args=(scheduler, chunks, ctx, task, errors),
+        workers = [threading.Thread(target=self._worker, args=(scheduler, chunks, ctx, errors),
                                     name=f"lightning-writer-{i}", daemon=True)
-                   for i in range(max(1, min(self.config.lightning.region_concurrency, len(pending))))]
+                   for i in range(max(1, min(self.config.lightning.region_concurrency, left)))]
         with ProgressReporter(self.stats.progress, self.log):
             for w in workers:
                 w.start()
@@ -172,6 +280,9 @@ class _Import:
                     w.join(0.2)
                     if self.user_cancel.is_set():
                         self.stop.set()
+        if isinstance(scheduler, ClaimScheduler):
+            self.claims = scheduler.claims
+            self.claim_seconds = scheduler.claim_seconds
         if errors:
             self._fail(errors)
         if self.user_cancel.is_set():
@@ -189,23 +300,31 @@ class _Import:
             tidb = replace(tidb, session_vars={"foreign_key_checks": 0, **tidb.session_vars})
         return self.store.writer_connection(partial(_connect_writer, tidb))
 
-    def _worker(self, scheduler: Scheduler, chunks: ChunkStep, ctx: WriteContext, task: TaskCheckpoint,
+    def _worker(self, scheduler: Scheduler | ClaimScheduler, chunks: ChunkStep, ctx: WriteContext,
                 errors: list[tuple[TableJob | None, BaseException]]) -> None:
         writer = BatchWriter(ctx)
         try:
             while not self.stop.is_set():
-                item = scheduler.next()
-                if item is None:
+                work: Work | None = scheduler.next()
+                if work is None:
                     return
-                job, chunk = item
                 try:
-                    chunks.write(writer, job, chunk, task.chunks[chunk.key].progress)
+                    chunks.write(writer, work.job, work.chunk, work.progress, work.token)
+                except LostChunk as lost:
+                    if not work.token:  # an unshared run met another run of its task: stop, nothing doubled
+                        errors.append((None, lost))
+                        self.stop.set()
+                        return
+                    self.log.warning("%s", lost)  # claimed: the new owner goes on from the saved position
+                    self.lost.append(work.chunk.key)  # list.append is atomic
+                    scheduler.done(work)
+                    continue
                 except BaseException as exc:  # noqa: BLE001 - every failure stops the import and is re-raised
-                    errors.append((job, exc))  # list.append is atomic; read only after every thread ended
+                    errors.append((work.job, exc))  # list.append is atomic; read only after every thread ended
                     self.stop.set()
                     return
-                if scheduler.finished(job):
-                    self.tables.done(job, self.stats.table_rows(job.key))
+                if scheduler.done(work):
+                    self.tables.done(work.job, self.stats.table_rows(work.job.key))
         finally:
             writer.close()
 
