@@ -37,6 +37,10 @@ _CHECKPOINT_OVERRIDES: dict[str, Any] = {
     "checkpoint.dsn": "",
 }
 
+# A shared import: claims and leases; the finished checkpoint stays, so that a worker starting (or retried)
+# after the others finished finds the import done instead of starting it over.
+_SHARED_OVERRIDES: dict[str, Any] = {"checkpoint.shared": True, "checkpoint.keep-after-success": "origin"}
+
 
 class LightningImportOperator(BaseOperator):
     """Import a mydumper / Dumpling dump directory into TiDB or MySQL with TiDB Lightning's TiDB backend.
@@ -59,6 +63,13 @@ class LightningImportOperator(BaseOperator):
         Templated; a natural argument to ``.expand()`` for one mapped import per table group.
     :param config_overrides: dotted TOML keys to values, e.g.
         ``{"lightning.max-error.type": 10}``. Templated.
+    :param share_import: one import of the DAG run shared by every mapped instance of this task (and by
+        their retries): the checkpoint key leaves out the map index, chunks are claimed with leases
+        (``[checkpoint] shared``), and the finished checkpoint is kept for workers that start or retry
+        later (:class:`~.shared_import.LightningSharedImportFinishOperator` reports and removes it).
+        See docs/scale-out.md.
+    :param worker: which worker of a shared import this is; a label for logs, and what
+        ``.expand(worker=range(n))`` maps over.
 
     Returns the import summary (rows, bytes, tables, duration) to XCom.
     """
@@ -76,6 +87,8 @@ class LightningImportOperator(BaseOperator):
         routes: list[dict[str, str]] | None = None,
         filters: list[str] | None = None,
         config_overrides: dict[str, Any] | None = None,
+        share_import: bool = False,
+        worker: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -86,12 +99,15 @@ class LightningImportOperator(BaseOperator):
         self.routes = routes
         self.filters = filters
         self.config_overrides = config_overrides
+        self.share_import = share_import
+        self.worker = worker
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
         self._cancel: threading.Event | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         ti = context["ti"]
-        checkpoint_task_id = f"{ti.dag_id}.{ti.task_id}.{ti.run_id}.{ti.map_index}"
+        checkpoint_task_id = (shared_checkpoint_key(ti.dag_id, ti.task_id, ti.run_id) if self.share_import
+                              else f"{ti.dag_id}.{ti.task_id}.{ti.run_id}.{ti.map_index}")
         try:
             config = load_task_config(self.config, overrides=self._overrides())
             config.tidb = _target_from_connection(config.tidb, TiDBHook(tidb_conn_id=self.tidb_conn_id))
@@ -135,7 +151,14 @@ class LightningImportOperator(BaseOperator):
         }
         overrides.update({key: value for key, value in explicit.items() if value is not None})
         overrides.update(_CHECKPOINT_OVERRIDES)
+        if self.share_import:
+            overrides.update(_SHARED_OVERRIDES)
         return overrides
+
+
+def shared_checkpoint_key(dag_id: str, task_id: str, run_id: str) -> str:
+    """The checkpoint of a shared import: one per DAG run and task, the same for every map index and try."""
+    return f"{dag_id}.{task_id}.{run_id}"
 
 
 def _target_from_connection(from_config: TidbSection, hook: TiDBHook) -> TidbSection:
