@@ -128,6 +128,7 @@ class _Import:
         summary.add_import_rows(outlook.rows if outlook is not None else None)
         if self.shared:
             summary.worker = {"name": self.owner, "chunks_claimed": self.claims, "chunks_lost": len(self.lost),
+                              "claim_seconds": round(self.claim_seconds, 3),
                               "finished_import": finished_here}
         self.log.info("import finished: %d rows, %.1f MB in %.1f s", summary.total_rows, summary.total_bytes / 1e6,
                       summary.seconds)
