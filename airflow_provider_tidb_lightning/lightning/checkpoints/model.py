@@ -92,6 +92,9 @@ class Claim:
     progress: ChunkProgress
 
 
+WORKER_STEP = "worker:"  # once-per-import step rows "worker:<owner>": a process in the data phase, leased
+
+
 class StepState(StrEnum):
     """What :meth:`~.store.CheckpointStore.claim_step` answers about a once-per-import step."""
 

@@ -34,6 +34,7 @@ from ..common.quoting import quote_identifier
 from ..common.retry import RetryPolicy
 from ..mydump.rows import ReadPosition
 from .model import (
+    WORKER_STEP,
     ChunkCheckpoint,
     ChunkProgress,
     Claim,
@@ -92,7 +93,7 @@ _DDL = (
     )""",
     """CREATE TABLE IF NOT EXISTS {schema}.`step_v1` (
         `task_key` CHAR(40) NOT NULL,
-        `step` VARCHAR(64) NOT NULL,
+        `step` VARCHAR(200) NOT NULL,
         `lease_owner` VARCHAR(128) NOT NULL DEFAULT '',
         `lease_expires` DATETIME(6) NULL,
         `done` TINYINT NOT NULL DEFAULT 0,
@@ -422,7 +423,7 @@ class MySQLStore(CheckpointStore):
 
         self._transaction(free)
 
-    def claim_step(self, task_id: str, step: str, owner: str, lease: float) -> StepState:
+    def claim_step(self, task_id: str, step: str, owner: str, lease: float, *, alone: bool = False) -> StepState:
         """The step's row is made on first use; taking it is one conditional UPDATE, as for chunks."""
         key = task_key(task_id)
 
@@ -430,6 +431,12 @@ class MySQLStore(CheckpointStore):
             cur.execute(f"SELECT COUNT(*) FROM {self._q}.`task_v1` WHERE `task_key` = %s", (key,))
             if cur.fetchone()[0] == 0:
                 return StepState.DONE  # the import finished and its checkpoint was removed
+            if alone:
+                cur.execute(f"SELECT COUNT(*) FROM {self._q}.`step_v1` WHERE `task_key` = %s AND `step` LIKE %s"
+                            " AND `lease_owner` NOT IN ('', %s) AND `done` = 0 AND `lease_expires` >= NOW(6)",
+                            (key, WORKER_STEP + "%", owner))
+                if cur.fetchone()[0]:
+                    return StepState.BUSY  # another worker is still in the data phase
             cur.execute(f"INSERT IGNORE INTO {self._q}.`step_v1` (`task_key`, `step`) VALUES (%s, %s)", (key, step))
             taken = cur.execute(
                 f"UPDATE {self._q}.`step_v1` SET `lease_owner` = %s, `lease_expires` = NOW(6) + INTERVAL %s"

@@ -121,8 +121,9 @@ class CheckpointStore(ABC):
         """Give up every lease ``owner`` holds, so others need not wait for them to expire."""
         raise self._not_shared()
 
-    def claim_step(self, task_id: str, step: str, owner: str, lease: float) -> StepState:
-        """Try to take a once-per-import step (the schema step, the finish)."""
+    def claim_step(self, task_id: str, step: str, owner: str, lease: float, *, alone: bool = False) -> StepState:
+        """Try to take a once-per-import step (the schema step, the finish); ``alone``: only while no other
+        worker's ``worker:<owner>`` step is live (not done, lease not expired), else BUSY."""
         raise self._not_shared()
 
     def finish_step(self, task_id: str, step: str, owner: str) -> None:

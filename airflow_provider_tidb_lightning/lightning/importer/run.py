@@ -34,7 +34,7 @@ import pymysql
 
 from ..backend.tidb.writer import BatchWriter, WriteContext
 from ..checkpoints import CheckpointStore, open_store
-from ..checkpoints.model import StepState, TableStatus, TaskCheckpoint
+from ..checkpoints.model import WORKER_STEP, Outlook, StepState, TableStatus, TaskCheckpoint
 from ..checkpoints.store import LostChunk
 from ..common.connection import connect
 from ..common.failpoint import fault_point
@@ -45,7 +45,7 @@ from ..mydump.discovery import discover
 from .chunk_step import ChunkStep, bytes_done, chunk_size
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
-from .scheduler import ClaimScheduler, LeaseKeeper, Scheduler, Work, worker_name
+from .scheduler import ClaimScheduler, LeaseKeeper, Scheduler, Work, poll_interval, worker_name
 from .stats import RunStats
 from .summary import ImportSummary
 from .table_step import TableStep
@@ -94,6 +94,7 @@ class _Import:
         self.lease = float(config.checkpoint.lease_seconds)
         self.claims = 0  # chunks this process claimed (shared imports)
         self.claim_seconds = 0.0  # time its writers spent claiming them
+        self.final_outlook: Outlook | None = None  # the last look at the shared import, with no chunk left
         self.lost: list[str] = []  # chunks given up because another worker took their lease
 
     def run(self) -> ImportSummary:
@@ -121,8 +122,12 @@ class _Import:
             self._write_data(task, chunks, ctx)
             if self.shared:
                 self._check_no_table_failed()
-            outlook = self.store.outlook(self.task_id)  # the whole import's rows, before the finish may remove them
-            finished_here = self._once("finish", self._finish, wait=False)
+            # The whole import's rows, read before the finish may remove them (or, when another worker's finish
+            # already did, as the last look for work saw them).
+            outlook = self.store.outlook(self.task_id) or self.final_outlook
+            if self.shared:  # out of the data phase: the finish waits for every live worker to get here
+                self.store.finish_step(self.task_id, WORKER_STEP + self.owner, self.owner)
+            finished_here = self._once("finish", self._finish, alone=True)
         summary = ImportSummary(self.task_id, self.stats.summaries(self.resumed and not self.shared),
                                 time.monotonic() - self.started, self.resumed)
         summary.add_import_rows(outlook.rows if outlook is not None else None)
@@ -169,26 +174,28 @@ class _Import:
         self.log.info("task %s: shared import; this worker is %s (lease %.0f s)", self.task_id, self.owner,
                       self.lease)
         with LeaseKeeper(self.store, self.task_id, self.owner, self.lease, self.log):
+            self.store.claim_step(self.task_id, WORKER_STEP + self.owner, self.owner, self.lease)  # "I am in"
             yield
 
-    def _once(self, step: str, work: Callable[[], object], *, wait: bool) -> bool:
+    def _once(self, step: str, work: Callable[[], object], *, alone: bool = False) -> bool:
         """Run a once-per-import step: always when not shared; when shared, if this worker claims it.
 
-        With ``wait``, a step another worker holds is waited for (it may die, and its lease expire);
-        without, it is left to that worker. True when the step ran here.
+        A step another worker holds is waited for (it may die, and its lease expire). With ``alone``
+        (the finish), the step also waits until every other live worker left the data phase: the last
+        one finishes, after each has read the whole import's rows. True when the step ran here.
         """
         if not self.shared:
             work()
             return True
         while True:
-            state = self.store.claim_step(self.task_id, step, self.owner, self.lease)
+            state = self.store.claim_step(self.task_id, step, self.owner, self.lease, alone=alone)
             if state == StepState.MINE:
                 work()
                 self.store.finish_step(self.task_id, step, self.owner)
                 return True
-            if state == StepState.DONE or not wait:
+            if state == StepState.DONE:
                 return False
-            if self.user_cancel.wait(min(1.0, self.lease / 5)):
+            if self.user_cancel.wait(poll_interval(self.lease)):
                 raise ImportCancelled(f"task {self.task_id}: import cancelled while waiting for another worker's "
                                       f"{step} step")
 
@@ -203,7 +210,7 @@ class _Import:
             self._reload_tables()  # a worker that died halfway left some tables created
             columns.update(self.tables.create_schema(cur, self.plan, no_schema=no_schema))
 
-        if not self._once("schema", create, wait=True):
+        if not self._once("schema", create):
             self._reload_tables()
             columns.update(self.tables.create_schema(cur, self.plan, no_schema=True))  # checks only: all created
         return columns
@@ -252,8 +259,8 @@ class _Import:
     def _write_data(self, task: TaskCheckpoint, chunks: ChunkStep, ctx: WriteContext) -> None:
         scheduler: Scheduler | ClaimScheduler
         if self.shared:
-            outlook = self.store.outlook(self.task_id)
-            left = outlook.unfinished if outlook is not None else 0
+            self.final_outlook = self.store.outlook(self.task_id)
+            left = self.final_outlook.unfinished if self.final_outlook is not None else 0
             scheduler = ClaimScheduler(self.store, self.task_id, self.owner, self.lease, self.plan.tables,
                                        self.config.lightning.table_concurrency, self.stop)
         else:
@@ -284,6 +291,7 @@ class _Import:
         if isinstance(scheduler, ClaimScheduler):
             self.claims = scheduler.claims
             self.claim_seconds = scheduler.claim_seconds
+            self.final_outlook = scheduler.last_outlook or self.final_outlook
         if errors:
             self._fail(errors)
         if self.user_cancel.is_set():

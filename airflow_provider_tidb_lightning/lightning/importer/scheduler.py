@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pymysql
 
 from ..checkpoints import CheckpointStore
-from ..checkpoints.model import ChunkProgress
+from ..checkpoints.model import ChunkProgress, Outlook
 from ..mydump.layout import Chunk
 from .plan import TableJob
 
@@ -89,7 +89,7 @@ class ClaimScheduler:
 
     ``table-concurrency`` bounds the tables this process writes at once: once it holds chunks of that
     many tables, it claims only among them. When nothing is free but chunks are still leased by others,
-    it waits (a fifth of the lease at most between looks) and takes over what a dead worker leaves.
+    it waits (see :func:`poll_interval`) and takes over what a dead worker leaves.
     """
 
     def __init__(self, store: CheckpointStore, task_id: str, owner: str, lease: float,
@@ -105,10 +105,11 @@ class ClaimScheduler:
         self._claims = itertools.count(1)
         self._cond = threading.Condition()
         self.claims = 0  # how many chunks this process claimed (the summary reports it)
+        self.last_outlook: Outlook | None = None  # the final one has no chunk left: the whole import's rows
         self.claim_seconds = 0.0  # time spent claiming (the benchmark's overhead figure)
 
     def next(self) -> Work | None:
-        wait = min(1.0, self._lease / 5)
+        wait = poll_interval(self._lease)
         while not self._stop.is_set():
             with self._cond:
                 tables = sorted(self._held) if len(self._held) >= self._limit else None
@@ -124,6 +125,7 @@ class ClaimScheduler:
                     return Work(job, chunk, claim.progress, claim.token)
             outlook = self._store.outlook(self._task_id)
             if outlook is None or outlook.unfinished == 0:
+                self.last_outlook = outlook or self.last_outlook
                 return None
             with self._cond:
                 self._cond.wait(wait)
@@ -178,7 +180,14 @@ class LeaseKeeper:
                 self._log.warning("could not renew the leases of %s: %s", self._owner, error)
 
 
+def poll_interval(lease: float) -> float:
+    """How long a worker waits between looks at work others hold: short, because the end of the import
+    and a finished schema step are noticed that much later (one cheap query per look), and well inside
+    the lease, so an expired lease is found soon after it runs out."""
+    return min(0.25, lease / 5)
+
+
 def worker_name() -> str:
     """This process's name in the leases: host and pid to read, and a random part so that a reused pid differs."""
-    return f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

@@ -65,9 +65,9 @@ def test_two_unshared_runs_of_one_task_never_double_rows(db_server, target, tmp_
         assert cur.fetchone() == (NOPK_ROWS, NOPK_ROWS, 0, NOPK_ROWS - 1)
 
 
-def _shared_task(tmp_path, db_server, target, source, **extra):
+def _shared_task(tmp_path, db_server, target, source, keep="origin", **extra):
     return write_task(tmp_path / "task.toml", db_server, target, source, mode="error",
-                      checkpoint={"shared": True, "lease-seconds": 2, "keep-after-success": "origin"},
+                      checkpoint={"shared": True, "lease-seconds": 2, "keep-after-success": keep},
                       lightning={"region-concurrency": 1, "table-concurrency": 2}, **extra)
 
 
@@ -104,7 +104,7 @@ def test_three_shared_processes_one_killed_mid_chunk(db_server, target, referenc
 
 def test_shared_processes_split_the_work_and_the_table_steps(db_server, target, reference_db, sample_sql,
                                                              tmp_path):
-    task = _shared_task(tmp_path, db_server, target, sample_sql)
+    task = _shared_task(tmp_path, db_server, target, sample_sql, keep="remove")
     results = _finish([start_cli(task, task_id="split") for _ in range(3)])
     summaries = []
     for code, out, err in results:
@@ -115,6 +115,10 @@ def test_shared_processes_split_the_work_and_the_table_steps(db_server, target, 
     # Nothing written twice and nothing lost: the workers' own rows add up to the import.
     assert sum(s["total_rows"] for s in summaries) == TOTAL_ROWS
     assert sum(1 for s in summaries if s["total_rows"] > 0) >= 2
+    # Every process reports the whole import, even one that ended after the finisher removed the checkpoint.
+    assert [s["import_total_rows"] for s in summaries] == [TOTAL_ROWS] * 3
+    with db_server.connect() as conn:
+        assert checkpoint_state(conn, target, "split")["exists"] is False
     assert [s["worker"]["finished_import"] for s in summaries].count(True) == 1
     logs = "".join(err for _, _, err in results)
     for table in TABLES:  # each table finished exactly once
