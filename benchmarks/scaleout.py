@@ -5,12 +5,13 @@ Two loaders with the same total number of writer connections, on the headline ca
 
 * ``ours-sql-1x2``: one process, ``region-concurrency = 2``, not shared;
 * ``ours-sql-shared-2x1``: two processes started together with one task id, ``region-concurrency = 1``
-  each, ``[checkpoint] shared = true``: chunks claimed with leases, steps run once.
+  each, ``[checkpoint] shared = true``: chunks claimed with leases, steps run once;
+* ``ours-sql-1x1`` and ``ours-sql-shared-3x1``: one and three one-writer processes, for the curve.
 
 Their times differ by what sharing costs (claims, lease renewals, the second interpreter and plan)
 and by what it gains (two GILs). Each shared process reports in its summary how long its writers
 spent claiming chunks; the log line ``claim overhead`` puts that against the wall time. Run alone:
-``python -m benchmarks.run --scale 0.05 --only 'ours-sql-1x2' 'ours-sql-shared-2x1'``.
+``python -m benchmarks.run --scale 0.05 --repeat 3 --only 'ours-sql-*x*'``.
 """
 
 from __future__ import annotations
@@ -61,10 +62,15 @@ def run_processes(processes: int, region_concurrency: int, name: str, target: Ta
     return Measurement(seconds=wall, peak_rss_mb=peak)
 
 
+# (processes, region-concurrency per process): the pair the issue compares, and 1 and 3 processes of one
+# writer each, to see where the speed-up flattens on the machine at hand.
+SHAPES = ((1, 2), (2, 1), (1, 1), (3, 1))
+
+
 def scaleout_loaders() -> list[Loader]:
-    return [
-        Loader("ours-sql-1x2", SQL_INPUT, precreate_schema=False, load=partial(run_processes, 1, 2, "ours-sql-1x2"),
-               probe=probe_cli, ours=True),
-        Loader("ours-sql-shared-2x1", SQL_INPUT, precreate_schema=False,
-               load=partial(run_processes, 2, 1, "ours-sql-shared-2x1"), probe=probe_cli, ours=True),
-    ]
+    loaders = []
+    for processes, concurrency in SHAPES:
+        name = f"ours-sql-{'shared-' if processes > 1 else ''}{processes}x{concurrency}"
+        loaders.append(Loader(name, SQL_INPUT, precreate_schema=False,
+                              load=partial(run_processes, processes, concurrency, name), probe=probe_cli, ours=True))
+    return loaders

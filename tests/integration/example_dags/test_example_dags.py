@@ -134,6 +134,7 @@ def test_provider_info_lists_the_airflow_modules() -> None:
     }
     assert modules == {
         "airflow_provider_tidb_lightning.operators.lightning",
+        "airflow_provider_tidb_lightning.operators.shared_import",
         "airflow_provider_tidb_lightning.sensors.target",
         "airflow_provider_tidb_lightning.sensors.dump",
         "airflow_provider_tidb_lightning.triggers.target",
