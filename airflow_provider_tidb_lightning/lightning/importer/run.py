@@ -343,6 +343,11 @@ class _Import:
         job, exc = real[0]
         data_problem = isinstance(exc, SourceError | SchemaError) or (
             isinstance(exc, ImportFailed) and exc.data_error)
+        if isinstance(exc, ImportFailed) and data_problem and self._overtaken(exc):
+            raise LostChunk(f"task {self.task_id}: {exc.path} at byte offset {exc.offset} was already committed by "
+                            "another run of the same task (this run's error there, a duplicate key, came from "
+                            "rows that run wrote): two runs of one task are writing at once; nothing of this "
+                            "run's batch was committed") from exc
         if job is not None and data_problem:
             try:
                 self.tables.failed(job, exc)
@@ -352,6 +357,19 @@ class _Import:
             raise ImportCancelled(f"task {self.task_id}: import cancelled; the checkpoint is consistent, rerun to "
                                   "resume") from None
         raise exc
+
+    def _overtaken(self, exc: ImportFailed) -> bool:
+        """Did another run of the task commit past the row this run failed on? Then the failure (a duplicate of
+        that run's rows) is not the data's fault, and the table must not be marked failed. A run never commits
+        past its own failing row, so a saved position beyond it was written by someone else."""
+        if exc.path is None or exc.offset is None:
+            return False
+        offset = exc.offset
+        saved = self.store.load(self.task_id)
+        if saved is None:  # removed under this run: the other run finished
+            return True
+        return any(c.path == exc.path and c.start <= offset < (c.end if c.end is not None else _UNLIMITED)
+                   and c.progress.position.offset > offset for c in saved.chunks.values())
 
     def _keep_after_success(self) -> None:
         if not self.config.checkpoint.enable:

@@ -65,6 +65,25 @@ def test_two_unshared_runs_of_one_task_never_double_rows(db_server, target, tmp_
         assert cur.fetchone() == (NOPK_ROWS, NOPK_ROWS, 0, NOPK_ROWS - 1)
 
 
+def test_two_unshared_runs_with_keys_and_on_duplicate_error(db_server, target, reference_db, sample_sql,
+                                                            tmp_path):
+    """With a key, the second run may meet the first one's rows before its compare-and-set: it still says
+    another run is writing, and never marks the table failed (which would block every later run)."""
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, mode="error")
+    results = _finish([start_cli(task, task_id="twice-keys") for _ in range(2)])
+    for code, _, err in results:
+        if code != 0:
+            assert code == 1 and "another run of the same task" in err, err[-2000:]
+    with db_server.connect() as conn:
+        state = checkpoint_state(conn, target, "twice-keys")
+    assert "failed" not in state["statuses"].values(), state
+    if 0 not in [code for code, _, _ in results]:
+        code, _, err = _finish([start_cli(task, task_id="twice-keys")])[0]
+        assert code == 0, err[-3000:]
+    with db_server.connect() as conn:
+        assert_exact(conn, target, reference_db)
+
+
 def _shared_task(tmp_path, db_server, target, source, keep="origin", **extra):
     return write_task(tmp_path / "task.toml", db_server, target, source, mode="error",
                       checkpoint={"shared": True, "lease-seconds": 2, "keep-after-success": keep},
