@@ -7,6 +7,7 @@ mistake (a bad file, an unknown table name), 1 for anything else (the server, th
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from contextlib import closing
 
@@ -16,7 +17,13 @@ from .config import load_task_config
 from .config.model import TaskConfig
 from .errors import ConfigError
 from .importer.console import LEVELS, report_failure, setup_logging
-from .importer.failures import EXIT_CONFIG, Failure, describe_failure, open_checkpoint_store
+from .importer.failures import (
+    EXIT_CONFIG,
+    Failure,
+    close_after_failure,
+    describe_failure,
+    open_checkpoint_store,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return report_failure(prog, failure, log, args.log_file or "")
     log = setup_logging(config.lightning.level, config.lightning.file, prog)
     try:
-        done = _run(args, config)
+        done = _run(args, config, log)
     except ValueError as exc:  # a table argument that is neither all nor db.tbl
         return report_failure(prog, Failure(str(exc), EXIT_CONFIG), log, config.lightning.file)
     except (Exception, KeyboardInterrupt) as exc:
@@ -69,20 +76,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, config: TaskConfig) -> list[str]:
+def _run(args: argparse.Namespace, config: TaskConfig, log: logging.Logger) -> list[str]:
     """Do the one operation asked; what it changed, one line per task or table."""
     store = open_checkpoint_store(config)
     try:
         if args.checkpoint_remove:
-            return control.remove(store, args.checkpoint_remove, args.task_id)
-        if args.checkpoint_error_ignore:
-            return control.error_ignore(store, args.checkpoint_error_ignore, args.task_id)
-        if args.checkpoint_error_destroy:
+            done = control.remove(store, args.checkpoint_remove, args.task_id)
+        elif args.checkpoint_error_ignore:
+            done = control.error_ignore(store, args.checkpoint_error_ignore, args.task_id)
+        elif args.checkpoint_error_destroy:
             with closing(connect(config.tidb)) as conn:
-                return control.error_destroy(store, conn, args.checkpoint_error_destroy, args.task_id)
-        return control.dump(store, args.checkpoint_dump, args.task_id)
-    finally:
-        store.close()
+                done = control.error_destroy(store, conn, args.checkpoint_error_destroy, args.task_id)
+        else:
+            done = control.dump(store, args.checkpoint_dump, args.task_id)
+    except BaseException:
+        close_after_failure(store, log)
+        raise
+    store.close()
+    return done
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ other failure, 128 + the signal's number for a run stopped by SIGINT (130) or SI
 from __future__ import annotations
 
 import errno
+import logging
 import re
 import socket
 from dataclasses import dataclass
@@ -76,6 +77,17 @@ def open_checkpoint_store(config: TaskConfig) -> CheckpointStore:
             f"({describe(exc)}). Grant it: GRANT ALL ON `{schema}`.* TO '{tidb.user}'; or choose another "
             "[checkpoint] schema, or driver = \"file\""
         ) from exc
+
+
+def close_after_failure(store: CheckpointStore, log: logging.Logger) -> None:
+    """Close the store without hiding the failure that stopped the caller.
+
+    A store that could not save (a full disk under the file checkpoint) fails again on its last
+    flush; that second error is the first one again, so it is logged, not raised over it."""
+    try:
+        store.close()
+    except Exception as exc:  # noqa: BLE001 - the caller's own failure is the one to report
+        log.debug("closing the checkpoint store after the failure also failed: %s", exc)
 
 
 def _server_error(exc: BaseException) -> pymysql.err.MySQLError | None:

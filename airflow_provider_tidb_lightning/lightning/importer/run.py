@@ -34,7 +34,7 @@ from ..errormanager.records import ErrorBudget, ErrorRecorder
 from ..errors import ImportCancelled, ImportFailed, SchemaError, SourceError
 from ..mydump.discovery import discover
 from .chunk_step import ChunkStep, bytes_done, chunk_size
-from .failures import open_checkpoint_store
+from .failures import close_after_failure, open_checkpoint_store
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
 from .scheduler import Scheduler
@@ -62,21 +62,11 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
     try:
         summary = _Import(config, plan, task_id, store, log, cancel or threading.Event()).run()
     except BaseException:
-        _close_after_failure(store, log)
+        close_after_failure(store, log)
         raise
     store.close()
     return summary
 
-
-def _close_after_failure(store: CheckpointStore, log: logging.Logger) -> None:
-    """Close the store without hiding the failure that stopped the run.
-
-    A store that could not save (a full disk under the file checkpoint) fails again on its last
-    flush; that second error is the first one again, so it is logged, not raised over it."""
-    try:
-        store.close()
-    except Exception as exc:  # noqa: BLE001 - the run's own failure is the one to report
-        log.debug("closing the checkpoint store after the failure also failed: %s", exc)
 
 
 def _connect_writer(tidb: TidbSection, autocommit: bool) -> pymysql.Connection:
