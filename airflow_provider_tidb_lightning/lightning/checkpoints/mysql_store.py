@@ -108,7 +108,7 @@ class MySQLStore(CheckpointStore):
         own updates must too, or a restart that catches one would fail the import.
         """
         attempt = 0
-        tries = RetryLog(self._retry, f"checkpoint schema {self.schema}: saving")
+        tries = RetryLog(self._retry, f"checkpoint store (schema {self._q})")
         with self._lock:
             while True:
                 attempt += 1
