@@ -12,6 +12,7 @@ import sys
 from contextlib import closing
 
 from .checkpoints import control
+from .checkpoints.finished import forget_finished
 from .common.connection import connect
 from .config import load_task_config
 from .config.model import TaskConfig
@@ -82,6 +83,8 @@ def _run(args: argparse.Namespace, config: TaskConfig, log: logging.Logger) -> l
     try:
         if args.checkpoint_remove:
             done = control.remove(store, args.checkpoint_remove, args.task_id)
+            if args.checkpoint_remove == "all" and args.task_id and config.checkpoint.driver == "mysql":
+                done += _forget_finished(config, args.task_id)
         elif args.checkpoint_error_ignore:
             done = control.error_ignore(store, args.checkpoint_error_ignore, args.task_id)
         elif args.checkpoint_error_destroy:
@@ -94,6 +97,12 @@ def _run(args: argparse.Namespace, config: TaskConfig, log: logging.Logger) -> l
         raise
     store.close()
     return done
+
+
+def _forget_finished(config: TaskConfig, task_id: str) -> list[str]:
+    """Drop the operator's finished record of ``task_id`` too, so that a retry imports again."""
+    with closing(connect(config.tidb)) as conn, conn.cursor() as cur:
+        return [f"{task_id}: finished record"] if forget_finished(cur, config.checkpoint.schema, task_id) else []
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ The command line keeps tidb-lightning's behaviour: no record, a rerun imports ag
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,7 +58,7 @@ def _finished_record(conn, task_id: str) -> int:
 
 
 def test_retry_after_a_finished_import_returns_the_summary_and_writes_nothing(
-        airflow_db, dag_env, db_server, target, reference_db, sample_sql, monkeypatch):
+        airflow_db, dag_env, db_server, target, reference_db, sample_sql, monkeypatch, tmp_path):
     dag = _daily_refresh()
     task = dag.get_task("import_dump")
     task.retries, task.retry_delay, task.on_duplicate = 1, timedelta(0), "error"
@@ -85,6 +87,17 @@ def test_retry_after_a_finished_import_returns_the_summary_and_writes_nothing(
             cur.execute("SELECT COUNT(*) FROM `tidb_lightning_checkpoint`.`task_v1` WHERE `task_key` = %s",
                         (task_key(task_id),))
             assert cur.fetchone()[0] == 0, "the checkpoint itself was cleaned up (keep-after-success = remove)"
+
+    # To import this run again on purpose, the record goes with the checkpoint: --checkpoint-remove=all.
+    ctl_task = tmp_path / "ctl.toml"
+    ctl_task.write_text(f'[tidb]\nhost = "{db_server.host}"\nport = {db_server.port}\nuser = "{db_server.user}"\n'
+                        f'password = "{db_server.password}"\n[checkpoint]\ndriver = "mysql"\n')
+    removed = subprocess.run([sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.ctl", "--config",
+                              str(ctl_task), "--task-id", task_id, "--checkpoint-remove=all"],
+                             cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert removed.returncode == 0 and removed.stdout.splitlines() == [f"{task_id}: finished record"], removed.stderr
+    with db_server.connect() as conn:
+        assert _finished_record(conn, task_id) == 0
 
 
 def test_the_command_line_keeps_no_record_and_a_rerun_imports_again(db_server, target, sample_sql, tmp_path):
