@@ -40,10 +40,6 @@ class RetryPolicy:
         else:
             cancel.wait(self.delay(attempt))
 
-    def total_delay(self) -> float:
-        """Seconds of waiting between the first and the last try (about 30 s with the defaults)."""
-        return sum(self.delay(attempt) for attempt in range(1, self.attempts))
-
 
 @dataclass
 class RetryLog:
