@@ -32,7 +32,7 @@ from ..common.connection import connect
 from ..common.failpoint import fault_point
 from ..config.model import TaskConfig, TidbSection
 from ..errormanager.records import ErrorBudget, ErrorRecorder
-from ..errors import ConfigError, ImportCancelled, ImportFailed, SchemaError, SourceError
+from ..errors import CheckpointError, ConfigError, ImportCancelled, ImportFailed, SchemaError, SourceError
 from ..mydump.discovery import discover
 from .chunk_step import ChunkStep, bytes_done, chunk_size
 from .failures import close_after_failure, open_checkpoint_store
@@ -245,7 +245,7 @@ class _Import:
         if job is not None and data_problem:
             try:
                 self.tables.failed(job, exc)
-            except (pymysql.err.MySQLError, OSError) as save_error:
+            except (pymysql.err.MySQLError, OSError, CheckpointError) as save_error:
                 self.log.warning("could not mark table %s failed in the checkpoint: %s", job.key, save_error)
         if isinstance(exc, ImportCancelled) and self.user_cancel.is_set():
             raise ImportCancelled(f"task {self.task_id}: import cancelled; the checkpoint is consistent, rerun to "
