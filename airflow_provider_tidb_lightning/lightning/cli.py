@@ -18,7 +18,7 @@ from typing import Any
 from .config import convert_loader_config, dump_task_toml, load_task_config
 from .config.model import CheckpointDriver, OnDuplicate
 from .errors import ConfigError, ImportCancelled
-from .importer.console import LEVELS, report_failure, setup_logging
+from .importer.console import LEVELS, early_logger, report_failure, setup_logging
 from .importer.failures import EXIT_CONFIG, Failure, describe_failure
 from .importer.run import run_import
 
@@ -117,11 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         config = load_task_config(args.config, overrides=overrides_from_args(args))
+        log = setup_logging(config.lightning.level, config.lightning.file)
     except (ConfigError, OSError) as exc:
         failure = Failure(describe_failure(exc, None).line, EXIT_CONFIG)
-        log = setup_logging("info", args.log_file) if args.log_file else None
-        return report_failure(prog, failure, log, args.log_file or "")
-    log = setup_logging(config.lightning.level, config.lightning.file)
+        return report_failure(prog, failure, early_logger(args.log_file or ""), args.log_file or "")
     with StopOnSignals(log) as stop:
         try:
             summary = run_import(config, task_id=args.task_id, cancel=stop.cancel, logger=log)

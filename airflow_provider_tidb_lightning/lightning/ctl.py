@@ -17,7 +17,7 @@ from .common.connection import connect
 from .config import load_task_config
 from .config.model import TaskConfig
 from .errors import ConfigError
-from .importer.console import LEVELS, report_failure, setup_logging
+from .importer.console import LEVELS, early_logger, report_failure, setup_logging
 from .importer.failures import (
     EXIT_CONFIG,
     Failure,
@@ -56,11 +56,10 @@ def main(argv: list[str] | None = None) -> int:
                  if value is not None}
     try:
         config = load_task_config(args.config, overrides=overrides, require_source=False)
+        log = setup_logging(config.lightning.level, config.lightning.file, prog)
     except (ConfigError, OSError) as exc:
         failure = Failure(describe_failure(exc, None).line, EXIT_CONFIG)
-        log = setup_logging("info", args.log_file) if args.log_file else None
-        return report_failure(prog, failure, log, args.log_file or "")
-    log = setup_logging(config.lightning.level, config.lightning.file, prog)
+        return report_failure(prog, failure, early_logger(args.log_file or ""), args.log_file or "")
     try:
         done = _run(args, config, log)
     except ValueError as exc:  # a table argument that is neither all nor db.tbl

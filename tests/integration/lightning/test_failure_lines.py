@@ -169,3 +169,13 @@ def test_configuration_error_is_status_two_and_logged(prog, tmp_path):
     task.write_text(f'[tidb]\npassword = "{SECRET}"\nport = "not a port"\n')
     log = tmp_path / "run.log"
     assert_one_line(prog, _run(_command(prog, task, log)), log, 2, "tidb.port")
+
+
+@pytest.mark.parametrize("prog", MODULES)
+def test_a_log_file_that_cannot_be_opened_is_a_configuration_error(prog, db_server, fresh_db, tiny_dump, tmp_path):
+    task = _task(tmp_path, db_server, fresh_db, tiny_dump)
+    log = tmp_path / "no-such-dir" / "run.log"
+    result = _run(_command(prog, task, log))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"{prog}: cannot open the log file {log}: No such file or directory (key 'lightning.file')"]
