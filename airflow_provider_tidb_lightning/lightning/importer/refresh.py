@@ -129,6 +129,7 @@ class SwapRefresh:
             cur.execute(f"DROP TABLE IF EXISTS {target.shadow_name}")
             if table_exists(cur, target.schema, target.live):
                 cur.execute(f"CREATE TABLE {target.shadow_name} LIKE {target.live_name}")
+                fault_point("schema-created")
                 return
         except pymysql.err.MySQLError as exc:
             raise SchemaError(f"creating the shadow table {target.shadow_name} failed: {describe(exc)}",
