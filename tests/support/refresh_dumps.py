@@ -47,9 +47,17 @@ def _literal(value: Any) -> str:
     return str(value)
 
 
-def write_dump(root: Path, rows: Rows, *, rows_per_file: int = 1000, empty: tuple[str, ...] = ()) -> Path:
-    """Write ``rows`` as a mydumper dump in ``root``; tables in ``empty`` get one empty data file."""
+def write_dump(root: Path, rows: Rows, *, rows_per_file: int = 1000, empty: tuple[str, ...] = (),
+               metadata: dict[str, int] | None = None) -> Path:
+    """Write ``rows`` as a mydumper dump in ``root``; tables in ``empty`` get one empty data file.
+
+    ``metadata`` writes a mydumper >= 0.14 ``metadata`` file recording these row counts per table.
+    """
     root.mkdir(parents=True, exist_ok=True)
+    if metadata is not None:
+        sections = [f"[`{SCHEMA}`.`{table}`]\nreal_table_name={table}\nrows = {n}\n" for table, n in metadata.items()]
+        head = "# Started dump at: 2026-11-29 01:00:00\n[config]\nquote-character = BACKTICK\n\n"
+        (root / "metadata").write_text(head + "\n".join(sections) + "# Finished dump at: 2026-11-29 01:00:05\n")
     (root / f"{SCHEMA}-schema-create.sql").write_text(f"CREATE DATABASE `{SCHEMA}`;\n")
     for table, table_rows in rows.items():
         (root / f"{SCHEMA}.{table}-schema.sql").write_text("/*!40101 SET NAMES binary*/;\n" + _DDL[table])

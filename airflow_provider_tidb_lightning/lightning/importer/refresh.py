@@ -39,8 +39,9 @@ from ..checkpoints.model import TaskCheckpoint
 from ..common.dberrors import describe
 from ..common.failpoint import fault_point
 from ..common.quoting import quote_table
-from ..config.model import RefreshSection
+from ..config.model import RefreshSection, TaskConfig
 from ..errors import ImportFailed, SchemaError
+from ..mydump.dump_metadata import dump_row_counts
 from .plan import Plan, TableJob
 from .stats import RunStats
 from .target_schema import _text, create_table, table_exists, table_identity
@@ -106,13 +107,15 @@ class SwapTarget:
 class SwapRefresh:
     """The swap mode of one import: the plan that loads into shadows, the schema hooks and the swap step."""
 
-    def __init__(self, settings: RefreshSection, plan: Plan, task_id: str, log: logging.Logger) -> None:
+    def __init__(self, settings: RefreshSection, plan: Plan, task_id: str, log: logging.Logger,
+                 dump_rows: Mapping[tuple[str, str], int] | None = None) -> None:
         self.settings = settings
         self.task_id = task_id
         self.log = log
         self.targets = {job.key: SwapTarget(job.key, job.schema, job.table, shadow_name(task_id, job.key, job.table))
                         for job in plan.tables}
         self.sources = {job.key: job.schema_source for job in plan.tables}
+        self.dump_rows = _rows_per_target(plan, dump_rows or {})
         # Same keys (checkpoint, statistics, error records name the live table); rows go to the shadow.
         self.plan = replace(plan, tables=tuple(replace(job, table=self.targets[job.key].shadow) for job in plan.tables))
 
@@ -173,16 +176,17 @@ class SwapRefresh:
         task = store.load(self.task_id)
         if task is None:
             raise ImportFailed(f"task {self.task_id}: its checkpoint disappeared before the swap", data_error=False)
-        conflicts = {table.table: table.conflicts for table in stats.summaries(resumed=False)}
+        tables = stats.summaries(resumed=False)
         with closing(connect()) as admin, admin.cursor() as cur:
-            self.swap(cur, task, conflicts)
+            self.swap(cur, task, {t.table: t.conflicts for t in tables}, {t.table: t.skipped_rows for t in tables})
 
-    def swap(self, cur: Any, task: TaskCheckpoint, conflicts: Mapping[str, int]) -> None:
+    def swap(self, cur: Any, task: TaskCheckpoint, conflicts: Mapping[str, int],
+             skipped: Mapping[str, int]) -> None:
         """Verify the shadows and swap them in with one RENAME, or finish a swap a crash interrupted."""
         pending = self._pending(cur, task)
         if pending:
             self.check_constraints(cur)
-            self._verify(cur, task, conflicts)
+            self._verify(cur, task, conflicts, skipped)
             self._rename(cur)
         else:
             self.log.info("task %s: the tables were swapped in by an earlier run; finishing", self.task_id)
@@ -208,27 +212,39 @@ class SwapRefresh:
                                "something else renamed tables since; check the targets by hand", data_error=False)
         return next(iter(states.values()), False)
 
-    def _verify(self, cur: Any, task: TaskCheckpoint, conflicts: Mapping[str, int]) -> None:
+    def _verify(self, cur: Any, task: TaskCheckpoint, conflicts: Mapping[str, int],
+                skipped: Mapping[str, int]) -> None:
+        """Check each shadow's rows (``verify``) and that no populated table is about to be emptied."""
         written: dict[str, int] = dict.fromkeys(self.targets, 0)
         for chunk in task.chunks.values():
             written[chunk.table] += chunk.progress.rows
         for key, target in self.targets.items():
-            cur.execute(f"SELECT COUNT(*) FROM {target.shadow_name}")
-            count = int(cur.fetchone()[0])
-            if self.settings.verify and not written[key] - conflicts.get(key, 0) <= count <= written[key]:
+            if self.settings.verify:
+                self._check_counts(cur, target, written[key], conflicts.get(key, 0), skipped.get(key, 0))
+            if not self.settings.allow_empty and _is_empty(cur, target.shadow_name) \
+                    and table_exists(cur, target.schema, target.live) and not _is_empty(cur, target.live_name):
                 raise ImportFailed(
-                    f"table {key}: verification before the swap failed: the shadow table {target.shadow_name} has "
-                    f"{count} rows, the import wrote {written[key]} ({conflicts.get(key, 0)} of them duplicates "
-                    "this run). The live table is untouched. Find out what else wrote to the shadow table, then "
-                    "start over (tidb-lightning-py-ctl --checkpoint-remove=all), or set [refresh] verify = false",
-                    table=key)
-            if count == 0 and not self.settings.allow_empty and table_exists(cur, target.schema, target.live):
-                cur.execute(f"SELECT 1 FROM {target.live_name} LIMIT 1")
-                if cur.fetchone() is not None:
-                    raise ImportFailed(
-                        f"table {key}: the dump holds no rows for it while the live table has rows; refusing to "
-                        "replace it with an empty table (a truncated dump?). The live tables are untouched. Set "
-                        "[refresh] allow-empty = true if the table really is empty now", table=key)
+                    f"table {key}: the dump holds no rows for it while the live table has rows; refusing to "
+                    "replace it with an empty table (a truncated dump?). The live tables are untouched. Set "
+                    "[refresh] allow-empty = true if the table really is empty now", table=key)
+
+    def _check_counts(self, cur: Any, target: SwapTarget, written: int, conflicts: int, skipped: int) -> None:
+        """The shadow holds what the import wrote (less duplicates REPLACE folded); the dump, what it read."""
+        cur.execute(f"SELECT COUNT(*) FROM {target.shadow_name}")
+        count = int(cur.fetchone()[0])
+        if not written - conflicts <= count <= written:
+            raise ImportFailed(
+                f"table {target.key}: verification before the swap failed: the shadow table {target.shadow_name} "
+                f"has {count} rows, the import wrote {written} ({conflicts} of them duplicates this run). The live "
+                "table is untouched. Find out what else wrote to the shadow table, then start over "
+                "(tidb-lightning-py-ctl --checkpoint-remove=all), or set [refresh] verify = false", table=target.key)
+        dumped = self.dump_rows.get(target.key)
+        if dumped is not None and not written <= dumped <= written + skipped:
+            raise ImportFailed(
+                f"table {target.key}: verification before the swap failed: the dump's metadata file says it holds "
+                f"{dumped} rows, the import wrote {written} ({skipped} bad rows left out this run). The live table "
+                "is untouched. Check the dump (an interrupted or edited dump?), or set [refresh] verify = false",
+                table=target.key)
 
     def _rename(self, cur: Any) -> None:
         stamp = self._free_stamp(cur)
@@ -274,11 +290,28 @@ def _like_prefix(table: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", _old_head(table)) + "%"
 
 
-def plan_for(settings: RefreshSection, plan: Plan, task_id: str,
+def _is_empty(cur: Any, table: str) -> bool:
+    cur.execute(f"SELECT 1 FROM {table} LIMIT 1")
+    return cur.fetchone() is None
+
+
+def _rows_per_target(plan: Plan, dumped: Mapping[tuple[str, str], int]) -> dict[str, int]:
+    """The dump's row count of each target table: the sum over its sources, when the dump gives every one."""
+    folded = {(schema.lower(), table.lower()): rows for (schema, table), rows in dumped.items()}
+    counts = {}
+    for job in plan.tables:
+        rows = [folded.get((s.source_schema.lower(), s.source_table.lower())) for s in job.sources]
+        if rows and all(n is not None for n in rows):
+            counts[job.key] = sum(n for n in rows if n is not None)
+    return counts
+
+
+def plan_for(config: TaskConfig, plan: Plan, task_id: str,
              log: logging.Logger) -> tuple[Plan, SwapRefresh | None]:
     """The plan to load (shadow tables in swap mode) and the refresh that swaps them in (None: mode none)."""
-    if settings.mode != "swap":
+    if config.refresh.mode != "swap":
         return plan, None
-    refresh = SwapRefresh(settings, plan, task_id, log)
+    dumped = dump_row_counts(config.mydumper.data_source_dir) if config.refresh.verify else {}
+    refresh = SwapRefresh(config.refresh, plan, task_id, log, dumped)
     return refresh.plan, refresh
 

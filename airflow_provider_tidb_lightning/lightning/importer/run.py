@@ -57,7 +57,7 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
     log = logger or logging.getLogger("airflow_provider_tidb_lightning")
     layout = discover(config.mydumper, config.routes)
     task_id = task_id or derive_task_id(config)
-    plan, swap = plan_for(config.refresh, build_plan(layout, config), task_id, log)
+    plan, swap = plan_for(config, build_plan(layout, config), task_id, log)
     store = open_store(config.checkpoint, lambda: connect(config.tidb))
     try:
         return _Import(config, plan, task_id, store, log, cancel or threading.Event(), swap).run()

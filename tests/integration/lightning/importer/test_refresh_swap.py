@@ -119,6 +119,23 @@ def test_an_empty_data_file_for_a_populated_table_is_refused(db_server, target, 
         assert table_names(conn, target) == sorted(TABLES)
 
 
+def test_row_counts_recorded_by_the_dump_are_checked(db_server, target, tmp_path):
+    """A mydumper >= 0.14 metadata file says how many rows each table had; a dump missing some is refused."""
+    first, second = day_one(), day_two()
+    run_import(_swap_config(db_server, write_dump(tmp_path / "day1", first), target), task_id="day-1")
+    counts = {table: len(rows) for table, rows in second.items()}
+    short = write_dump(tmp_path / "short", second, metadata={**counts, "items": counts["items"] + 1000})
+    with pytest.raises(ImportFailed, match=rf"`items`.*metadata file says it holds {counts['items'] + 1000} rows"):
+        run_import(_swap_config(db_server, short, target), task_id="short")
+    with db_server.connect() as conn:
+        _assert_equals(conn, target, first)
+
+    run_import(_swap_config(db_server, write_dump(tmp_path / "day2", second, metadata=counts), target),
+               task_id="day-2")
+    with db_server.connect() as conn:
+        _assert_equals(conn, target, second)
+
+
 def test_a_foreign_key_to_a_refreshed_table_is_refused_before_loading(db_server, target, tmp_path):
     first = day_one()
     run_import(_swap_config(db_server, write_dump(tmp_path / "day1", first), target), task_id="day-1")
