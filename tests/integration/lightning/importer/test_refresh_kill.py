@@ -8,12 +8,15 @@ performs the swap, or (killed after the RENAME) sees that the swap happened and 
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 
 import pytest
 
 from airflow_provider_tidb_lightning.lightning.importer.refresh import shadow_name
 from tests.support.checkpoint_checks import wait_for_disconnect
 from tests.support.cli_task import run_cli, summary_of, write_task
+from tests.support.paths import REPO
 from tests.support.refresh_dumps import TABLES, day_one, day_two, table_names, table_rows, write_dump
 
 DAY_TWO_ROWS = sum(len(rows) for rows in day_two().values())
@@ -71,3 +74,24 @@ def test_rows_added_to_a_shadow_fail_the_verification(db_server, target, refresh
     assert "verification before the swap failed" in rerun.stderr
     assert f"{len(day_two()['items']) + 1} rows, the import wrote {len(day_two()['items'])}" in rerun.stderr
     assert _live(db_server, target) == day_one()
+
+
+def test_error_destroy_drops_the_shadow_and_keeps_the_live_table(db_server, target, tmp_path, refreshed):
+    """A table failed by a data error in swap mode: --checkpoint-error-destroy must not touch the live table."""
+    rows = day_two()
+    rows["items"].insert(100, rows["items"][0])  # a duplicate key: on-duplicate = "error" fails the table
+    task = write_task(tmp_path / "dup.toml", db_server, target, write_dump(tmp_path / "dup", rows),
+                      tables=TABLES, refresh={"mode": "swap"})
+    failed = run_cli(task, task_id="dup")
+    assert failed.returncode == 1 and "Duplicate entry" in failed.stderr
+    shadow = shadow_name("dup", f"`{target}`.`items`", "items")
+    with db_server.connect() as conn:
+        assert shadow in table_names(conn, target)
+
+    ctl = subprocess.run([sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.ctl", "--config", str(task),
+                          "--task-id", "dup", "--checkpoint-error-destroy=all"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert ctl.returncode == 0, ctl.stderr
+    assert _live(db_server, target) == day_one()
+    with db_server.connect() as conn:
+        assert shadow not in table_names(conn, target)
