@@ -64,6 +64,8 @@ def test_second_dump_replaces_the_first_exactly_and_readers_see_one_or_the_other
     with db_server.connect() as conn:
         _assert_equals(conn, target, first)
         assert table_names(conn, target) == sorted(TABLES)  # tables that did not exist were simply created
+        with conn.cursor() as cur:  # a view of the target's own: it names the table, so it reads the new one
+            cur.execute(f"CREATE VIEW `{target}`.`cheap` AS SELECT id FROM `{target}`.`items` WHERE price < 100")
 
     reader = _Reader(db_server, target)
     reader.start()
@@ -82,7 +84,10 @@ def test_second_dump_replaces_the_first_exactly_and_readers_see_one_or_the_other
     assert summary.total_rows == sum(len(r) for r in second.values())
     with db_server.connect() as conn:
         _assert_equals(conn, target, second)
-        left = [n for n in table_names(conn, target) if n not in TABLES]
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM `{target}`.`cheap`")
+            assert cur.fetchone()[0] == sum(1 for row in second["items"] if row[2] < 100)
+        left = [n for n in table_names(conn, target) if n not in (*TABLES, "cheap")]
         # keep-old = 1: yesterday's tables stay under their dated names; no shadow table is left.
         assert len(left) == 2 and all("__old" in n for n in left), left
         for table in TABLES:
@@ -94,7 +99,7 @@ def test_second_dump_replaces_the_first_exactly_and_readers_see_one_or_the_other
     run_import(_swap_config(db_server, one, target, **{"keep-old": 1}), task_id="day-3")
     with db_server.connect() as conn:
         _assert_equals(conn, target, first)
-        left = [n for n in table_names(conn, target) if n not in TABLES]
+        left = [n for n in table_names(conn, target) if n not in (*TABLES, "cheap")]
         assert len(left) == 2
         for table in TABLES:
             kept = next(n for n in left if n.startswith(f"{table}__old"))
