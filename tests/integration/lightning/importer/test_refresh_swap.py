@@ -153,6 +153,20 @@ def test_a_foreign_key_to_a_refreshed_table_is_refused_before_loading(db_server,
         _assert_equals(conn, target, first)
 
 
+def test_a_trigger_on_a_refreshed_table_is_refused(db_server, target, tmp_path):
+    """MariaDB / MySQL move a table's triggers with it on RENAME: they would go with the replaced table."""
+    first = day_one()
+    run_import(_swap_config(db_server, write_dump(tmp_path / "day1", first), target), task_id="day-1")
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{target}`.`audit` (id int)")
+        cur.execute(f"CREATE TRIGGER `{target}`.`items_audit` AFTER INSERT ON `{target}`.`items`"
+                    f" FOR EACH ROW INSERT INTO `{target}`.`audit` VALUES (NEW.id)")
+    with pytest.raises(SchemaError, match=r"trigger items_audit on `.*`\.`items`"):
+        run_import(_swap_config(db_server, write_dump(tmp_path / "day2", day_two()), target), task_id="day-2")
+    with db_server.connect() as conn:
+        _assert_equals(conn, target, first)
+
+
 def test_table_grants_follow_the_name_to_the_new_table(db_server, target, tmp_path):
     """MariaDB / MySQL keep table privileges by name: after the swap they apply to the new table."""
     user = f"reader_{target[-8:]}"
