@@ -21,9 +21,9 @@ from tests.support.engine_helpers import task_config
 from tests.support.refresh_dumps import SCHEMA, TABLES, day_one, day_two, table_names, table_rows, write_dump
 
 
-def _swap_config(db_server, source, target, **refresh):
+def _swap_config(db_server, source, target, checkpoint=None, **refresh):
     return task_config(db_server, source, target, source_db=SCHEMA,
-                       refresh={"mode": "swap", **refresh},
+                       refresh={"mode": "swap", **refresh}, checkpoint=checkpoint or {},
                        tikv_importer={"logical-import-batch-size": "4KiB"},
                        lightning={"region-concurrency": 2, "task-info-schema-name": f"{target}_info"})
 
@@ -104,6 +104,19 @@ def test_second_dump_replaces_the_first_exactly_and_readers_see_one_or_the_other
         for table in TABLES:
             kept = next(n for n in left if n.startswith(f"{table}__old"))
             assert table_rows(conn, target, kept) == second[table]
+
+
+@pytest.mark.parametrize("checkpoint", [{"enable": False}, {"driver": "file"}])
+def test_swap_works_with_every_checkpoint_store(db_server, target, tmp_path, checkpoint):
+    if checkpoint.get("driver") == "file":
+        checkpoint["dsn"] = str(tmp_path / "ckpt.json")
+    first, second = day_one(), day_two()
+    for day, rows in ((1, first), (2, second)):
+        run_import(_swap_config(db_server, write_dump(tmp_path / f"day{day}", rows), target, checkpoint),
+                   task_id=f"day-{day}")
+    with db_server.connect() as conn:
+        _assert_equals(conn, target, second)
+        assert table_names(conn, target) == sorted(TABLES)
 
 
 def test_an_empty_data_file_for_a_populated_table_is_refused(db_server, target, tmp_path):
