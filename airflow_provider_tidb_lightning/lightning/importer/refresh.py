@@ -149,6 +149,8 @@ class SwapRefresh:
 
     def check_constraints(self, cur: Any) -> None:
         """Refuse foreign keys and triggers on the refreshed tables: a rename takes them to the old table."""
+        if not self.targets:
+            return
         schemas = sorted({t.schema for t in self.targets.values()})
         names = {(t.schema, name) for t in self.targets.values() for name in (t.live, t.shadow)}
         marks = ", ".join(["%s"] * len(schemas))
@@ -178,11 +180,15 @@ class SwapRefresh:
             raise ImportFailed(f"task {self.task_id}: its checkpoint disappeared before the swap", data_error=False)
         tables = stats.summaries(resumed=False)
         with closing(connect()) as admin, admin.cursor() as cur:
-            self.swap(cur, task, {t.table: t.conflicts for t in tables}, {t.table: t.skipped_rows for t in tables})
+            # Rows the dump holds and the import did not write: bad rows, and duplicates INSERT IGNORE dropped.
+            self.swap(cur, task, {t.table: t.conflicts for t in tables},
+                      {t.table: t.skipped_rows + t.conflicts for t in tables})
 
     def swap(self, cur: Any, task: TaskCheckpoint, conflicts: Mapping[str, int],
              skipped: Mapping[str, int]) -> None:
         """Verify the shadows and swap them in with one RENAME, or finish a swap a crash interrupted."""
+        if not self.targets:  # a dump of views only
+            return
         pending = self._pending(cur, task)
         if pending:
             self.check_constraints(cur)
@@ -242,7 +248,7 @@ class SwapRefresh:
         if dumped is not None and not written <= dumped <= written + skipped:
             raise ImportFailed(
                 f"table {target.key}: verification before the swap failed: the dump's metadata file says it holds "
-                f"{dumped} rows, the import wrote {written} ({skipped} bad rows left out this run). The live table "
+                f"{dumped} rows, the import wrote {written} ({skipped} bad or duplicate rows left out this run). The live table "
                 "is untouched. Check the dump (an interrupted or edited dump?), or set [refresh] verify = false",
                 table=target.key)
 
