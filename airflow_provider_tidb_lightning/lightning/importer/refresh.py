@@ -248,8 +248,9 @@ class SwapRefresh:
         if dumped is not None and not written <= dumped <= written + skipped:
             raise ImportFailed(
                 f"table {target.key}: verification before the swap failed: the dump's metadata file says it holds "
-                f"{dumped} rows, the import wrote {written} ({skipped} bad or duplicate rows left out this run). The live table "
-                "is untouched. Check the dump (an interrupted or edited dump?), or set [refresh] verify = false",
+                f"{dumped} rows, the import wrote {written} ({skipped} bad or duplicate rows left out this run). The "
+                "live table is untouched. Check the dump (an interrupted or edited dump?), or set [refresh] verify = "
+                "false",
                 table=target.key)
 
     def _rename(self, cur: Any) -> None:
