@@ -119,6 +119,18 @@ def test_swap_works_with_every_checkpoint_store(db_server, target, tmp_path, che
         assert table_names(conn, target) == sorted(TABLES)
 
 
+def test_views_of_the_dump_are_created_against_the_swapped_tables(db_server, target, tmp_path):
+    """On a first import the tables exist only after the swap; the dump's view is created after it."""
+    dump = write_dump(tmp_path / "day1", day_one())
+    (dump / f"{SCHEMA}.cheap-schema-view.sql").write_text(
+        "CREATE ALGORITHM=UNDEFINED DEFINER=`someone`@`%` SQL SECURITY DEFINER VIEW `cheap` AS "
+        "SELECT `id` FROM `items` WHERE `price` < 100;\n")
+    run_import(_swap_config(db_server, dump, target), task_id="day-1")
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM `{target}`.`cheap`")
+        assert cur.fetchone()[0] == sum(1 for row in day_one()["items"] if row[2] < 100)
+
+
 def test_an_empty_data_file_for_a_populated_table_is_refused(db_server, target, tmp_path):
     first = day_one()
     run_import(_swap_config(db_server, write_dump(tmp_path / "day1", first), target), task_id="day-1")
