@@ -1,6 +1,6 @@
-"""The row counts a dump records about itself, from mydumper's ``metadata`` file (mydumper >= 0.14).
+"""The row counts a dump records about itself, from mydumper's ``metadata`` file (mydumper >= 0.14.1).
 
-Since 0.14 mydumper writes an INI-like ``metadata`` file with one section per table::
+Since 0.14.1 mydumper writes an INI-like ``metadata`` file with one section per table::
 
     [`shop`.`items`]
     real_table_name=items
@@ -17,8 +17,10 @@ import os
 import re
 from collections.abc import Iterable
 
-_SECTION = re.compile(r"^\[`((?:[^`]|``)+)`\.`((?:[^`]|``)+)`\]\s*$")
-_ROWS = re.compile(r"^rows\s*=\s*(\d+)\s*$")
+# Names are quoted with backticks, or with double quotes when the file's [config] says
+# (``quote-character = DOUBLE_QUOTE``); the quote is doubled inside a name.
+_SECTION = re.compile(r'^\[(?:`((?:[^`]|``)+)`\.`((?:[^`]|``)+)`|"((?:[^"]|"")+)"\."((?:[^"]|"")+)")\]\s*$')
+_ROWS = re.compile(r"^rows\s*=\s*(\d+)\s*$", re.IGNORECASE)  # 0.14.1 wrote "Rows = ", later "rows = "
 _MAX_SIZE = 64 << 20  # a metadata file is small; a huge one is not mydumper's
 
 
@@ -41,10 +43,19 @@ def parse_row_counts(lines: Iterable[str]) -> dict[tuple[str, str], int]:
     for line in lines:
         text = line.strip()
         if text.startswith("["):
-            match = _SECTION.match(text)
-            section = (match.group(1).replace("``", "`"), match.group(2).replace("``", "`")) if match else None
+            section = _section(text)
             continue
         rows = _ROWS.match(text)
         if section is not None and rows:
             counts[section] = int(rows.group(1))
     return counts
+
+
+def _section(text: str) -> tuple[str, str] | None:
+    """(schema, table) of a ``[`db`.`tbl`]`` header; None for any other section (``[config]``, ``[`db`]``)."""
+    match = _SECTION.match(text)
+    if match is None:
+        return None
+    if match.group(1) is not None:
+        return match.group(1).replace("``", "`"), match.group(2).replace("``", "`")
+    return match.group(3).replace('""', '"'), match.group(4).replace('""', '"')

@@ -55,6 +55,26 @@ def test_mydumper_0_14_and_later_record_rows_per_table():
                                                              ("employees", "dept`emp"): 331603}
 
 
+MYDUMPER_0_14_1 = """# Started dump at: 2023-06-09 11:47:18
+[master]
+File = mydumper1-bin.000017
+Position = 241149225
+
+[`sakila`.`store`]
+Rows = 2
+data_checksum = 3119812626
+
+[`sakila`]
+schema_checksum = FDF2173B
+# Finished dump at: 2023-06-09 11:47:18
+"""
+
+
+def test_the_first_ini_format_and_double_quoted_names():
+    assert parse_row_counts(MYDUMPER_0_14_1.splitlines()) == {("sakila", "store"): 2}
+    assert parse_row_counts(['["shop"."we""ird"]', "rows = 7"]) == {("shop", 'we"ird'): 7}
+
+
 def test_older_mydumper_and_dumpling_record_none(tmp_path):
     assert parse_row_counts(OLD_MYDUMPER.splitlines()) == {}
     assert parse_row_counts(DUMPLING.splitlines()) == {}
