@@ -9,6 +9,7 @@ from .checkpoints import control, open_store
 from .common.connection import connect
 from .config import load_task_config
 from .errors import ConfigError, LightningError
+from .importer.refresh import shadow_key
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             elif args.checkpoint_error_destroy:
                 conn = connect(config.tidb)
                 try:
-                    done = control.error_destroy(store, conn, args.checkpoint_error_destroy, args.task_id)
+                    done = control.error_destroy(store, conn, args.checkpoint_error_destroy, args.task_id,
+                                                 shadow_key if config.refresh.mode == "swap" else None)
                 finally:
                     conn.close()
             else:

@@ -36,6 +36,7 @@ from ..mydump.discovery import discover
 from .chunk_step import ChunkStep, bytes_done, chunk_size
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
+from .refresh import SwapRefresh, plan_for
 from .scheduler import Scheduler
 from .stats import RunStats
 from .summary import ImportSummary
@@ -55,11 +56,11 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
     """
     log = logger or logging.getLogger("airflow_provider_tidb_lightning")
     layout = discover(config.mydumper, config.routes)
-    plan = build_plan(layout, config)
     task_id = task_id or derive_task_id(config)
+    plan, swap = plan_for(config, build_plan(layout, config), task_id, log)
     store = open_store(config.checkpoint, lambda: connect(config.tidb))
     try:
-        return _Import(config, plan, task_id, store, log, cancel or threading.Event()).run()
+        return _Import(config, plan, task_id, store, log, cancel or threading.Event(), swap).run()
     finally:
         store.close()
 
@@ -70,8 +71,9 @@ def _connect_writer(tidb: TidbSection, autocommit: bool) -> pymysql.Connection:
 
 class _Import:
     def __init__(self, config: TaskConfig, plan: Plan, task_id: str, store: CheckpointStore,
-                 log: logging.Logger, cancel: threading.Event) -> None:
+                 log: logging.Logger, cancel: threading.Event, swap: SwapRefresh | None = None) -> None:
         self.config = config
+        self.swap = swap  # refresh mode "swap": the plan loads shadow tables, swapped in after the data
         self.plan = plan
         self.task_id = task_id
         self.store = store
@@ -86,7 +88,7 @@ class _Import:
                       len(self.plan.tables), sum(len(t.chunks) for t in self.plan.tables), len(self.plan.views),
                       self.config.duplicate_mode)
         task = self._load_checkpoint()
-        self.tables = TableStep(self.store, self.task_id, task.tables, self.log)
+        self.tables = TableStep(self.store, self.task_id, task.tables, self.log, self.swap)
         self.stats = RunStats((job.key for job in self.plan.tables), done_bytes=self._bytes_done(task),
                               total_bytes=sum(chunk_size(c) for job in self.plan.tables for c in job.chunks))
         # Short-lived admin connections: one idle through an hours-long data phase could time out.
@@ -103,6 +105,8 @@ class _Import:
         ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
                            max_statement=max_statement, cancel=self.stop)
         self._write_data(task, chunks, ctx)
+        if self.swap is not None:  # before the views, so they are created against the new tables
+            self.swap.swap_in(lambda: connect(self.config.tidb), self.store, self.stats)
         if not self.config.mydumper.no_schema and self.plan.views:
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
                 for view in self.plan.views:
