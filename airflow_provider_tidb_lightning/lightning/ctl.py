@@ -25,6 +25,7 @@ from .importer.failures import (
     describe_failure,
     open_checkpoint_store,
 )
+from .importer.refresh import shadow_key
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +89,8 @@ def _run(args: argparse.Namespace, config: TaskConfig, log: logging.Logger) -> l
             done = control.error_ignore(store, args.checkpoint_error_ignore, args.task_id)
         elif args.checkpoint_error_destroy:
             with closing(connect(config.tidb)) as conn:
-                done = control.error_destroy(store, conn, args.checkpoint_error_destroy, args.task_id)
+                done = control.error_destroy(store, conn, args.checkpoint_error_destroy, args.task_id,
+                                             shadow_key if config.refresh.mode == "swap" else None)
         else:
             done = control.dump(store, args.checkpoint_dump, args.task_id)
     except BaseException:

@@ -32,6 +32,8 @@ FAULT_POINTS = (
     "chunk-finished",
     "table-finished",
     "task-finished",  # before the checkpoint is cleaned up
+    "swap-starting",  # refresh mode "swap": verified, before the one RENAME TABLE
+    "swap-done",  # refresh mode "swap": after the RENAME, before old tables are dropped
     "import-returned",  # the operator: run_import returned, the task has not yet
 )
 

@@ -38,6 +38,7 @@ from .model import (
     FileRule,
     KeepAfterSuccess,
     OnDuplicate,
+    RefreshMode,
     Route,
     SourceFingerprint,
     TaskConfig,
@@ -364,11 +365,15 @@ _KEYS: dict[str, _Key] = {
     "tidb.security.ca-path": _Key("tidb.ca_path", _string, emit=False),
     "tidb.security.cert-path": _Key("tidb.cert_path", _string, emit=False),
     "tidb.security.key-path": _Key("tidb.key_path", _string, emit=False),
+    "refresh.mode": _Key("refresh.mode", _enum(RefreshMode, {"": "none", "off": "none"})),
+    "refresh.verify": _Key("refresh.verify", _boolean),
+    "refresh.allow-empty": _Key("refresh.allow_empty", _boolean),
+    "refresh.keep-old": _Key("refresh.keep_old", _integer(0, 100)),
 }
 
 # Tables whose keys are listed individually above (or below, as ignored or unapplied).
 _TABLES = frozenset(
-    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security".split()
+    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security refresh".split()
 )
 # Keys that are a table or a scalar shorthand for one of the table's keys (max-error = 10 sets its type).
 _TABLE_OR_SHORTHAND = frozenset({"lightning.max-error"})

@@ -38,6 +38,7 @@ from .chunk_step import ChunkStep, bytes_done, chunk_size
 from .failures import close_after_failure, open_checkpoint_store
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
+from .refresh import SwapRefresh, plan_for
 from .scheduler import Scheduler
 from .stats import RunStats
 from .summary import ImportSummary
@@ -66,10 +67,10 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
                      recorded.total_rows)
             return recorded
     layout = discover(config.mydumper, config.routes)
-    plan = build_plan(layout, config)
+    plan, swap = plan_for(config, build_plan(layout, config), task_id, log)
     store = open_checkpoint_store(config)
     try:
-        summary = _Import(config, plan, task_id, store, log, cancel or threading.Event(), keep_summary).run()
+        summary = _Import(config, plan, task_id, store, log, cancel or threading.Event(), swap, keep_summary).run()
     except BaseException:
         close_after_failure(store, log)
         raise
@@ -86,15 +87,16 @@ def _recorded_summary(config: TaskConfig, task_id: str) -> ImportSummary | None:
     return None if recorded is None else ImportSummary.from_dict(recorded)
 
 
-
 def _connect_writer(tidb: TidbSection, autocommit: bool) -> pymysql.Connection:
     return connect(tidb, autocommit=autocommit)
 
 
 class _Import:
     def __init__(self, config: TaskConfig, plan: Plan, task_id: str, store: CheckpointStore,
-                 log: logging.Logger, cancel: threading.Event, keep_summary: bool = False) -> None:
+                 log: logging.Logger, cancel: threading.Event, swap: SwapRefresh | None = None,
+                 keep_summary: bool = False) -> None:
         self.config = config
+        self.swap = swap  # refresh mode "swap": the plan loads shadow tables, swapped in after the data
         self.plan = plan
         self.task_id = task_id
         self.store = store
@@ -110,7 +112,7 @@ class _Import:
                       len(self.plan.tables), sum(len(t.chunks) for t in self.plan.tables), len(self.plan.views),
                       self.config.duplicate_mode)
         task = self._load_checkpoint()
-        self.tables = TableStep(self.store, self.task_id, task.tables, self.log)
+        self.tables = TableStep(self.store, self.task_id, task.tables, self.log, self.swap)
         self.stats = RunStats((job.key for job in self.plan.tables), done_bytes=self._bytes_done(task),
                               total_bytes=sum(chunk_size(c) for job in self.plan.tables for c in job.chunks))
         # Short-lived admin connections: one idle through an hours-long data phase could time out.
@@ -127,6 +129,8 @@ class _Import:
         ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
                            max_statement=max_statement, cancel=self.stop)
         self._write_data(task, chunks, ctx)
+        if self.swap is not None:  # before the views, so they are created against the new tables
+            self.swap.swap_in(lambda: connect(self.config.tidb), self.store, self.stats)
         if not self.config.mydumper.no_schema and self.plan.views:
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
                 for view in self.plan.views:
