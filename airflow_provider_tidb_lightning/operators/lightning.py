@@ -24,6 +24,7 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from ..hooks.tidb import TiDBHook
+from ..lightning.common.failpoint import fault_point
 from ..lightning.config.load import load_task_config
 from ..lightning.config.model import TidbSection
 from ..lightning.errors import ConfigError, LightningError
@@ -114,9 +115,13 @@ class LightningImportOperator(BaseOperator):
         self._cancel = threading.Event()
         try:
             # Airflow 3's task logger has logging.Logger's methods without being one.
+            # keep_summary: a retry after a finished import (the worker died before Airflow recorded
+            # the success) returns the recorded summary and writes nothing (docs/checkpoints.md).
             summary = run_import(
-                config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log  # type: ignore[arg-type]
+                config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log,  # type: ignore[arg-type]
+                keep_summary=True,
             )
+            fault_point("import-returned")
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         except LightningError as exc:

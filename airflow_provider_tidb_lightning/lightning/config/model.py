@@ -54,6 +54,14 @@ class CheckpointDriver(StrEnum):
     MYSQL = "mysql"
 
 
+class SourceFingerprint(StrEnum):
+    """``checkpoint.source-fingerprint``: what a resume compares of each data file besides its path and size."""
+
+    SIZE = "size"  # nothing more: for copies whose times change on every copy
+    MTIME = "mtime"  # the modification time too: catches an edit that kept the size
+    CONTENT = "content"  # a SHA-256 of the bytes: catches any edit, at the cost of reading the dump once more
+
+
 class KeepAfterSuccess(StrEnum):
     """``checkpoint.keep-after-success``: what happens to a finished task's checkpoint."""
 
@@ -92,6 +100,7 @@ class CheckpointSection:
     driver: CheckpointDriver = CheckpointDriver.FILE
     dsn: str = ""  # file driver: path; mysql driver: "" = the target [tidb]
     keep_after_success: KeepAfterSuccess = KeepAfterSuccess.REMOVE
+    source_fingerprint: SourceFingerprint = SourceFingerprint.MTIME
 
 
 @dataclass
