@@ -57,3 +57,9 @@ class ImportSummary:
             "import_total_rows": self.import_total_rows,
             "tables": [asdict(t) | {"seconds": round(t.seconds, 3)} for t in self.tables],
         } | ({"worker": self.worker} if self.worker is not None else {})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportSummary:
+        """The summary :meth:`to_dict` gave (as a finished record keeps it)."""
+        tables = [TableSummary(**t) for t in data["tables"]]
+        return cls(data["task_id"], tables, float(data["seconds"]), bool(data["resumed"]), data.get("worker"))
