@@ -143,7 +143,7 @@ class ClaimScheduler:
 
 
 class LeaseKeeper:
-    """A daemon thread that renews every lease of this process a third of the lease time before it runs out.
+    """A daemon thread that renews every lease of this process every third of the lease time.
 
     If renewals fail (the server is away) the leases expire and other workers take the chunks over; this
     process's commits then fail their compare-and-set, so nothing is written twice.
