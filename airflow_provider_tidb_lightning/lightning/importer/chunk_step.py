@@ -98,7 +98,9 @@ class ChunkStep:
             if data_file.format == "sql":
                 skip_to(stream, position.offset, path=data_file.relative)
                 reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,
-                                   resume=position, block_size=self._block_size)
+                                   resume=position, block_size=self._block_size,
+                                   no_backslash_escapes=self._no_backslash_escapes(),
+                                   dump_no_backslash_escapes=facts.dump_no_backslash_escapes)
             else:
                 if position.offset < facts.header_end:
                     position = ReadPosition(facts.header_end)
@@ -188,6 +190,9 @@ class ChunkStep:
                         raise SchemaError(f"the CSV header names column(s) {', '.join(unknown)} that the target "
                                           "table does not have", table=job.key)
                     kinds = [column_kind(types[c.lower()]) for c in columns]
-                no_backslash = "NO_BACKSLASH_ESCAPES" in (self._config.tidb.sql_mode or "").upper()
-                encoder = self._encoders[key] = RowEncoder(kinds, no_backslash_escapes=no_backslash)
+                encoder = self._encoders[key] = RowEncoder(kinds, no_backslash_escapes=self._no_backslash_escapes())
             return encoder
+
+    def _no_backslash_escapes(self) -> bool:
+        """Whether the session's ``sql_mode`` (``tidb.sql-mode``) reads a backslash as an ordinary character."""
+        return "NO_BACKSLASH_ESCAPES" in (self._config.tidb.sql_mode or "").upper()
