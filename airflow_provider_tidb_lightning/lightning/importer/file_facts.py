@@ -64,7 +64,7 @@ class FileFactsCache:
                 dump_no_backslash_escapes = sniff_no_backslash_escapes(head)
             elif csv.header:
                 header, header_end = read_csv_header(stream, path=data_file.relative, csv=csv)
-                columns = header if csv.header_schema_match else None
+                columns = header if csv.header_schema_match and header else None
         if charset is None:
             charset = session_charset(self._config.mydumper.data_character_set)
         if not _PLAIN_NAME.match(charset):
