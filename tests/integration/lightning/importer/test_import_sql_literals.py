@@ -67,7 +67,8 @@ def test_words_are_strings_and_rows_after_a_semicolon_are_read(db_server, tmp_pa
                                             (5, '{"a":1}')]
 
 
-ESCAPED = b"INSERT INTO `t` VALUES (1,'a\\\\b'),(2,'x\\ny'),(3,'it\\'s'),(4,\"dq\\\"x\"),(5,'tab\\there'),(6,'p%\\%');\n"
+ESCAPED = (b"INSERT INTO `t` VALUES (1,'a\\\\b'),(2,'x\\ny'),(3,'it\\'s'),(4,\"dq\\\"x\"),(5,'tab\\there'),"
+           b"(6,'p%\\%');\n")
 MEANT = [(1, "a\\b"), (2, "x\ny"), (3, "it's"), (4, 'dq"x'), (5, "tab\there"), (6, "p%\\%")]
 
 
