@@ -115,29 +115,35 @@ _BLANKS = re.compile(rb"[ \t\r\n]*+")
 _SPACE = re.compile(
     rb"(?:\s++"
     rb"|/\*(?:[^*]++|\*(?!/))*+\*/"  # /* */ and /*!40101 ... */ (versioned comments are skipped)
-    rb"|(?:--(?=[\s\x00-\x1f])|\#)[^\n]*+(?:\n|\Z)"  # -- and # line comments
+    rb"|(?:--|\#)[^\n]*+(?:\n|\Z)"  # -- (tidb-lightning's: no blank needed after it) and # line comments
     rb")*+",
     re.S,
 )
-_NAME = rb"(?:`(?:[^`]|``)++`|[\w$\x80-\xff]++)"
+_NAME = rb"(?:`(?:[^`]|``)++`|\"(?:[^\"]|\"\")++\"|[\w$\x80-\xff]++)"
+_SP = _SPACE.pattern  # blanks and comments
+_GAP = rb"(?:\s|(?=/\*|--\s|\#))" + _SP  # at least one blank or comment
 _HEADER = re.compile(
-    rb"(?:INSERT|REPLACE)(?:\s++(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE))*+\s++(?:INTO\s++)?"
-    + _NAME
-    + rb"(?:\s*+\.\s*+"
-    + _NAME
-    + rb")?\s*+(?:\(((?:`(?:[^`]|``)*+`|[^)`])*+)\)\s*+)?VALUES?\s*+(?=\()",
-    re.I,
+    rb"(?:INSERT|REPLACE)(?:" + _GAP + rb"(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE))*+" + _GAP
+    + rb"(?:INTO" + _GAP + rb")?" + _NAME + rb"(?:" + _SP + rb"\." + _SP + _NAME + rb")?" + _SP
+    + rb"(?:\(((?:`(?:[^`]|``)*+`|\"(?:[^\"]|\"\")*+\"|[^)`\"])*+)\)" + _SP + rb")?VALUES?" + _SP + rb"(?=\()",
+    re.I | re.S,
 )
 _INSERT_VERB = re.compile(rb"(?:INSERT|REPLACE)\b", re.I)
 _SKIPPED_VERB = re.compile(rb"(?:SET|LOCK\s++TABLES?|UNLOCK\s++TABLES?)\b", re.I)
+# What tidb-lightning's lexer reads as a literal, not as a word (so not as a table name).
+_LITERAL_TOKEN = re.compile(rb"(?i:NULL|TRUE|FALSE)|-?[0-9]++|0x[0-9a-fA-F]++|0b[01]++")
+# The bare words of a noise statement (group 1; quoted names and comments match with it empty).
+_NOISE_WORD = re.compile(
+    rb"\"(?:[^\"\\]|\\.|\"\")*+\"|`(?:[^`]|``)*+`|/\*(?:[^*]++|\*(?!/))*+\*/|(?:--|\#)[^\n]*+|([^\s,;()'\"`/*]++)", re.S
+)
 _SKIPPED_STATEMENT = re.compile(rb"(?:[^;'\"`]++|" + _STR_SINGLE + b"|" + _STR_DOUBLE + rb"|`(?:[^`]|``)*+`)*+;", re.S)
 # A statement of words only (BEGIN; COMMIT; START TRANSACTION;): noise to tidb-lightning's lexer.
 _NOISE_STATEMENT = re.compile(
     rb"(?:[^\s,;()'\"`/*]++|" + _STR_DOUBLE + rb"|`(?:[^`]|``)*+`)(?:" + _SPACE.pattern
-    + rb"(?:[^\s,;()'\"`/*]++|" + _STR_DOUBLE + rb"|`(?:[^`]|``)*+`))*+" + _SPACE.pattern + rb"(?:;|\Z)",
+    + rb"(?:[^\s,;()'\"`/*]++|" + _STR_DOUBLE + rb"|`(?:[^`]|``)*+`))*+" + _SPACE.pattern + rb";",
     re.S,
 )
-_COLUMN_NAME = re.compile(rb"`((?:[^`]|``)*+)`|([^\s,`]++)")
+_COLUMN_NAME = re.compile(rb"\s*+(?:`((?:[^`]|``)*+)`|\"((?:[^\"]|\"\")*+)\"|([^\s,()'\"`/*]++))\s*+(?:,|\Z)")
 _SET_NAMES = re.compile(rb"\bSET\s++NAMES\s++['\"`]?([\w]+)", re.I)
 _SET_TIME_ZONE = re.compile(rb"\bSET\s++(?:SESSION\s++|@@(?:SESSION\.)?)?TIME_ZONE\s*+=\s*+'([^'\\]{1,64})'", re.I)
 _SET_SQL_MODE = re.compile(rb"(?<![@\w])SQL_MODE\s*+=\s*+(['\"])([^'\"]*+)\1", re.I)
@@ -317,13 +323,26 @@ def sniff_no_backslash_escapes(head: bytes) -> bool:
 
 
 def _parse_columns(raw: bytes, path: str, offset: int) -> tuple[str, ...]:
+    """The names of a statement's column list: quoted or bare identifiers, as tidb-lightning reads them
+    (a number or a string there is an error)."""
     names = []
-    for quoted, bare in _COLUMN_NAME.findall(raw):
-        name = quoted.replace(b"``", b"`") if quoted or not bare else bare
+    i = 0
+    while i < len(raw):
+        m = _COLUMN_NAME.match(raw, i)
+        bare = m.group(3) if m is not None else None
+        if m is None or (bare is not None and (_LITERAL_TOKEN.fullmatch(bare) or bare.lower() == b"values")):
+            raise SourceError(f"malformed column list {raw[:60]!r}", path=path, offset=offset)
+        if bare is not None:
+            name = bare
+        elif m.group(1) is not None:
+            name = m.group(1).replace(b"``", b"`")
+        else:
+            name = m.group(2).replace(b'""', b'"')
         try:
             names.append(name.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise SourceError("column name is not valid UTF-8", path=path, offset=offset) from exc
+        i = m.end()
     return tuple(names)
 
 
@@ -585,7 +604,7 @@ class SQLReader(StreamWindow):
                     new = m.group(2) + inner + m.group(4)
             elif kind == V_WORD:
                 word = m.group(V_WORD)
-                if word.startswith(b"--"):
+                if word.startswith(b"--") or word.lower() == b"values":
                     raise self._refused(row, start, offset)
                 if _LITERAL_WORD.fullmatch(word) is None:
                     new = string_literal(word, no_backslash_escapes=self._session_nbe)
@@ -676,6 +695,9 @@ class SQLReader(StreamWindow):
                 raise self.error("malformed INSERT statement", p)
             skipped = _SKIPPED_STATEMENT if _SKIPPED_VERB.match(buf, p) else _NOISE_STATEMENT
             s = skipped.match(buf, p)
+            if s is not None and skipped is _NOISE_STATEMENT and any(
+                    w and _LITERAL_TOKEN.fullmatch(w) for w in _NOISE_WORD.findall(buf, p, s.end())):
+                s = None  # a literal where tidb-lightning's lexer expects a table name
             if s is not None and (s.end() < len(buf) or self.eof):
                 self.pos = s.end()
                 self._columns = None
