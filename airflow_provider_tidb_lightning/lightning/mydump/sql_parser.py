@@ -97,6 +97,19 @@ def _value_token(single: bytes, double: bytes) -> re.Pattern[bytes]:
 
 
 _VALUE_TOKENS = {flavor: _value_token(*strings) for flavor, strings in _STRINGS.items()}
+
+
+def _verbatim_row(single: bytes, double: bytes) -> re.Pattern[bytes]:
+    """A whole tuple of values that go as they are (no word): one match instead of a loop per value."""
+    string = single + b"|" + double
+    value = (_BLANK + rb"(?:" + string + rb"|[-+]?(?:[0-9]++(?:\.[0-9]*+)?|\.[0-9]++)(?:[eE][-+]?[0-9]++)?"
+             rb"|(?i:NULL|TRUE|FALSE)(?![^ \t\r\n,)])|0x[0-9a-fA-F]++|0b[01]++|[xX]'[0-9a-fA-F]*+'|[bB]'[01]*+'"
+             rb"|(?i:CONVERT)\(" + _BLANK + rb"(?:" + string + rb")" + _BLANK + rb"(?i:USING)[ \t\r\n]++(?i:utf8mb4)"
+             + _BLANK + rb"\))" + _BLANK)
+    return re.compile(rb"\(" + value + rb"(?:," + value + rb")*+\)", re.S)
+
+
+_VERBATIM_ROWS = {flavor: _verbatim_row(*strings) for flavor, strings in _STRINGS.items()}
 # Words the server reads as the same literal tidb-lightning makes of them: sent as they are.
 _LITERAL_WORD = re.compile(
     rb"(?i:NULL|TRUE|FALSE)|[-+]?(?:[0-9]++(?:\.[0-9]*+)?|\.[0-9]++)(?:[eE][-+]?[0-9]++)?|0x[0-9a-fA-F]++|0b[01]++"
@@ -162,14 +175,15 @@ _STEP = len(SEGMENT_SEPARATOR)
 _BOUNDARY = SEGMENT_SEPARATOR + b"("
 # The bytes that decide where strings and rows begin and end; bytes.translate deletes the rest.
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"\"'`\\\n();")
-# Outside its strings, a proved body holds only numbers and NULL: no word, operator, blank or comment,
-# and no empty tuple (the skeleton proved each line one tuple: its "(" starts the line). Degenerate
-# numbers (``1..2``, ``(1,,2)``) are not worth a slower check: they are no expression, and the server
-# refuses them as syntax errors, which the writer reports as bad rows with their offsets.
+# Outside its strings, a proved body holds only numbers, NULL and the separators: no word, operator,
+# blank or comment, no empty tuple, and ")" only before ",\n(" or at the end, so every line is one
+# tuple (the skeleton proved that strings do not span lines). Degenerate numbers (``1..2``, ``(1,,2)``)
+# are not worth a slower check: they are no expression, and the server refuses them as syntax
+# errors, which the writer reports as bad rows with their offsets.
 _LITERALS_ONLY = {
     quote: re.compile(
-        rb"(?:\((?=[-0-9.N" + quote + rb"]))?[0-9.,)\n]*+(?:(?:" + quote + b"[^" + quote + b"]*+" + quote
-        + rb"|(?<=\n)\((?=[-0-9.N" + quote + rb"])|(?<=[,(])(?:NULL|-)|(?<=[0-9])[eE][-+]?(?=[0-9]))[0-9.,)\n]*+)*+"
+        rb"\((?=[-0-9.N" + quote + rb"])[0-9.,]*+(?:(?:" + quote + b"[^" + quote + b"]*+" + quote
+        + rb"|\),\n\((?=[-0-9.N" + quote + rb"])|(?<=[,(])(?:NULL|-)|(?<=[0-9])[eE][-+]?(?=[0-9]))[0-9.,]*+)*+\)"
     )
     for quote in (b"'", b'"')
 }
@@ -194,13 +208,12 @@ class FastRun(NamedTuple):
 def _plain_rows(body: bytes) -> int:
     """The number of rows in ``body`` when each of its lines is provably one whole row, else 0.
 
-    The proof runs on the body's *skeleton* (its quotes, backslashes, backticks, parentheses,
+    The proof starts on the body's *skeleton* (its quotes, backslashes, backticks, parentheses,
     semicolons and newlines, a few percent of its size): no backslash and only one kind of quote,
     so quotes pair up in order; an even number of quotes on every line, so no string spans a line;
-    exactly one ``(`` and one ``)`` per line, at its start and end (every line but the last ends in
-    ``),``), so every line is one tuple with no parenthesis inside; and every ``;`` has an odd
-    number of quotes before it on its line, so it is inside a string. Last, what lies outside the
-    strings is numbers, ``NULL`` and separators only (the one check that reads every byte again).
+    as many ``(`` and ``)`` as lines. Then one regular expression reads the body: outside its
+    strings, numbers, ``NULL`` and separators only (no ``;``), and every line break between ``),``
+    and ``(``; so every line is one tuple with no parenthesis inside.
     """
     skeleton = body.translate(None, _NOT_STRUCTURE)
     if b"\\" in skeleton or b"`" in skeleton:
@@ -212,19 +225,12 @@ def _plain_rows(body: bytes) -> int:
     if (
         skeleton.count(b"(") != count
         or skeleton.count(b")") != count
-        or body.count(b"),\n(") != count - 1
         or body[:1] != b"("
         or body[-1:] != b")"
         # every run of quotes between newlines has even length: removing pairs leaves no quote
         or quote in skeleton.translate(None, b"();").replace(quote + quote, b"")
     ):
         return 0
-    semi = skeleton.find(b";")
-    while semi >= 0:
-        line_start = skeleton.rfind(b"\n", 0, semi) + 1
-        if not skeleton.count(quote, line_start, semi) & 1:
-            return 0
-        semi = skeleton.find(b";", semi + 1)
     return count if _LITERALS_ONLY[quote].fullmatch(body) else 0
 
 
@@ -432,6 +438,7 @@ class SQLReader(StreamWindow):
         self._columns = resume.columns if resume else None
         self._tuple_token = _TUPLE_TOKENS[dump_no_backslash_escapes]
         self._value_token = _VALUE_TOKENS[dump_no_backslash_escapes]
+        self._verbatim_row = _VERBATIM_ROWS[dump_no_backslash_escapes]
         self._session_nbe = no_backslash_escapes
         self._reencode = no_backslash_escapes != dump_no_backslash_escapes
         self._dump_nbe = dump_no_backslash_escapes
@@ -584,6 +591,8 @@ class SQLReader(StreamWindow):
         """``row`` (a whole tuple from the stream offset ``offset``) checked value by value: itself
         when every value may go as it is, else a copy with words quoted and strings re-encoded for
         the session. Anything but a literal raises a :class:`SourceError` at the value."""
+        if self._verbatim_row.fullmatch(row) and not (self._reencode and b"\\" in row):
+            return row
         match = self._value_token.match
         pieces: list[bytes] = []
         copied = 0  # row[copied:] is not in pieces yet
