@@ -58,7 +58,7 @@ _STRINGS = {
 }
 _STR_SINGLE, _STR_DOUBLE = _STRINGS[False]
 
-# Token kinds inside a row tuple: ``m.lastindex`` of a :data:`_TUPLE_TOKEN` match.
+# Token kinds inside a row tuple: ``m.lastindex`` of a :data:`_TUPLE_TOKENS` match.
 PLAIN, STRING, OPEN, CLOSE, COMMA, SEMICOLON, OPEN_STRING = range(1, 8)
 
 
@@ -73,7 +73,6 @@ def _tuple_token(single: bytes, double: bytes) -> re.Pattern[bytes]:
 
 
 _TUPLE_TOKENS = {flavor: _tuple_token(*strings) for flavor, strings in _STRINGS.items()}
-_TUPLE_TOKEN = _TUPLE_TOKENS[False]
 
 # One value of a tuple and the blanks around it: ``m.lastindex`` is the kind. The word is
 # tidb-lightning's ``unquoted`` token (anything up to a blank, quote, parenthesis, separator, ``/``

@@ -9,7 +9,11 @@ import pytest
 
 from airflow_provider_tidb_lightning.lightning.errors import SourceError
 from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition
-from airflow_provider_tidb_lightning.lightning.mydump.sql_parser import SQLReader, sniff_set_names
+from airflow_provider_tidb_lightning.lightning.mydump.sql_parser import (
+    SQLReader,
+    sniff_no_backslash_escapes,
+    sniff_set_names,
+)
 from tests.support.counting_stream import CountingStream
 from tests.support.mydump_harness import assert_resumes_from_every_batch_end
 from tests.support.mydump_harness import flat_sql as flat
@@ -137,6 +141,31 @@ def test_sniff_set_names() -> None:
     assert sniff_set_names(b"-- x\nSET NAMES 'UTF8MB4';\n") == "utf8mb4"
     assert sniff_set_names(b"INSERT INTO t VALUES ('SET NAMES latin1');") is None
     assert sniff_set_names(b"") is None
+
+
+def test_sniff_no_backslash_escapes() -> None:
+    mysqldump = b"/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,NO_BACKSLASH_ESCAPES' */;\n"
+    assert sniff_no_backslash_escapes(mysqldump + b"INSERT INTO t VALUES (1);")
+    assert sniff_no_backslash_escapes(b"SET sql_mode = \"no_backslash_escapes\";\n")
+    assert not sniff_no_backslash_escapes(b"/*!40101 SET SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n")
+    assert not sniff_no_backslash_escapes(b"/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n")  # a restore, no mode
+    assert not sniff_no_backslash_escapes(b"INSERT INTO t VALUES ('SET SQL_MODE=\\'NO_BACKSLASH_ESCAPES\\'');")
+    # The last SET before the first INSERT counts.
+    assert not sniff_no_backslash_escapes(b"SET SQL_MODE='NO_BACKSLASH_ESCAPES';\nSET SQL_MODE='';\n")
+
+
+def test_strings_are_re_encoded_when_the_dump_and_the_session_disagree() -> None:
+    data = b"INSERT INTO t VALUES (1,'a\\\\b','x\\ny',\"it\\\"s\",'plain',CONVERT('c\\\\' USING utf8mb4));"
+
+    def rows(**modes: bool) -> list[bytes]:
+        return [r for b in SQLReader(io.BytesIO(data), path="t.sql", **modes).batches(1 << 20, 10) for r in b.rows]
+    assert rows() == [data[21:-1]]  # the same flavour: the row as written
+    assert rows(no_backslash_escapes=True) == [
+        b"(1,'a\\b','x\ny','it\"s','plain',CONVERT('c\\' USING utf8mb4))"]
+    # A dump written without backslash escapes, read by a session with them: the backslash is doubled.
+    nbe = b"INSERT INTO t VALUES (1,'a\\b','it''s');"
+    assert [r for b in SQLReader(io.BytesIO(nbe), path="t.sql", dump_no_backslash_escapes=True).batches(99, 9)
+            for r in b.rows] == [b"(1,'a\\\\b','it''s')"]
 
 
 @pytest.mark.parametrize(
