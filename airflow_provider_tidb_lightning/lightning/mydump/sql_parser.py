@@ -176,13 +176,14 @@ _BOUNDARY = SEGMENT_SEPARATOR + b"("
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"\"'`\\\n();")
 # Outside its strings, a proved body holds only numbers, NULL and the separators: no word, operator,
 # blank or comment, no empty tuple, and ")" only before ",\n(" or at the end, so every line is one
-# tuple (the skeleton proved that strings do not span lines). Degenerate numbers (``1..2``, ``(1,,2)``)
-# are not worth a slower check: they are no expression, and the server refuses them as syntax
-# errors, which the writer reports as bad rows with their offsets.
+# tuple (the skeleton proved that strings do not span lines). Degenerate numbers (``1..2``, ``(1,,2)``,
+# a lone ``.``) are not worth a slower check: they are no expression, and the server refuses them as
+# syntax errors, which the writer reports as bad rows with their offsets.
 _LITERALS_ONLY = {
     quote: re.compile(
         rb"\((?=[-0-9.N" + quote + rb"])[0-9.,]*+(?:(?:" + quote + b"[^" + quote + b"]*+" + quote
-        + rb"|\),\n\((?=[-0-9.N" + quote + rb"])|(?<=[,(])(?:NULL|-)|(?<=[0-9])[eE][-+]?(?=[0-9]))[0-9.,]*+)*+\)"
+        + rb"|\),\n\((?=[-0-9.N" + quote + rb"])|(?<=[,(])(?:NULL(?=[,)])|-(?=[0-9.]))|(?<=[0-9])[eE][-+]?(?=[0-9]))"
+        rb"[0-9.,]*+)*+\)"
     )
     for quote in (b"'", b'"')
 }

@@ -8,6 +8,7 @@ both read the same rows. ``SQLReader(fast=False)`` is the careful path alone.
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -64,6 +65,9 @@ def outcome(data: bytes, fast: bool, max_bytes: int, max_rows: int, block_size: 
         return exc.reason, exc.path, exc.offset
 
 
+# What the fast path leaves to the server: an empty value, a lone "." or "-.", a number with two dots.
+DEGENERATE = re.compile(rb"[(,]-?\.?[,)]|\.[0-9]*+\.")
+
 SETTINGS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -103,7 +107,7 @@ def test_paths_agree_on_damaged_dumps(data: bytes, limits: tuple[int, int, int],
     if fast != careful and isinstance(fast, list):
         # A degenerate number (``1..2``, ``(1,,2)``) is the server's to refuse: the fast path sends it
         # verbatim, the careful path quotes the word or refuses the empty value.
-        assert any(b".." in r or b",," in r or b"(," in r or b",)" in r for b in fast for r in b[1]), (fast, careful)
+        assert any(DEGENERATE.search(r) for b in fast for r in b[1]), (fast, careful)
         return
     assert fast == careful
     if not isinstance(careful, list):
