@@ -26,7 +26,7 @@ from ..mydump.compression import open_source, skip_to
 from ..mydump.csv_parser import CSVReader
 from ..mydump.layout import Chunk
 from ..mydump.rows import ReadPosition
-from ..mydump.sql_parser import SQLReader
+from ..mydump.sql_parser import ANSI_QUOTES_MODES, SQLReader
 from .file_facts import FileFactsCache
 from .plan import TableJob
 from .stats import RunStats
@@ -99,8 +99,9 @@ class ChunkStep:
                 skip_to(stream, position.offset, path=data_file.relative)
                 reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,
                                    resume=position, block_size=self._block_size,
-                                   no_backslash_escapes=self._no_backslash_escapes(),
-                                   dump_no_backslash_escapes=facts.dump_no_backslash_escapes)
+                                   no_backslash_escapes=self._sql_mode_has("NO_BACKSLASH_ESCAPES"),
+                                   dump_no_backslash_escapes=facts.dump_no_backslash_escapes,
+                                   ansi_quotes=self._sql_mode_has(*ANSI_QUOTES_MODES))
             else:
                 if position.offset < facts.header_end:
                     position = ReadPosition(facts.header_end)
@@ -190,9 +191,12 @@ class ChunkStep:
                         raise SchemaError(f"the CSV header names column(s) {', '.join(unknown)} that the target "
                                           "table does not have", table=job.key)
                     kinds = [column_kind(types[c.lower()]) for c in columns]
-                encoder = self._encoders[key] = RowEncoder(kinds, no_backslash_escapes=self._no_backslash_escapes())
+                no_backslash = self._sql_mode_has("NO_BACKSLASH_ESCAPES")
+                encoder = self._encoders[key] = RowEncoder(kinds, no_backslash_escapes=no_backslash)
             return encoder
 
-    def _no_backslash_escapes(self) -> bool:
-        """Whether the session's ``sql_mode`` (``tidb.sql-mode``) reads a backslash as an ordinary character."""
-        return "NO_BACKSLASH_ESCAPES" in (self._config.tidb.sql_mode or "").upper()
+    def _sql_mode_has(self, *modes: str) -> bool:
+        """Whether the sessions' ``sql_mode`` (``tidb.sql-mode``) has one of ``modes``:
+        ``NO_BACKSLASH_ESCAPES`` (a backslash is an ordinary character) and ``ANSI_QUOTES`` (``"..."``
+        names a column) change how literals must be written."""
+        return not set(modes).isdisjoint((self._config.tidb.sql_mode or "").upper().replace(" ", "").split(","))

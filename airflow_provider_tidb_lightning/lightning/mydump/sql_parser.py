@@ -160,6 +160,8 @@ _SET_NAMES = re.compile(rb"\bSET\s++NAMES\s++['\"`]?([\w]+)", re.I)
 _SET_TIME_ZONE = re.compile(rb"\bSET\s++(?:SESSION\s++|@@(?:SESSION\.)?)?TIME_ZONE\s*+=\s*+'([^'\\]{1,64})'", re.I)
 _SET_SQL_MODE = re.compile(rb"(?<![@\w])SQL_MODE\s*+=\s*+(['\"])([^'\"]*+)\1", re.I)
 _FIRST_INSERT = re.compile(rb"\b(?:INSERT|REPLACE)\b", re.I)
+# The sql_mode names that make "..." an identifier: ANSI_QUOTES and the combinations holding it.
+ANSI_QUOTES_MODES = ("ANSI_QUOTES", "ANSI", "DB2", "MAXDB", "MSSQL", "ORACLE", "POSTGRESQL")
 
 # Enough look-ahead to classify a statement or a comment start without reading more.
 _MIN_AHEAD = 64
@@ -413,6 +415,8 @@ class SQLReader(StreamWindow):
     ``no_backslash_escapes`` is the session's: whether its ``sql_mode`` has ``NO_BACKSLASH_ESCAPES``.
     ``dump_no_backslash_escapes`` says how the dump wrote its strings (see
     :func:`sniff_no_backslash_escapes`). When they differ, strings with a backslash are re-encoded.
+    ``ansi_quotes``: the session's ``sql_mode`` has ``ANSI_QUOTES``, where ``"..."`` names a column;
+    the dump's ``"..."`` strings (mydumper's) are then sent in single quotes.
     """
 
     def __init__(
@@ -428,6 +432,7 @@ class SQLReader(StreamWindow):
         fast: bool = True,
         no_backslash_escapes: bool = False,
         dump_no_backslash_escapes: bool = False,
+        ansi_quotes: bool = False,
     ) -> None:
         super().__init__(stream, path=path, start=resume.offset if resume else start, block_size=block_size,
                          max_record=max_record_bytes)
@@ -442,6 +447,7 @@ class SQLReader(StreamWindow):
         self._session_nbe = no_backslash_escapes
         self._reencode = no_backslash_escapes != dump_no_backslash_escapes
         self._dump_nbe = dump_no_backslash_escapes
+        self._ansi_quotes = ansi_quotes
         self._column_cache: dict[bytes | None, tuple[str, ...] | None] = {None: None}
         # Stream offset before which the careful path reads (the fast path declined that stretch).
         self._careful_until = -1 if fast else 1 << 62
@@ -514,7 +520,10 @@ class SQLReader(StreamWindow):
             self.fill()
         if max_bytes <= 0:
             return FastRun(self.pos, 0, False, self.pos)
-        return fast_rows(self.buf, self.pos, max_bytes, max_rows)
+        run = fast_rows(self.buf, self.pos, max_bytes, max_rows)
+        if self._ansi_quotes and run.rows and self.buf.find(b'"', self.pos, run.end) >= 0:
+            return FastRun(self.pos, 0, False, run.end)  # its "..." strings need single quotes
+        return run
 
     def _careful_row(self) -> tuple[bytes, int, int, bool]:
         """The careful path: the row tuple at the position and the separator after it.
@@ -591,7 +600,8 @@ class SQLReader(StreamWindow):
         """``row`` (a whole tuple from the stream offset ``offset``) checked value by value: itself
         when every value may go as it is, else a copy with words quoted and strings re-encoded for
         the session. Anything but a literal raises a :class:`SourceError` at the value."""
-        if self._verbatim_row.fullmatch(row) and not (self._reencode and b"\\" in row):
+        if (self._verbatim_row.fullmatch(row) and not (self._reencode and b"\\" in row)
+                and not (self._ansi_quotes and b'"' in row)):
             return row
         match = self._value_token.match
         pieces: list[bytes] = []
@@ -633,10 +643,10 @@ class SQLReader(StreamWindow):
 
     def _session_string(self, literal: bytes) -> bytes | None:
         """A string literal of the dump re-encoded for the session, or None when it reads the same there."""
-        if not self._reencode or b"\\" not in literal:
+        if not (self._reencode and b"\\" in literal) and not (self._ansi_quotes and literal[:1] == b'"'):
             return None
         quote, text = literal[:1], literal[1:-1]
-        if self._dump_nbe:
+        if self._dump_nbe or b"\\" not in literal:
             value = text.replace(quote + quote, quote)
         else:
             value = _ESCAPE[quote].sub(lambda m: _ESCAPES.get(m[1], m[1]) if m[1] is not None else quote, text)

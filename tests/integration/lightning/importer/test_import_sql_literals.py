@@ -85,3 +85,13 @@ def test_a_dump_written_without_backslash_escapes_is_read_as_its_sql_mode_says(d
             b"INSERT INTO `t` VALUES (1,'a\\b'),(2,'it''s'),(3,'c:\\new\\'),(4,'plain');\n")
     run_import(task_config(db_server, _dump(tmp_path, rows), fresh_db, source_db="src", tidb=session))
     assert _stored(db_server, fresh_db) == [(1, "a\\b"), (2, "it's"), (3, "c:\\new\\"), (4, "plain")]
+
+
+@pytest.mark.parametrize("mode", ["ANSI_QUOTES", "ANSI"])
+def test_double_quoted_strings_stay_strings_under_ansi_quotes(db_server, tmp_path, fresh_db, mode):
+    """mydumper writes strings in double quotes; with ANSI_QUOTES they would name columns: ``"id"``
+    would store the row's id, ``"v"`` fail as an unknown column."""
+    rows = b'INSERT INTO `t` VALUES (1,"id"),(2,"v"),(3,CONVERT("j\\"k" USING utf8mb4));\n'
+    run_import(task_config(db_server, _dump(tmp_path, rows), fresh_db, source_db="src",
+                           tidb={"sql-mode": f"STRICT_TRANS_TABLES,{mode}"}))
+    assert _stored(db_server, fresh_db) == [(1, "id"), (2, "v"), (3, 'j"k')]

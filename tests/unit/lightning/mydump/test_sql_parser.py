@@ -168,6 +168,14 @@ def test_strings_are_re_encoded_when_the_dump_and_the_session_disagree() -> None
             for r in b.rows] == [b"(1,'a\\\\b','it''s')"]
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_ansi_quotes_sessions_get_single_quoted_strings(fast: bool) -> None:
+    data = b'INSERT INTO t VALUES\n(1,"id","it\'s"),\n(2,\'x\',CONVERT("{}" USING utf8mb4));\n'
+    reader = SQLReader(io.BytesIO(data), path="t.sql", fast=fast, ansi_quotes=True)
+    assert [r for b in reader.batches(1 << 20, 10) for r in b.rows] == [
+        b"(1,'id','it\\'s')", b"(2,'x',CONVERT('{}' USING utf8mb4))"]
+
+
 @pytest.mark.parametrize(
     ("tail", "message"),
     [
