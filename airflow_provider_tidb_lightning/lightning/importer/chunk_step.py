@@ -25,8 +25,10 @@ from ..errors import ImportCancelled, ImportFailed, SchemaError
 from ..mydump.compression import open_source, skip_to
 from ..mydump.csv_parser import CSVReader
 from ..mydump.layout import Chunk
+from ..mydump.parquet_parser import ParquetReader
 from ..mydump.rows import ReadPosition
 from ..mydump.sql_parser import SQLReader
+from ..mydump.storage import Storage, open_local
 from .file_facts import FileFactsCache
 from .plan import TableJob
 from .stats import RunStats
@@ -52,7 +54,10 @@ class _StoreProgress:
 
 
 def chunk_size(chunk: Chunk) -> int:
-    """Source bytes a chunk stands for in the progress line (a compressed file counts whole, at its end)."""
+    """Source bytes a chunk stands for in the progress line (a compressed file counts whole, at its end;
+    a Parquet file, whose chunks are row ranges, counts whole at the end of its last chunk)."""
+    if chunk.file.format == "parquet":
+        return chunk.file.size if chunk.end is None else 0
     if chunk.file.compression:
         return chunk.file.size
     end = chunk.end if chunk.end is not None else chunk.file.size
@@ -61,7 +66,7 @@ def chunk_size(chunk: Chunk) -> int:
 
 def bytes_done(chunk: Chunk, offset: int) -> int:
     """Source bytes of ``chunk`` done when it is at ``offset`` (compressed: unknown until the end, so 0)."""
-    return 0 if chunk.file.compression else max(0, offset - chunk.start)
+    return 0 if chunk.file.compression or chunk.file.format == "parquet" else max(0, offset - chunk.start)
 
 
 class ChunkStep:
@@ -69,15 +74,16 @@ class ChunkStep:
 
     def __init__(self, config: TaskConfig, store: CheckpointStore, task_id: str, *, stats: RunStats,
                  budget: ErrorBudget, table_columns: dict[str, list[tuple[str, str]]], max_statement: int,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, storage: Storage | None = None) -> None:
         self._config = config
+        self._open = storage.open if storage is not None else open_local
         self._store = store
         self._task_id = task_id
         self._stats = stats
         self._budget = budget
         self._table_columns = table_columns
         self._stop = stop
-        self._facts = FileFactsCache(config)
+        self._facts = FileFactsCache(config, storage)
         self._batch_bytes = max(1, min(config.tikv_importer.logical_import_batch_size, max_statement - 65536))
         self._batch_rows = config.tikv_importer.logical_import_batch_rows
         self._block_size = max(config.mydumper.read_block_size, _MIN_BLOCK)
@@ -93,12 +99,15 @@ class ChunkStep:
                              _StoreProgress(self._store, self._task_id, chunk.key), self._admit)
         position, rows = saved.position, saved.rows
         done = bytes_done(chunk, position.offset)
-        reader: SQLReader | CSVReader
-        with open_source(data_file.path, data_file.compression) as stream:
+        reader: SQLReader | CSVReader | ParquetReader
+        with open_source(data_file.path, data_file.compression, opener=self._open) as stream:
             if data_file.format == "sql":
                 skip_to(stream, position.offset, path=data_file.relative)
                 reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,
                                    resume=position, block_size=self._block_size)
+            elif data_file.format == "parquet":  # positions are row numbers
+                reader = ParquetReader(stream, path=data_file.relative, start=max(chunk.start, position.offset),
+                                       end=chunk.end, encoder=self._encoder_for(job, facts.columns))
             else:
                 if position.offset < facts.header_end:
                     position = ReadPosition(facts.header_end)

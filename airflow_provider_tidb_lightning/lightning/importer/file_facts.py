@@ -18,7 +18,9 @@ from ..errors import SourceError
 from ..mydump.compression import open_source
 from ..mydump.csv_parser import read_csv_header
 from ..mydump.layout import DataFile
+from ..mydump.parquet_parser import parquet_columns
 from ..mydump.sql_parser import sniff_set_names, sniff_time_zone
+from ..mydump.storage import Storage, open_local
 
 _PLAIN_NAME = re.compile(r"^\w+$")
 _HEAD_BYTES = 65536  # SET statements come first in a dump file
@@ -27,15 +29,16 @@ _HEAD_BYTES = 65536  # SET statements come first in a dump file
 @dataclass(frozen=True)
 class FileFacts:
     session: Session
-    columns: tuple[str, ...] | None  # CSV header columns, when they name the INSERT's columns
+    columns: tuple[str, ...] | None  # CSV header / Parquet columns, when they name the INSERT's columns
     header_end: int  # where a CSV file's data starts
 
 
 class FileFactsCache:
     """:class:`FileFacts` per data file, read on first use; safe to share between writer threads."""
 
-    def __init__(self, config: TaskConfig) -> None:
+    def __init__(self, config: TaskConfig, storage: Storage | None = None) -> None:
         self._config = config
+        self._open = storage.open if storage is not None else open_local
         self._facts: dict[str, FileFacts] = {}
         self._lock = threading.Lock()
 
@@ -55,7 +58,10 @@ class FileFactsCache:
         columns: tuple[str, ...] | None = None
         header_end = 0
         csv = self._config.mydumper.csv
-        with open_source(data_file.path, data_file.compression) as stream:
+        if data_file.format == "parquet":  # UTF-8 strings, timestamps with a zone written in UTC
+            with self._open(data_file.path) as stream:
+                return FileFacts(Session("utf8mb4", "+00:00"), parquet_columns(stream, data_file.relative), 0)
+        with open_source(data_file.path, data_file.compression, opener=self._open) as stream:
             if data_file.format == "sql":
                 head = stream.read(_HEAD_BYTES)
                 charset, time_zone = sniff_set_names(head), sniff_time_zone(head)

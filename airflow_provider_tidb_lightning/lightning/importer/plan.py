@@ -23,10 +23,12 @@ from ..checkpoints.model import (
 )
 from ..common.quoting import quote_table
 from ..config.model import TaskConfig
+from ..config.storage_url import is_remote, parse_storage_url, source_identity
 from ..errors import CheckpointError
 from ..mydump.layout import Chunk, DatabaseSource, DumpLayout, TableSource
 from ..mydump.region import split_chunks
 from ..mydump.rows import ReadPosition
+from ..mydump.storage import Storage, open_local
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class Plan:
         return task
 
 
-def build_plan(layout: DumpLayout, config: TaskConfig) -> Plan:
+def build_plan(layout: DumpLayout, config: TaskConfig, storage: Storage | None = None) -> Plan:
+    """Group and chunk the layout; ``storage`` opens the files the chunk splitter reads (local by default)."""
+    opener = storage.open if storage is not None else open_local
     sources: dict[str, list[TableSource]] = {}
     chunks: dict[str, list[Chunk]] = {}
     views: list[TableSource] = []
@@ -76,8 +80,10 @@ def build_plan(layout: DumpLayout, config: TaskConfig) -> Plan:
         key = quote_table(source.target_schema, source.target_table)
         sources.setdefault(key, []).append(source)
         for data_file in source.data_files:
-            sizes.append((data_file.relative, data_file.size))
-            chunks.setdefault(key, []).extend(split_chunks(data_file, config.mydumper))
+            # An object's ETag (or mtime) joins its size: a rewritten object of the same size is a change.
+            sizes.append((f"{data_file.relative}\0{data_file.version}" if data_file.version else data_file.relative,
+                          data_file.size))
+            chunks.setdefault(key, []).extend(split_chunks(data_file, config.mydumper, opener))
     jobs = tuple(TableJob(key, found[0].target_schema, found[0].target_table, tuple(found), tuple(chunks.get(key, ())))
                  for key, found in sources.items())
     return Plan(tuple(_target_databases(layout)), jobs, tuple(views), source_fingerprint(sizes))
@@ -98,18 +104,25 @@ def derive_task_id(config: TaskConfig) -> str:
     """A task id from what is imported where, but not from the host or port of the target.
 
     Moving the target behind another address (a new load balancer, a failover) must not make a
-    rerun start over, so only the source, its selection and its routing count.
+    rerun start over, so only the source, its selection and its routing count. An object storage
+    URL counts without its credentials: a rotated key resumes the same task, and no secret is in the id.
     """
     m = config.mydumper
+    remote = is_remote(m.data_source_dir)
     identity = {
-        "source": os.path.abspath(m.data_source_dir),
+        "source": source_identity(m.data_source_dir) if remote else os.path.abspath(m.data_source_dir),
         "filter": list(m.filter),
         "files": [asdict(r) for r in m.files],
         "routes": [asdict(r) for r in config.routes],
         "no_schema": m.no_schema,
     }
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-    return f"{os.path.basename(os.path.normpath(m.data_source_dir)) or 'import'}-{digest}"
+    if remote:
+        url = parse_storage_url(m.data_source_dir)
+        name = url.prefix.rpartition("/")[2] or url.bucket
+    else:
+        name = os.path.basename(os.path.normpath(m.data_source_dir))
+    return f"{name or 'import'}-{digest}"
 
 
 def check_resumable(saved: TaskCheckpoint, plan: Plan, new: TaskCheckpoint) -> None:

@@ -33,6 +33,7 @@ from ..config.model import TaskConfig, TidbSection
 from ..errormanager.records import ErrorBudget, ErrorRecorder
 from ..errors import ImportCancelled, ImportFailed, SchemaError, SourceError
 from ..mydump.discovery import discover
+from ..mydump.storage import Storage, open_storage
 from .chunk_step import ChunkStep, bytes_done, chunk_size
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
@@ -47,19 +48,22 @@ _PACKET_SLACK = 1024  # room in max_allowed_packet for the packet header and the
 
 
 def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: threading.Event | None = None,
-               logger: logging.Logger | None = None) -> ImportSummary:
+               logger: logging.Logger | None = None, filesystem: Any | None = None) -> ImportSummary:
     """Import ``config.mydumper.data_source_dir`` into ``config.tidb``; see the module docstring.
 
     ``task_id`` names the checkpoint: the same id resumes. ``cancel.set()`` stops the writers after
-    their current batch and raises :class:`ImportCancelled`.
+    their current batch and raises :class:`ImportCancelled`. ``filesystem`` is an fsspec filesystem
+    holding the credentials of an object storage source (the operator's ``source_conn_id``); without
+    it they come from the URL (:mod:`..mydump.storage`).
     """
     log = logger or logging.getLogger("airflow_provider_tidb_lightning")
-    layout = discover(config.mydumper, config.routes)
-    plan = build_plan(layout, config)
+    storage = open_storage(config.mydumper.data_source_dir, filesystem=filesystem, cancel=cancel)
+    layout = discover(config.mydumper, config.routes, storage)
+    plan = build_plan(layout, config, storage)
     task_id = task_id or derive_task_id(config)
     store = open_store(config.checkpoint, lambda: connect(config.tidb))
     try:
-        return _Import(config, plan, task_id, store, log, cancel or threading.Event()).run()
+        return _Import(config, plan, task_id, store, log, cancel or threading.Event(), storage).run()
     finally:
         store.close()
 
@@ -70,8 +74,9 @@ def _connect_writer(tidb: TidbSection, autocommit: bool) -> pymysql.Connection:
 
 class _Import:
     def __init__(self, config: TaskConfig, plan: Plan, task_id: str, store: CheckpointStore,
-                 log: logging.Logger, cancel: threading.Event) -> None:
+                 log: logging.Logger, cancel: threading.Event, storage: Storage | None = None) -> None:
         self.config = config
+        self.storage = storage
         self.plan = plan
         self.task_id = task_id
         self.store = store
@@ -99,7 +104,8 @@ class _Import:
             max_statement = self._max_statement(cur)
             csv_columns = self.tables.create_schema(cur, self.plan, no_schema=self.config.mydumper.no_schema)
         chunks = ChunkStep(self.config, self.store, self.task_id, stats=self.stats, budget=budget,
-                           table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
+                           table_columns=csv_columns, max_statement=max_statement, stop=self.stop,
+                           storage=self.storage)
         ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
                            max_statement=max_statement, cancel=self.stop)
         self._write_data(task, chunks, ctx)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -21,6 +21,7 @@ from ..errors import ConfigError, SourceError
 from .file_rules import DataFormat, FileKind, FileRouter, RouteResult
 from .layout import DatabaseSource, DataFile, DumpLayout, SchemaFile, TableSource
 from .routes import TableRouter
+from .storage import ObjectStorage, Storage
 from .table_filter import TableFilter
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class _Found:
     relative: str
     path: str
     size: int
+    version: str = ""
 
 
 @dataclass
@@ -112,23 +114,32 @@ def _sort_key(found: _Found) -> tuple[int, int, str, str]:
     return (0 if not key else 2, 0, key, found.relative)
 
 
-def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
+def discover(mydumper: MydumperSection, routes: list[Route], storage: Storage | None = None) -> DumpLayout:
     """Find every selected database, table and view below ``mydumper.data_source_dir``.
 
     Raises ConfigError for an unusable directory, file rule, filter or route, and
     SourceError naming the file for a file the rules cannot make sense of (a second schema
     file for one table, a data file for a view, an unsupported compression). A table with
     data but no schema file anywhere is listed anyway: whether that is an error depends on
-    ``no-schema`` and on the target, which the schema step knows.
+    ``no-schema`` and on the target, which the schema step knows. ``storage`` lists an object
+    storage source (:mod:`.storage`); a local directory is walked here.
     """
-    root = _check_root(mydumper.data_source_dir)
+    versions: dict[str, str] = {}
+    if isinstance(storage, ObjectStorage):
+        root = storage.display
+        objects = list(storage.list())
+        versions = {o.relative: o.version for o in objects}
+        files: Iterable[tuple[str, str, int]] = ((o.relative, o.path, o.size) for o in objects)
+    else:
+        root = _check_root(mydumper.data_source_dir)
+        files = _walk(root)
     file_router = FileRouter(mydumper.files, default_rules=mydumper.default_file_rules)
     table_filter = TableFilter(mydumper.filter, case_sensitive=mydumper.case_sensitive)
     table_router = TableRouter(routes, case_sensitive=mydumper.case_sensitive)
 
     grouping = _Grouping(mydumper.case_sensitive)
     ignored: list[str] = []
-    for relative, path, size in _walk(root):
+    for relative, path, size in files:
         result = file_router.route(relative)
         if result is None or result.kind is FileKind.IGNORE:
             log.debug("ignoring %s: %s", relative, "no file rule matches" if result is None else "ignore rule")
@@ -141,7 +152,7 @@ def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
         if not selected:
             log.debug("skipping %s: `%s`.`%s` is not selected by the filter", relative, result.schema, result.table)
             continue
-        grouping.add(_Found(result, relative, path, size))
+        grouping.add(_Found(result, relative, path, size, versions.get(relative, "")))
 
     return _build(root, grouping, table_router, ignored)
 
@@ -179,10 +190,11 @@ def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[st
                 source_table=table,
                 target_schema=target_schema,
                 target_table=target_table,
-                format=DataFormat.SQL if found.result.kind is FileKind.SQL else DataFormat.CSV,
+                format=DataFormat(found.result.kind.value),
                 compression=found.result.compression,
                 size=found.size,
                 sort_key=found.result.key,
+                version=found.version,
             )
             for found in data_found
         ]

@@ -16,7 +16,7 @@ from .file_rules import DataFormat
 
 @dataclass(frozen=True)
 class DataFile:
-    """One SQL or CSV data file of a source table."""
+    """One SQL, CSV or Parquet data file of a source table."""
 
     path: str
     relative: str
@@ -28,6 +28,7 @@ class DataFile:
     compression: Compression
     size: int  # bytes on disk (compressed size for compressed files)
     sort_key: str  # the file number / rule key, for stable ordering
+    version: str = ""  # an object's ETag or modification time, added to the checkpoint's fingerprint
 
 
 @dataclass(frozen=True)
