@@ -9,11 +9,13 @@ uploaded under a prefix of one bucket with ``upload_dir``.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 BUCKET = "dumps"
 REGION = "us-east-1"
@@ -34,9 +36,9 @@ class S3Endpoint:
                             aws_secret_access_key=secret_key or self.secret_key)
 
     def url(self, prefix: str, *, bucket: str = BUCKET, secret_key: str | None = None) -> str:
-        """A tidb-lightning storage URL with the endpoint and credentials as query parameters."""
+        """A tidb-lightning storage URL with the endpoint and credentials as (percent-encoded) query parameters."""
         return (f"s3://{bucket}/{prefix}?endpoint={self.endpoint}&region={REGION}&force-path-style=true"
-                f"&access-key={self.access_key}&secret-access-key={secret_key or self.secret_key}")
+                f"&access-key={quote(self.access_key)}&secret-access-key={quote(secret_key or self.secret_key)}")
 
     def upload_dir(self, directory: Path, prefix: str) -> list[str]:
         """Upload every file below ``directory`` to ``s3://dumps/<prefix>/``; returns the keys."""
@@ -60,6 +62,7 @@ def start_s3() -> tuple[Any, S3Endpoint]:
     import boto3
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

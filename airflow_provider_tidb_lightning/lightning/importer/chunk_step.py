@@ -28,7 +28,6 @@ from ..mydump.layout import Chunk
 from ..mydump.parquet_parser import ParquetReader
 from ..mydump.rows import ReadPosition
 from ..mydump.sql_parser import SQLReader
-from ..mydump.storage import Storage, open_local
 from .file_facts import FileFactsCache
 from .plan import TableJob
 from .stats import RunStats
@@ -74,16 +73,15 @@ class ChunkStep:
 
     def __init__(self, config: TaskConfig, store: CheckpointStore, task_id: str, *, stats: RunStats,
                  budget: ErrorBudget, table_columns: dict[str, list[tuple[str, str]]], max_statement: int,
-                 stop: threading.Event, storage: Storage | None = None) -> None:
+                 stop: threading.Event) -> None:
         self._config = config
-        self._open = storage.open if storage is not None else open_local
         self._store = store
         self._task_id = task_id
         self._stats = stats
         self._budget = budget
         self._table_columns = table_columns
         self._stop = stop
-        self._facts = FileFactsCache(config, storage)
+        self._facts = FileFactsCache(config)
         self._batch_bytes = max(1, min(config.tikv_importer.logical_import_batch_size, max_statement - 65536))
         self._batch_rows = config.tikv_importer.logical_import_batch_rows
         self._block_size = max(config.mydumper.read_block_size, _MIN_BLOCK)
@@ -100,7 +98,7 @@ class ChunkStep:
         position, rows = saved.position, saved.rows
         done = bytes_done(chunk, position.offset)
         reader: SQLReader | CSVReader | ParquetReader
-        with open_source(data_file.path, data_file.compression, opener=self._open) as stream:
+        with open_source(data_file.path, data_file.compression, opener=data_file.opener) as stream:
             if data_file.format == "sql":
                 skip_to(stream, position.offset, path=data_file.relative)
                 reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,

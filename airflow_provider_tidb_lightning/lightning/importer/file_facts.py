@@ -20,7 +20,6 @@ from ..mydump.csv_parser import read_csv_header
 from ..mydump.layout import DataFile
 from ..mydump.parquet_parser import parquet_columns
 from ..mydump.sql_parser import sniff_set_names, sniff_time_zone
-from ..mydump.storage import Storage, open_local
 
 _PLAIN_NAME = re.compile(r"^\w+$")
 _HEAD_BYTES = 65536  # SET statements come first in a dump file
@@ -36,9 +35,8 @@ class FileFacts:
 class FileFactsCache:
     """:class:`FileFacts` per data file, read on first use; safe to share between writer threads."""
 
-    def __init__(self, config: TaskConfig, storage: Storage | None = None) -> None:
+    def __init__(self, config: TaskConfig) -> None:
         self._config = config
-        self._open = storage.open if storage is not None else open_local
         self._facts: dict[str, FileFacts] = {}
         self._lock = threading.Lock()
 
@@ -59,9 +57,9 @@ class FileFactsCache:
         header_end = 0
         csv = self._config.mydumper.csv
         if data_file.format == "parquet":  # UTF-8 strings, timestamps with a zone written in UTC
-            with self._open(data_file.path) as stream:
+            with data_file.opener(data_file.path) as stream:
                 return FileFacts(Session("utf8mb4", "+00:00"), parquet_columns(stream, data_file.relative), 0)
-        with open_source(data_file.path, data_file.compression, opener=self._open) as stream:
+        with open_source(data_file.path, data_file.compression, opener=data_file.opener) as stream:
             if data_file.format == "sql":
                 head = stream.read(_HEAD_BYTES)
                 charset, time_zone = sniff_set_names(head), sniff_time_zone(head)

@@ -28,7 +28,6 @@ from ..errors import CheckpointError
 from ..mydump.layout import Chunk, DatabaseSource, DumpLayout, TableSource
 from ..mydump.region import split_chunks
 from ..mydump.rows import ReadPosition
-from ..mydump.storage import Storage, open_local
 
 
 @dataclass(frozen=True)
@@ -66,9 +65,7 @@ class Plan:
         return task
 
 
-def build_plan(layout: DumpLayout, config: TaskConfig, storage: Storage | None = None) -> Plan:
-    """Group and chunk the layout; ``storage`` opens the files the chunk splitter reads (local by default)."""
-    opener = storage.open if storage is not None else open_local
+def build_plan(layout: DumpLayout, config: TaskConfig) -> Plan:
     sources: dict[str, list[TableSource]] = {}
     chunks: dict[str, list[Chunk]] = {}
     views: list[TableSource] = []
@@ -83,7 +80,7 @@ def build_plan(layout: DumpLayout, config: TaskConfig, storage: Storage | None =
             # An object's ETag (or mtime) joins its size: a rewritten object of the same size is a change.
             sizes.append((f"{data_file.relative}\0{data_file.version}" if data_file.version else data_file.relative,
                           data_file.size))
-            chunks.setdefault(key, []).extend(split_chunks(data_file, config.mydumper, opener))
+            chunks.setdefault(key, []).extend(split_chunks(data_file, config.mydumper))
     jobs = tuple(TableJob(key, found[0].target_schema, found[0].target_table, tuple(found), tuple(chunks.get(key, ())))
                  for key, found in sources.items())
     return Plan(tuple(_target_databases(layout)), jobs, tuple(views), source_fingerprint(sizes))

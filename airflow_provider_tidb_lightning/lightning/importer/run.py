@@ -33,7 +33,7 @@ from ..config.model import TaskConfig, TidbSection
 from ..errormanager.records import ErrorBudget, ErrorRecorder
 from ..errors import ImportCancelled, ImportFailed, SchemaError, SourceError
 from ..mydump.discovery import discover
-from ..mydump.storage import Storage, open_storage
+from ..mydump.storage import open_storage
 from .chunk_step import ChunkStep, bytes_done, chunk_size
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
@@ -59,11 +59,11 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
     log = logger or logging.getLogger("airflow_provider_tidb_lightning")
     storage = open_storage(config.mydumper.data_source_dir, filesystem=filesystem, cancel=cancel)
     layout = discover(config.mydumper, config.routes, storage)
-    plan = build_plan(layout, config, storage)
+    plan = build_plan(layout, config)
     task_id = task_id or derive_task_id(config)
     store = open_store(config.checkpoint, lambda: connect(config.tidb))
     try:
-        return _Import(config, plan, task_id, store, log, cancel or threading.Event(), storage).run()
+        return _Import(config, plan, task_id, store, log, cancel or threading.Event()).run()
     finally:
         store.close()
 
@@ -74,9 +74,8 @@ def _connect_writer(tidb: TidbSection, autocommit: bool) -> pymysql.Connection:
 
 class _Import:
     def __init__(self, config: TaskConfig, plan: Plan, task_id: str, store: CheckpointStore,
-                 log: logging.Logger, cancel: threading.Event, storage: Storage | None = None) -> None:
+                 log: logging.Logger, cancel: threading.Event) -> None:
         self.config = config
-        self.storage = storage
         self.plan = plan
         self.task_id = task_id
         self.store = store
@@ -104,8 +103,7 @@ class _Import:
             max_statement = self._max_statement(cur)
             csv_columns = self.tables.create_schema(cur, self.plan, no_schema=self.config.mydumper.no_schema)
         chunks = ChunkStep(self.config, self.store, self.task_id, stats=self.stats, budget=budget,
-                           table_columns=csv_columns, max_statement=max_statement, stop=self.stop,
-                           storage=self.storage)
+                           table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
         ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
                            max_statement=max_statement, cancel=self.stop)
         self._write_data(task, chunks, ctx)

@@ -19,9 +19,9 @@ from typing import TypeVar
 from ..config.model import MydumperSection, Route
 from ..errors import ConfigError, SourceError
 from .file_rules import DataFormat, FileKind, FileRouter, RouteResult
-from .layout import DatabaseSource, DataFile, DumpLayout, SchemaFile, TableSource
+from .layout import DatabaseSource, DataFile, DumpLayout, Opener, SchemaFile, TableSource
 from .routes import TableRouter
-from .storage import ObjectStorage, Storage
+from .storage import ObjectStorage, Storage, open_local
 from .table_filter import TableFilter
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,8 @@ def _walk(root: str) -> Iterator[tuple[str, str, int]]:
             yield relative, path, size
 
 
-def _schema_file(found: _Found, schema: str, table: str | None) -> SchemaFile:
-    return SchemaFile(found.path, found.relative, schema, table, found.result.compression)
+def _schema_file(found: _Found, schema: str, table: str | None, opener: Opener) -> SchemaFile:
+    return SchemaFile(found.path, found.relative, schema, table, found.result.compression, opener)
 
 
 def _sort_key(found: _Found) -> tuple[int, int, str, str]:
@@ -125,7 +125,9 @@ def discover(mydumper: MydumperSection, routes: list[Route], storage: Storage | 
     storage source (:mod:`.storage`); a local directory is walked here.
     """
     versions: dict[str, str] = {}
+    opener: Opener = open_local
     if isinstance(storage, ObjectStorage):
+        opener = storage.open
         root = storage.display
         objects = list(storage.list())
         versions = {o.relative: o.version for o in objects}
@@ -154,10 +156,10 @@ def discover(mydumper: MydumperSection, routes: list[Route], storage: Storage | 
             continue
         grouping.add(_Found(result, relative, path, size, versions.get(relative, "")))
 
-    return _build(root, grouping, table_router, ignored)
+    return _build(root, grouping, table_router, ignored, opener)
 
 
-def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[str]) -> DumpLayout:
+def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[str], opener: Opener) -> DumpLayout:
     table_keys = sorted(set(grouping.table_schemas) | set(grouping.view_schemas) | set(grouping.data))
 
     # Spelling: the schema file's when there is one, else the first data file's.
@@ -195,6 +197,7 @@ def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[st
                 size=found.size,
                 sort_key=found.result.key,
                 version=found.version,
+                opener=opener,
             )
             for found in data_found
         ]
@@ -204,7 +207,7 @@ def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[st
                 source_table=table,
                 target_schema=target_schema,
                 target_table=target_table,
-                schema_file=_schema_file(schema_found, schema, table) if schema_found else None,
+                schema_file=_schema_file(schema_found, schema, table, opener) if schema_found else None,
                 data_files=data_files,
                 is_view=view_found is not None,
             )
@@ -216,7 +219,7 @@ def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[st
         found = grouping.db_schemas.get(db_key)
         targets = [router.route_schema(schema)] if found else []
         targets += [t.target_schema for t in tables if grouping.fold(t.source_schema) == db_key]
-        schema_file = _schema_file(found, schema, None) if found else None
+        schema_file = _schema_file(found, schema, None, opener) if found else None
         databases.extend(DatabaseSource(schema, target, schema_file) for target in dict.fromkeys(targets))
 
     return DumpLayout(root=root, databases=databases, tables=tables, ignored=ignored)

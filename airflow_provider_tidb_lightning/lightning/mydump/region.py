@@ -16,7 +16,6 @@ few ``read-block-size`` windows there, never the whole file.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -25,7 +24,6 @@ from ..errors import SourceError
 from .file_rules import DataFormat
 from .layout import Chunk, DataFile
 from .parquet_parser import row_group_chunks
-from .storage import open_local
 
 _MIN_BLOCK = 4096
 
@@ -79,18 +77,16 @@ def _next_cut(handle: BinaryIO, cut: _Cut, target: int, size: int, block: int) -
     return None
 
 
-def split_chunks(file: DataFile, mydumper: MydumperSection,
-                 opener: Callable[[str], BinaryIO] = open_local) -> list[Chunk]:
+def split_chunks(file: DataFile, mydumper: MydumperSection) -> list[Chunk]:
     """The chunks of one data file, in order, covering it with no gap and no overlap.
 
     Pieces are about ``max-region-size`` bytes (a piece ends at the first cut after the
     mark, so it may be a little longer). The last chunk ends at EOF (``end`` None). A Parquet
     file is cut between row groups, and its chunks' ``start`` / ``end`` are row numbers.
-    ``opener`` opens the file (:meth:`.storage.Storage.open`; a local file by default).
     """
     region = max(mydumper.max_region_size, 1)
     if file.format == DataFormat.PARQUET:
-        with opener(file.path) as stream:
+        with file.opener(file.path) as stream:
             ranges = row_group_chunks(stream, file.relative, region)
         return [Chunk(file, index, start, end) for index, (start, end) in enumerate(ranges)]
     if file.compression or not mydumper.strict_format or file.size <= region:
@@ -99,7 +95,7 @@ def split_chunks(file: DataFile, mydumper: MydumperSection,
     block = max(mydumper.read_block_size, _MIN_BLOCK)
     starts = [0]
     try:
-        with opener(file.path) as handle:
+        with file.opener(file.path) as handle:
             while starts[-1] + region < file.size:
                 start = _next_cut(handle, cut, starts[-1] + region, file.size, block)
                 if start is None or start >= file.size:

@@ -141,7 +141,7 @@ def test_reads_only_windows_near_the_marks(tmp_path: Path) -> None:
             return data
 
     settings = replace(strict(256 * 1024, header=False), read_block_size=4096)
-    chunks = split_chunks(data_file(path, "csv"), settings, CountingFile)
+    chunks = split_chunks(replace(data_file(path, "csv"), opener=CountingFile), settings)
     assert len(chunks) > 5
     assert read_sizes, "split_chunks did not read through its opener"
     assert sum(read_sizes) <= (len(chunks) - 1) * 4096 + 4096  # one window per cut, plus the failed last look
