@@ -192,8 +192,8 @@ class ChunkStep:
                 else:
                     unknown = [c for c in columns if c.lower() not in types]
                     if unknown:
-                        raise SchemaError(f"the CSV header names column(s) {', '.join(unknown)} that the target "
-                                          "table does not have", table=job.key)
+                        raise SchemaError(f"the CSV header or Parquet file names column(s) {', '.join(unknown)} that "
+                                          "the target table does not have", table=job.key)
                     kinds = [column_kind(types[c.lower()]) for c in columns]
                 no_backslash = "NO_BACKSLASH_ESCAPES" in (self._config.tidb.sql_mode or "").upper()
                 encoder = self._encoders[key] = RowEncoder(kinds, no_backslash_escapes=no_backslash)

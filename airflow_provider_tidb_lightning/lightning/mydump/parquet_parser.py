@@ -8,7 +8,8 @@ row to send, and an error names the file and the row.
 Each Arrow value becomes the text the server converts exactly, handed to the same
 :class:`~.rows.TupleEncoder` the CSV reader uses (which quotes it, or writes ``x'..'`` for a
 binary target column): integers and decimals as their exact decimal text (decimal128/256 keep
-their scale), floats as the shortest text that reads back to the same float, booleans as 1 / 0,
+their scale), floats as the shortest text that reads back to the same double (a float32 as the double it
+equals), booleans as 1 / 0,
 dates as ``YYYY-MM-DD``, times as ``HH:MM:SS.ffffff``, timestamps as ``YYYY-MM-DD
 HH:MM:SS[.fraction]``: a timestamp with a time zone is an instant and is written in UTC (the
 session's ``time_zone`` is ``+00:00`` for Parquet files, so a TIMESTAMP column gets that
@@ -109,8 +110,9 @@ def _values(array: Any, column: str, path: str, first_row: int) -> list[bytes | 
             value = array[row - first_row].as_py()
             raise SourceError(f"column {column!r} row {row} holds {value}, which MySQL and TiDB cannot store",
                               path=path)
-        if types.is_float16(kind):
-            array = array.cast(pa.float32())
+        # A float32 (or float16) is written as the double it equals exactly: the server then rounds
+        # that double back to the same float, where float32's shortest text may lie past FLT_MAX.
+        array = array.cast(pa.float64())
     elif types.is_timestamp(kind) and kind.tz is not None:
         array = array.cast(pa.timestamp(kind.unit))  # the UTC instant, without the zone suffix
     if types.is_binary(kind) or types.is_large_binary(kind) or types.is_fixed_size_binary(kind):
