@@ -40,6 +40,10 @@ class S3Endpoint:
         return (f"s3://{bucket}/{prefix}?endpoint={self.endpoint}&region={REGION}&force-path-style=true"
                 f"&access-key={quote(self.access_key)}&secret-access-key={quote(secret_key or self.secret_key)}")
 
+    def leaks_secret(self, text: str) -> bool:
+        """Whether ``text`` holds the secret key, as it is or percent-encoded as in :meth:`url`."""
+        return self.secret_key in text or quote(self.secret_key) in text
+
     def upload_dir(self, directory: Path, prefix: str) -> list[str]:
         """Upload every file below ``directory`` to ``s3://dumps/<prefix>/``; returns the keys."""
         client = self.client()
