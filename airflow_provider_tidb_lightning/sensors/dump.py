@@ -23,7 +23,7 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
 
 from ..hooks.object_storage import source_filesystem
 from ..lightning.config.storage_url import is_remote, mask_url
-from ..lightning.mydump.storage import ObjectStorage, open_storage
+from ..lightning.mydump.storage import open_storage
 
 FINISHED_MARKER = "Finished dump at"
 
@@ -37,7 +37,7 @@ def dump_finished(path: str | Path, filesystem: Any | None = None) -> bool:
     """
     if is_remote(str(path)):
         storage = open_storage(str(path), filesystem=filesystem)
-        assert isinstance(storage, ObjectStorage)
+        assert storage is not None
         key = f"{storage.root}/metadata"
         if not storage.call(f"read {key}", lambda: storage.fs.exists(key)):
             return False

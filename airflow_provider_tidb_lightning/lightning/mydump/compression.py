@@ -142,7 +142,7 @@ def open_source(path: str, compression: str, *, opener: Callable[[str], BinaryIO
     ``compression`` is "", "gzip" or "zstd" (aliases and "auto" are accepted too). Plain files
     come back as ordinary seekable binary files; compressed ones as forward-only buffered
     streams. Errors while decoding are raised by ``read`` as SourceError. ``opener`` opens the raw
-    bytes: a local file by default, or an object through :meth:`.storage.Storage.open`.
+    bytes: a local file by default, or an object through :meth:`.storage.ObjectStorage.open`.
     """
     codec = normalize_compression(compression, path)
     raw = opener(path)  # returned to the caller, who closes it

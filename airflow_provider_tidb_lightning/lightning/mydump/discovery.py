@@ -21,7 +21,7 @@ from ..errors import ConfigError, SourceError
 from .file_rules import DataFormat, FileKind, FileRouter, RouteResult
 from .layout import DatabaseSource, DataFile, DumpLayout, Opener, SchemaFile, TableSource
 from .routes import TableRouter
-from .storage import ObjectStorage, Storage, open_local
+from .storage import ObjectStorage, open_local
 from .table_filter import TableFilter
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def _sort_key(found: _Found) -> tuple[int, int, str, str]:
     return (0 if not key else 2, 0, key, found.relative)
 
 
-def discover(mydumper: MydumperSection, routes: list[Route], storage: Storage | None = None) -> DumpLayout:
+def discover(mydumper: MydumperSection, routes: list[Route], storage: ObjectStorage | None = None) -> DumpLayout:
     """Find every selected database, table and view below ``mydumper.data_source_dir``.
 
     Raises ConfigError for an unusable directory, file rule, filter or route, and
@@ -126,7 +126,7 @@ def discover(mydumper: MydumperSection, routes: list[Route], storage: Storage | 
     """
     versions: dict[str, str] = {}
     opener: Opener = open_local
-    if isinstance(storage, ObjectStorage):
+    if storage is not None:
         opener = storage.open
         root = storage.display
         objects = list(storage.list())

@@ -1,11 +1,13 @@
-"""Where the dump's files are: a local directory or a bucket prefix, behind one small interface.
+"""Where the dump's files are: a local directory, or a bucket prefix reached through fsspec.
 
-Every stage that touches the dump's bytes goes through a :class:`Storage`: discovery lists it
-(relative path, size, and for objects the ETag or modification time that the checkpoint's
-fingerprint adds), the chunk splitter and the readers open files by the path the listing gave.
-Object storage is reached through fsspec (s3fs, gcsfs, adlfs, each an optional extra), which the
-engine imports only when a remote source is asked for; the Airflow layer may hand in a filesystem
-it built from an Airflow connection instead of credentials in the URL.
+Discovery lists an :class:`ObjectStorage` once (relative path, size, and the ETag or modification
+time that the checkpoint's fingerprint adds); every data and schema file then carries its
+storage's ``open`` (:attr:`.layout.DataFile.opener`), which the chunk splitter and the readers
+call, so no stage after discovery needs to know where the dump is. A local directory is walked by
+discovery and opened with :func:`open_local`. Object storage is reached through fsspec (s3fs,
+gcsfs, adlfs, each an optional extra), which the engine imports only when a remote source is
+asked for; the Airflow layer may hand in a filesystem it built from an Airflow connection instead
+of credentials in the URL.
 
 An object is read with ranged GETs of the size the reader asks for, each retried on a transient
 error (a dropped connection, a throttled request, a server error) and logged, so a chunk reads only
@@ -16,9 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import threading
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
@@ -47,57 +47,24 @@ class StorageObject:
     """ETag (or modification time) of an object; "" for a local file, whose size alone is fingerprinted."""
 
 
-class Storage(ABC):
-    """A dump's root: list its files once, open any of them by path, as often as needed, from any thread."""
-
-    display: str
-    """The root as messages show it (secrets masked)."""
-
-    @abstractmethod
-    def list(self) -> Iterator[StorageObject]:
-        """Every file below the root, in sorted relative order."""
-
-    @abstractmethod
-    def open(self, path: str) -> BinaryIO:
-        """A seekable binary stream of the file at ``path`` (from :meth:`list`)."""
-
-
-class LocalStorage(Storage):
-    """A local directory; listing is left to discovery's own walk, which this mirrors for callers without one."""
-
-    def __init__(self, root: str) -> None:
-        self.root = os.path.abspath(root)
-        self.display = root
-
-    def list(self) -> Iterator[StorageObject]:
-        for directory, subdirs, files in os.walk(self.root):
-            subdirs.sort()
-            for name in sorted(files):
-                path = os.path.join(directory, name)
-                relative = os.path.relpath(path, self.root).replace(os.sep, "/")
-                yield StorageObject(relative, path, os.stat(path).st_size)
-
-    def open(self, path: str) -> BinaryIO:
-        return open_local(path)
-
-
 def open_local(path: str) -> BinaryIO:
-    """Open a local file; the opener of :class:`LocalStorage` and of callers given no storage."""
+    """Open a local file: the opener of a local dump's files."""
     try:
         return open(path, "rb")  # returned to the caller, who closes it
     except OSError as exc:
         raise SourceError(f"cannot open: {exc.strerror or exc}", path=path) from exc
 
 
-def open_storage(source: str, *, filesystem: Any | None = None, cancel: threading.Event | None = None) -> Storage:
-    """The storage ``source`` names: a local directory, or an s3:// / gcs:// / azure:// URL.
+def open_storage(source: str, *, filesystem: Any | None = None,
+                 cancel: threading.Event | None = None) -> ObjectStorage | None:
+    """The object storage an s3:// / gcs:// / azure:// ``source`` names; None for a local directory.
 
     ``filesystem`` is an fsspec filesystem already holding credentials (the operator builds one from
     an Airflow connection); without it one is built from the URL's query parameters, tidb-lightning's
     ``endpoint``, ``access-key``, ``secret-access-key``, ``region``, ``force-path-style``...
     """
     if not is_remote(source):
-        return LocalStorage(source)
+        return None
     url = parse_storage_url(source)
     return ObjectStorage(url, filesystem if filesystem is not None else _filesystem(url), cancel=cancel)
 
@@ -155,15 +122,17 @@ def _is_transient(exc: BaseException) -> bool:
                                          "connection", "reset by peer", "endpointconnectionerror"))
 
 
-class ObjectStorage(Storage):
-    """A bucket prefix through an fsspec filesystem."""
+class ObjectStorage:
+    """A bucket prefix through an fsspec filesystem: list it once, open any object by key from any thread."""
 
     def __init__(self, url: StorageURL, fs: Any, *, cancel: threading.Event | None = None) -> None:
         self.url = url
         self.fs = fs
         self.display = url.display
+        """The URL as messages show it (secrets masked)."""
         self.root = f"{url.bucket}/{url.prefix}".rstrip("/")
         self._cancel = cancel
+        self._sizes: dict[str, int] = {}  # from the listing: an open needs no HEAD request
 
     def call(self, what: str, action: Callable[[], _T]) -> _T:
         """Run one storage request, retrying transient failures with backoff and logging each retry.
@@ -202,6 +171,7 @@ class ObjectStorage(Storage):
         return SourceError(f"{self.display}: cannot {what}: {hint}")
 
     def list(self) -> Iterator[StorageObject]:
+        """Every object below the prefix, in sorted key order (one paginated listing)."""
         found = self.call("list", lambda: self.fs.find(self.root, detail=True))
         if not found:
             raise SourceError(f"{self.display}: no objects under this prefix: check the bucket and the prefix")
@@ -210,10 +180,12 @@ class ObjectStorage(Storage):
             if info.get("type") == "directory":
                 continue
             relative = path[len(self.root):].lstrip("/")
-            yield StorageObject(relative, path, int(info.get("size") or 0), _version(info))
+            size = self._sizes[path] = int(info.get("size") or 0)
+            yield StorageObject(relative, path, size, _version(info))
 
     def open(self, path: str) -> BinaryIO:
-        return io.BufferedReader(_RangeReader(self, path), buffer_size=256 * 1024)
+        """A seekable stream of the object at ``path`` (a key from :meth:`list`), read by ranged GETs."""
+        return io.BufferedReader(_RangeReader(self, path, self._sizes.get(path)), buffer_size=256 * 1024)
 
 
 def _version(info: dict[str, Any]) -> str:
@@ -234,12 +206,12 @@ def _one_line(exc: BaseException) -> str:
 class _RangeReader(io.RawIOBase):
     """An object read by ranged GETs: one request per ``readinto``, retried on a transient failure."""
 
-    def __init__(self, storage: ObjectStorage, path: str) -> None:
+    def __init__(self, storage: ObjectStorage, path: str, size: int | None) -> None:
         super().__init__()
         self._storage = storage
         self._path = path
         self._pos = 0
-        self._size: int | None = None
+        self._size = size
 
     def readable(self) -> bool:
         return True
