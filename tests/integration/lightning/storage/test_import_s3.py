@@ -7,10 +7,13 @@ import writes: log lines, errors, the task id, the checkpoint tables.
 
 from __future__ import annotations
 
+import gzip
 import logging
+import shutil
 import signal
 
 import pytest
+import zstandard
 
 from airflow_provider_tidb_lightning.lightning.checkpoints.model import task_key
 from airflow_provider_tidb_lightning.lightning.errors import CheckpointError, SourceError
@@ -53,6 +56,26 @@ def test_import_from_s3_equals_import_from_disk(db_server, s3_endpoint, s3_sampl
     assert not s3_endpoint.leaks_secret(kept) and s3_endpoint.access_key not in kept
     assert not s3_endpoint.leaks_secret(caplog.text) and not s3_endpoint.leaks_secret(summary.task_id)
     assert summary.task_id == derive_task_id(cfg) and summary.task_id.startswith("tpch-sql-")
+
+
+def test_compressed_objects_are_streamed(db_server, s3_endpoint, sample_sql, target, reference_db, tmp_path):
+    """gzip and zstd objects decode as they are read, like local files; the tables equal the reference."""
+    compressed = tmp_path / "compressed"
+    compressed.mkdir()
+    for path in sample_sql.iterdir():
+        if path.suffix == ".sql" and "-schema" not in path.name:
+            data = path.read_bytes()
+            if "lineitem" in path.name:
+                (compressed / f"{path.name}.zst").write_bytes(zstandard.ZstdCompressor().compress(data))
+            else:
+                (compressed / f"{path.name}.gz").write_bytes(gzip.compress(data))
+        else:
+            shutil.copy(path, compressed / path.name)
+    s3_endpoint.upload_dir(compressed, "compressed")
+    cfg = task_config(db_server, s3_endpoint.url("compressed"), target, mydumper={"filter": ["tpch.*"]})
+    assert run_import(cfg).total_rows == sum(TPCH_COUNTS.values())
+    with db_server.connect() as conn:
+        assert database_checksums(conn, target) == database_checksums(conn, reference_db)
 
 
 def test_killed_import_over_s3_resumes_exactly_once(db_server, s3_endpoint, s3_sample, target, reference_db,
@@ -139,3 +162,26 @@ def test_a_permanent_error_is_not_retried(s3_endpoint, s3_sample):
     with pytest.raises(SourceError, match="cannot read dumps/tpch-sql/nope.sql: bucket or prefix not found|"
                                           "cannot read dumps/tpch-sql/nope.sql: storage error"):
         storage.open("dumps/tpch-sql/nope.sql").read()
+
+
+def test_a_chunk_is_read_as_a_byte_range(s3_endpoint, s3_sample):
+    """Seeking to a chunk's start and reading fetches that range only: nothing before it, one buffer after."""
+    storage = open_storage(s3_endpoint.url(s3_sample))
+    big = max(storage.list(), key=lambda o: o.size)
+    fetched: list[tuple[int, int]] = []
+    real_cat = storage.fs.cat_file
+
+    def recording_cat(path, start=None, end=None, **kwargs):
+        fetched.append((start, end))
+        return real_cat(path, start=start, end=end, **kwargs)
+
+    storage.fs.cat_file = recording_cat
+    start = big.size // 2
+    with storage.open(big.path) as stream:
+        stream.seek(start)
+        data = stream.read(1000)
+    key = big.path.partition("/")[2]
+    expected = s3_endpoint.client().get_object(Bucket="dumps", Key=key, Range=f"bytes={start}-{start + 999}")
+    assert data == expected["Body"].read()
+    assert fetched and all(begin >= start for begin, _ in fetched)
+    assert sum(end - begin for begin, end in fetched) <= 256 * 1024  # one read buffer, not the object
