@@ -25,6 +25,7 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
 
 from ..hooks.object_storage import source_filesystem
 from ..hooks.tidb import TiDBHook
+from ..lightning.common.failpoint import fault_point
 from ..lightning.config.load import load_task_config
 from ..lightning.config.model import TidbSection
 from ..lightning.config.storage_url import mask_url
@@ -59,6 +60,9 @@ class LightningImportOperator(BaseOperator):
         ``[{"schema-pattern": "app", "target-schema": "app_copy"}]``. Templated.
     :param filters: table filter (``mydumper.filter``), e.g. ``["app.orders", "app.customer"]``.
         Templated; a natural argument to ``.expand()`` for one mapped import per table group.
+    :param refresh: ``"swap"`` loads every table into a shadow table and swaps them all in with one
+        atomic ``RENAME TABLE`` at the end (``[refresh] mode``; see docs/refresh.md); ``"none"``
+        loads into the live tables.
     :param config_overrides: dotted TOML keys to values, e.g.
         ``{"lightning.max-error.type": 10}``. Templated.
     :param source_conn_id: Airflow connection holding the credentials of an object storage source
@@ -82,6 +86,7 @@ class LightningImportOperator(BaseOperator):
         routes: list[dict[str, str]] | None = None,
         filters: list[str] | None = None,
         config_overrides: dict[str, Any] | None = None,
+        refresh: str | None = None,
         source_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -93,6 +98,7 @@ class LightningImportOperator(BaseOperator):
         self.routes = routes
         self.filters = filters
         self.config_overrides = config_overrides
+        self.refresh = refresh
         self.source_conn_id = source_conn_id
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
         self._cancel: threading.Event | None = None
@@ -118,10 +124,14 @@ class LightningImportOperator(BaseOperator):
         self._cancel = threading.Event()
         try:
             # Airflow 3's task logger has logging.Logger's methods without being one.
+            # keep_summary: a retry after a finished import (the worker died before Airflow recorded
+            # the success) returns the recorded summary and writes nothing (docs/checkpoints.md).
             summary = run_import(
                 config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log,  # type: ignore[arg-type]
                 filesystem=filesystem,
+                keep_summary=True,
             )
+            fault_point("import-returned")
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         except LightningError as exc:
@@ -142,6 +152,7 @@ class LightningImportOperator(BaseOperator):
             "tikv-importer.on-duplicate": self.on_duplicate,
             "mydumper.filter": self.filters,
             "routes": self.routes,
+            "refresh.mode": self.refresh,
         }
         overrides.update({key: value for key, value in explicit.items() if value is not None})
         overrides.update(_CHECKPOINT_OVERRIDES)

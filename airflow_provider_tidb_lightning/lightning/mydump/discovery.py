@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ..config.model import MydumperSection, Route
+from ..config.storage_url import mask_url
 from ..errors import ConfigError, SourceError
 from .file_rules import DataFormat, FileKind, FileRouter, RouteResult
 from .layout import DatabaseSource, DataFile, DumpLayout, Opener, SchemaFile, TableSource
@@ -84,8 +85,12 @@ def _check_root(data_source_dir: str) -> str:
     return root
 
 
-def _walk(root: str) -> Iterator[tuple[str, str, int]]:
-    """(relative, absolute path, size) of every file below root, in a stable sorted order."""
+def _walk(root: str) -> Iterator[tuple[str, str, int | None]]:
+    """(relative, absolute path, size) of every file below root, in a stable sorted order.
+
+    The size is None for a symbolic link whose target cannot be resolved (missing, or a loop):
+    whether that matters depends on the file rules, which the caller applies.
+    """
 
     def fail(exc: OSError) -> None:
         raise SourceError(f"cannot list directory: {exc.strerror or exc}", path=exc.filename)
@@ -96,9 +101,11 @@ def _walk(root: str) -> Iterator[tuple[str, str, int]]:
             path = os.path.join(directory, name)
             relative = os.path.relpath(path, root).replace(os.sep, "/")
             try:
-                size = os.stat(path).st_size
+                size: int | None = os.stat(path).st_size
             except OSError as exc:
-                raise SourceError(f"cannot stat: {exc.strerror or exc}", path=relative) from exc
+                if not os.path.islink(path):
+                    raise SourceError(f"cannot stat: {exc.strerror or exc}", path=relative) from exc
+                size = None
             yield relative, path, size
 
 
@@ -131,18 +138,28 @@ def discover(mydumper: MydumperSection, routes: list[Route], storage: ObjectStor
         root = storage.display
         objects = list(storage.list())
         versions = {o.relative: o.version for o in objects}
-        files: Iterable[tuple[str, str, int]] = ((o.relative, o.path, o.size) for o in objects)
+        entries: Iterable[tuple[str, str, int | None]] = ((o.relative, o.path, o.size) for o in objects)
     else:
         root = _check_root(mydumper.data_source_dir)
-        files = _walk(root)
+        entries = _walk(root)
     file_router = FileRouter(mydumper.files, default_rules=mydumper.default_file_rules)
     table_filter = TableFilter(mydumper.filter, case_sensitive=mydumper.case_sensitive)
     table_router = TableRouter(routes, case_sensitive=mydumper.case_sensitive)
 
     grouping = _Grouping(mydumper.case_sensitive)
     ignored: list[str] = []
-    for relative, path, size in files:
+    files = 0
+    for relative, path, size in entries:
+        files += 1
         result = file_router.route(relative)
+        if size is None:
+            if result is None or result.kind is FileKind.IGNORE:
+                log.warning("skipping %s: a symbolic link whose target cannot be resolved, and no file rule "
+                            "matches it", relative)
+                ignored.append(relative)
+                continue
+            raise SourceError("a symbolic link whose target cannot be resolved (missing, or a loop); restore its "
+                              "target or remove the link", path=relative)
         if result is None or result.kind is FileKind.IGNORE:
             log.debug("ignoring %s: %s", relative, "no file rule matches" if result is None else "ignore rule")
             ignored.append(relative)
@@ -155,6 +172,10 @@ def discover(mydumper: MydumperSection, routes: list[Route], storage: ObjectStor
             log.debug("skipping %s: `%s`.`%s` is not selected by the filter", relative, result.schema, result.table)
             continue
         grouping.add(_Found(result, relative, path, size, versions.get(relative, "")))
+    if not files:
+        # As tidb-lightning: an empty source is a mistake (a wrong path, a dump not yet copied), not "0 tables".
+        raise ConfigError(f"{mask_url(mydumper.data_source_dir)} contains no files: there is nothing to import. "
+                          "Check the path, or that the dump was written there", key="mydumper.data-source-dir")
 
     return _build(root, grouping, table_router, ignored, opener)
 
