@@ -24,6 +24,7 @@ from ..errors import SourceError
 from ..mydump.compression import open_source
 from ..mydump.csv_parser import read_csv_header
 from ..mydump.layout import DataFile
+from ..mydump.parquet_parser import parquet_columns
 from ..mydump.sql_parser import sniff_set_names, sniff_time_zone
 
 _PLAIN_NAME = re.compile(r"^\w+$")
@@ -34,7 +35,7 @@ _HASH_BLOCK = 1 << 20
 @dataclass(frozen=True)
 class FileFacts:
     session: Session
-    columns: tuple[str, ...] | None  # CSV header columns, when they name the INSERT's columns
+    columns: tuple[str, ...] | None  # CSV header / Parquet columns, when they name the INSERT's columns
     header_end: int  # where a CSV file's data starts
 
 
@@ -62,7 +63,10 @@ class FileFactsCache:
         columns: tuple[str, ...] | None = None
         header_end = 0
         csv = self._config.mydumper.csv
-        with open_source(data_file.path, data_file.compression) as stream:
+        if data_file.format == "parquet":  # UTF-8 strings, timestamps with a zone written in UTC
+            with data_file.opener(data_file.path) as stream:
+                return FileFacts(Session("utf8mb4", "+00:00"), parquet_columns(stream, data_file.relative), 0)
+        with open_source(data_file.path, data_file.compression, opener=data_file.opener) as stream:
             if data_file.format == "sql":
                 head = stream.read(_HEAD_BYTES)
                 charset, time_zone = sniff_set_names(head), sniff_time_zone(head)
@@ -77,15 +81,18 @@ class FileFactsCache:
 
 
 def file_stamp(data_file: DataFile, kind: SourceFingerprint) -> str:
-    """The file's modification time in nanoseconds, or the SHA-256 of its bytes as stored (compressed or
-    not), or nothing, as ``checkpoint.source-fingerprint`` asks."""
+    """The file's modification time in nanoseconds (an object's ETag, or its modification time where the
+    service gives no ETag), or the SHA-256 of its bytes as stored (compressed or not), or nothing, as
+    ``checkpoint.source-fingerprint`` asks."""
     if kind is SourceFingerprint.SIZE:
         return ""
+    if kind is SourceFingerprint.MTIME and data_file.version:
+        return f"version:{data_file.version}"  # an object's ETag (or mtime) from the listing: no request
     try:
         if kind is SourceFingerprint.MTIME:
             return f"mtime:{os.stat(data_file.path).st_mtime_ns}"
         digest = hashlib.sha256()
-        with open(data_file.path, "rb") as f:
+        with data_file.opener(data_file.path) as f:  # an object is streamed by ranged GETs
             while block := f.read(_HASH_BLOCK):
                 digest.update(block)  # hashlib releases the GIL on large blocks
         return f"sha256:{digest.hexdigest()}"
