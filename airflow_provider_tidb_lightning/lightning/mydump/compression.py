@@ -20,6 +20,7 @@ from typing import BinaryIO, Protocol
 import zstandard
 
 from ..errors import SourceError
+from .storage import open_local
 
 _READ_SIZE = 64 * 1024
 
@@ -143,18 +144,16 @@ class _DecompressingReader(io.RawIOBase):
             data = self._decoder.unused_data if self._decoder.eof else b""
 
 
-def open_source(path: str, compression: str) -> BinaryIO:
+def open_source(path: str, compression: str, *, opener: Callable[[str], BinaryIO] = open_local) -> BinaryIO:
     """Open ``path`` for reading its decompressed bytes from the start.
 
     ``compression`` is "", "gzip" or "zstd" (aliases and "auto" are accepted too). Plain files
     come back as ordinary seekable binary files; compressed ones as forward-only buffered
-    streams. Errors while decoding are raised by ``read`` as SourceError.
+    streams. Errors while decoding are raised by ``read`` as SourceError. ``opener`` opens the raw
+    bytes: a local file by default, or an object through :meth:`.storage.ObjectStorage.open`.
     """
     codec = normalize_compression(compression, path)
-    try:
-        raw = open(path, "rb")  # returned to the caller, who closes it
-    except OSError as exc:
-        raise SourceError(f"cannot open: {exc.strerror or exc}", path=path) from exc
+    raw = opener(path)  # returned to the caller, who closes it
     if not codec:
         return raw
     return io.BufferedReader(_DecompressingReader(raw, path, codec), buffer_size=_READ_SIZE)
