@@ -27,7 +27,7 @@ from ..mydump.csv_parser import CSVReader
 from ..mydump.layout import Chunk
 from ..mydump.parquet_parser import ParquetReader
 from ..mydump.rows import ReadPosition
-from ..mydump.sql_parser import SQLReader
+from ..mydump.sql_parser import ANSI_QUOTES_MODES, SQLReader
 from .file_facts import FileFactsCache
 from .plan import TableJob
 from .stats import RunStats
@@ -102,7 +102,10 @@ class ChunkStep:
             if data_file.format == "sql":
                 skip_to(stream, position.offset, path=data_file.relative)
                 reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,
-                                   resume=position, block_size=self._block_size)
+                                   resume=position, block_size=self._block_size,
+                                   no_backslash_escapes=self._sql_mode_has("NO_BACKSLASH_ESCAPES"),
+                                   dump_no_backslash_escapes=facts.dump_no_backslash_escapes,
+                                   ansi_quotes=self._sql_mode_has(*ANSI_QUOTES_MODES))
             elif data_file.format == "parquet":  # positions are row numbers
                 reader = ParquetReader(stream, path=data_file.relative, start=max(chunk.start, position.offset),
                                        end=chunk.end, encoder=self._encoder_for(job, facts.columns))
@@ -195,6 +198,12 @@ class ChunkStep:
                         raise SchemaError(f"the CSV header or Parquet file names column(s) {', '.join(unknown)} that "
                                           "the target table does not have", table=job.key)
                     kinds = [column_kind(types[c.lower()]) for c in columns]
-                no_backslash = "NO_BACKSLASH_ESCAPES" in (self._config.tidb.sql_mode or "").upper()
+                no_backslash = self._sql_mode_has("NO_BACKSLASH_ESCAPES")
                 encoder = self._encoders[key] = RowEncoder(kinds, no_backslash_escapes=no_backslash)
             return encoder
+
+    def _sql_mode_has(self, *modes: str) -> bool:
+        """Whether the sessions' ``sql_mode`` (``tidb.sql-mode``) has one of ``modes``:
+        ``NO_BACKSLASH_ESCAPES`` (a backslash is an ordinary character) and ``ANSI_QUOTES`` (``"..."``
+        names a column) change how literals must be written."""
+        return not set(modes).isdisjoint((self._config.tidb.sql_mode or "").upper().replace(" ", "").split(","))

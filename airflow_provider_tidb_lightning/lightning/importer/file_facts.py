@@ -25,7 +25,7 @@ from ..mydump.compression import open_source
 from ..mydump.csv_parser import read_csv_header
 from ..mydump.layout import DataFile
 from ..mydump.parquet_parser import parquet_columns
-from ..mydump.sql_parser import sniff_set_names, sniff_time_zone
+from ..mydump.sql_parser import sniff_no_backslash_escapes, sniff_set_names, sniff_time_zone
 
 _PLAIN_NAME = re.compile(r"^\w+$")
 _HEAD_BYTES = 65536  # SET statements come first in a dump file
@@ -37,6 +37,7 @@ class FileFacts:
     session: Session
     columns: tuple[str, ...] | None  # CSV header / Parquet columns, when they name the INSERT's columns
     header_end: int  # where a CSV file's data starts
+    dump_no_backslash_escapes: bool = False  # a SQL dump's own SET SQL_MODE has NO_BACKSLASH_ESCAPES
 
 
 class FileFactsCache:
@@ -60,6 +61,7 @@ class FileFactsCache:
         """The session a file's values need (the dump's own ``SET NAMES`` / ``SET TIME_ZONE``, else the
         config's) and, for CSV with a header, its columns and where the data starts."""
         charset = time_zone = None
+        dump_no_backslash_escapes = False
         columns: tuple[str, ...] | None = None
         header_end = 0
         csv = self._config.mydumper.csv
@@ -70,14 +72,15 @@ class FileFactsCache:
             if data_file.format == "sql":
                 head = stream.read(_HEAD_BYTES)
                 charset, time_zone = sniff_set_names(head), sniff_time_zone(head)
+                dump_no_backslash_escapes = sniff_no_backslash_escapes(head)
             elif csv.header:
                 header, header_end = read_csv_header(stream, path=data_file.relative, csv=csv)
-                columns = header if csv.header_schema_match else None
+                columns = header if csv.header_schema_match and header else None
         if charset is None:
             charset = session_charset(self._config.mydumper.data_character_set)
         if not _PLAIN_NAME.match(charset):
             raise SourceError(f"unsupported character set {charset!r} in SET NAMES", path=data_file.relative, offset=0)
-        return FileFacts(Session(charset, time_zone), columns, header_end)
+        return FileFacts(Session(charset, time_zone), columns, header_end, dump_no_backslash_escapes)
 
 
 def file_stamp(data_file: DataFile, kind: SourceFingerprint) -> str:

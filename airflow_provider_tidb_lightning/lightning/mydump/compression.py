@@ -3,7 +3,9 @@
 Dumps are often compressed and far larger than the disk left on the worker, so gzip and
 zstd files are decoded while they are read. A damaged archive must not look like a short
 file: reaching the end of the input inside a gzip member or zstd frame is an error, reported
-with the file and the decompressed offset reached, like any other data error.
+with the file and the decompressed offset reached, like any other data error. A zstd decoder
+hands out whole blocks (up to 128 KiB) only, so the offset it reached can be well before the
+break, even 0 in a small file: the message also names the compressed byte where the stream broke.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ class _DecompressingReader(io.RawIOBase):
 
     Concatenated members are one stream, as ``gzip -c a b`` and ``zstd`` multi-frame files
     are. Decoder errors and a stream ending inside a member become SourceError with the
-    number of decompressed bytes produced so far.
+    number of decompressed bytes produced so far, and the compressed bytes read.
     """
 
     def __init__(self, raw: BinaryIO, path: str, compression: Compression) -> None:
@@ -97,6 +99,7 @@ class _DecompressingReader(io.RawIOBase):
         self._decoder: _Decoder | None = None
         self._pending = bytearray()
         self._produced = 0
+        self._consumed = 0  # compressed bytes read
         self._finished = False
 
     def readable(self) -> bool:
@@ -121,16 +124,21 @@ class _DecompressingReader(io.RawIOBase):
         data = self._raw.read(_READ_SIZE)
         if not data:
             if self._decoder is not None and not self._decoder.eof:
-                raise self._fail(f"truncated {self._compression} stream")
+                unit = "member" if self._compression == Compression.GZIP else "frame"
+                raise self._fail(f"truncated {self._compression} stream: the file ends at compressed byte "
+                                 f"{self._consumed}, inside a {unit}")
             self._finished = True
             return
+        read_from = self._consumed
+        self._consumed += len(data)
         while data:
             if self._decoder is None or self._decoder.eof:
                 self._decoder = _DECODERS[self._compression]()
             try:
                 out = self._decoder.decompress(data)
             except _DECODE_ERRORS as exc:
-                raise self._fail(f"corrupt {self._compression} stream: {exc}") from exc
+                raise self._fail(f"corrupt {self._compression} stream in compressed bytes {read_from}-"
+                                 f"{self._consumed}: {exc}") from exc
             self._pending += out
             self._produced += len(out)
             data = self._decoder.unused_data if self._decoder.eof else b""
