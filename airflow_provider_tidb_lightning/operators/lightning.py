@@ -23,10 +23,12 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from ..hooks.object_storage import source_filesystem
 from ..hooks.tidb import TiDBHook
 from ..lightning.common.failpoint import fault_point
 from ..lightning.config.load import load_task_config
 from ..lightning.config.model import TidbSection
+from ..lightning.config.storage_url import mask_url
 from ..lightning.errors import ConfigError, LightningError
 from ..lightning.importer.run import run_import
 
@@ -67,6 +69,10 @@ class LightningImportOperator(BaseOperator):
         loads into the live tables.
     :param config_overrides: dotted TOML keys to values, e.g.
         ``{"lightning.max-error.type": 10}``. Templated.
+    :param source_conn_id: Airflow connection holding the credentials of an object storage source
+        (``s3://``, ``gcs://``, ``azure://`` in ``data_source_dir``), e.g. ``aws_default``; read through
+        Airflow's ``ObjectStoragePath``. Without it, the URL's own query parameters (or the
+        environment's default credentials) are used.
     :param share_import: one import of the DAG run shared by every mapped instance of this task (and by
         their retries): the checkpoint key leaves out the map index, chunks are claimed with leases
         (``[checkpoint] shared``), and the finished checkpoint is kept for workers that start or retry
@@ -92,6 +98,7 @@ class LightningImportOperator(BaseOperator):
         filters: list[str] | None = None,
         config_overrides: dict[str, Any] | None = None,
         refresh: str | None = None,
+        source_conn_id: str | None = None,
         share_import: bool = False,
         worker: int | None = None,
         **kwargs: Any,
@@ -105,6 +112,7 @@ class LightningImportOperator(BaseOperator):
         self.filters = filters
         self.config_overrides = config_overrides
         self.refresh = refresh
+        self.source_conn_id = source_conn_id
         self.share_import = share_import
         self.worker = worker
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
@@ -117,12 +125,13 @@ class LightningImportOperator(BaseOperator):
         try:
             config = load_task_config(self.config, overrides=self._overrides())
             config.tidb = _target_from_connection(config.tidb, TiDBHook(tidb_conn_id=self.tidb_conn_id))
+            filesystem = source_filesystem(config.mydumper.data_source_dir, self.source_conn_id)
         except ConfigError as exc:
             # A configuration mistake fails the same way on every try: do not spend retries on it.
             raise AirflowFailException(str(exc)) from exc
         self.log.info(
             "Importing %s into %s:%s (on-duplicate %s, checkpoint %s)",
-            config.mydumper.data_source_dir,
+            mask_url(config.mydumper.data_source_dir),
             config.tidb.host,
             config.tidb.port,
             config.duplicate_mode,
@@ -136,6 +145,7 @@ class LightningImportOperator(BaseOperator):
             # import keeps its whole checkpoint instead ("origin"), so each late worker reports its own 0 rows.
             summary = run_import(
                 config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log,  # type: ignore[arg-type]
+                filesystem=filesystem,
                 keep_summary=not self.share_import,
             )
             fault_point("import-returned")

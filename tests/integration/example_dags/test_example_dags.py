@@ -25,7 +25,7 @@ from tests.support.paths import REPO
 
 EXAMPLE_DAGS = REPO / "example_dags"
 EXAMPLE_DAG_IDS = {"tidb_lightning_daily_refresh", "tidb_lightning_backfill", "tidb_lightning_mapped_tables",
-                   "tidb_lightning_parallel_workers"}
+                   "tidb_lightning_from_s3", "tidb_lightning_parallel_workers"}
 SAMPLE_ROWS = TPCH_COUNTS
 
 
