@@ -31,6 +31,7 @@ import tomli
 
 from ..errors import ConfigError
 from .charsets import CHARSET_ALIASES, CONVERTED_CHARSETS, Charset
+from .conflict import adjust_conflict
 from .model import (
     BACKENDS_OF_TIDB_LIGHTNING,
     SUPPORTED_BACKENDS,
@@ -517,6 +518,7 @@ def load_task_config(
         if key in values:
             _set(cfg, spec.attr, values[key])
     _adjust(cfg, base_dir, origin, require_source, file_rules)
+    adjust_conflict(cfg, values.keys(), lambda message, key: ConfigError(message, key=key, source=origin.of(key)))
     return cfg
 
 

@@ -205,3 +205,13 @@ class TaskConfig:
     def duplicate_mode(self) -> OnDuplicate:
         """The effective conflict mode: ``[conflict] strategy`` wins over ``on-duplicate``."""
         return self.conflict.strategy or self.tikv_importer.on_duplicate
+
+    @property
+    def statement_mode(self) -> OnDuplicate:
+        """The verb the TiDB backend writes: the duplicate mode's, except that ``ignore`` with conflicts to
+        record (``max-record-rows`` > 0) sends a plain ``INSERT``, so that a batch holding a duplicate fails,
+        is sent again row by row, and each duplicate is recorded and counted (tidb-lightning does the same)."""
+        mode = self.duplicate_mode
+        if mode is OnDuplicate.IGNORE and self.conflict.strategy and self.conflict.max_record_rows > 0:
+            return OnDuplicate.ERROR
+        return mode

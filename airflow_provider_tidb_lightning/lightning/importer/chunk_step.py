@@ -31,8 +31,6 @@ from .file_facts import FileFactsCache
 from .plan import TableJob
 from .stats import RunStats
 
-_BUDGET_KEYS = {"type": "lightning.max-error.type", "syntax": "lightning.max-error.syntax",
-                "charset": "lightning.max-error.charset", "conflict": "conflict.threshold"}
 _MIN_BLOCK = 1 << 20
 
 
@@ -148,8 +146,7 @@ class ChunkStep:
         except BudgetExceeded as exceeded:
             raise ImportFailed(
                 f"table {target.table_key}: {batch_conflicts} duplicate key(s) in {target.path} in the batch from "
-                f"byte offset {result.first_offset}; {exceeded} (the limit set by conflict.threshold) — the import "
-                "stops here",
+                f"byte offset {result.first_offset}; {exceeded} — the import stops here",
                 table=target.table_key, path=target.path, offset=result.first_offset,
             ) from None
         for kind, rows in by_kind.items():
@@ -159,7 +156,7 @@ class ChunkStep:
                 over = rows[len(rows) - exceeded.over]
                 raise ImportFailed(
                     f"table {target.table_key}: {kind} error in {target.path} at byte offset {over.offset}: "
-                    f"{over.error}; {exceeded} (the limit set by {_BUDGET_KEYS[kind]}) — the import stops here",
+                    f"{over.error}; {exceeded} — the import stops here",
                     table=target.table_key, path=target.path, offset=over.offset, server_error=over.error,
                 ) from None
 
@@ -169,7 +166,7 @@ class ChunkStep:
             prefix = self._prefixes.get(job.key)
             if prefix is None:
                 prefix = self._prefixes[job.key] = lru_cache(maxsize=64)(
-                    partial(insert_prefix, self._config.duplicate_mode, job.schema, job.table))
+                    partial(insert_prefix, self._config.statement_mode, job.schema, job.table))
             return prefix
 
     def _encoder_for(self, job: TableJob, columns: tuple[str, ...] | None) -> RowEncoder:

@@ -102,7 +102,10 @@ class _Import:
                            table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
         ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
                            max_statement=max_statement, cancel=self.stop)
-        self._write_data(task, chunks, ctx)
+        try:
+            self._write_data(task, chunks, ctx)
+        finally:
+            recorder.log_details(self.log, budget)  # names the tables holding this run's records, failed or not
         if not self.config.mydumper.no_schema and self.plan.views:
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
                 for view in self.plan.views:

@@ -208,7 +208,8 @@ def test_every_section_parses_from_a_toml_file(tmp_path, caplog):
     assert cfg.tikv_importer.on_duplicate == "ignore"
     assert cfg.tikv_importer.logical_import_batch_size == 1024 * 1024
     assert cfg.tikv_importer.logical_import_batch_rows == 1000
-    assert (cfg.conflict.strategy, cfg.conflict.threshold, cfg.conflict.max_record_rows) == ("error", 0, 5)
+    # max-record-rows follows the threshold except under replace, as in tidb-lightning (see test_conflict.py)
+    assert (cfg.conflict.strategy, cfg.conflict.threshold, cfg.conflict.max_record_rows) == ("error", 0, 0)
     assert cfg.duplicate_mode == "error"
 
     md = cfg.mydumper
@@ -610,7 +611,7 @@ def test_enumerations_are_case_insensitive_and_follow_tidb_lightning_aliases():
         },
     )
     assert cfg.tikv_importer.on_duplicate == "ignore"
-    assert cfg.conflict.strategy == ""
+    assert cfg.conflict.strategy == "ignore"  # "none" follows the deprecated on-duplicate, as in tidb-lightning
     assert cfg.checkpoint.keep_after_success == "rename"
     assert cfg.lightning.level == "warn"
     assert cfg.mydumper.data_character_set == "binary"
@@ -777,7 +778,7 @@ def test_enumerated_settings_load_as_enum_members():
         },
     )
     assert cfg.tikv_importer.on_duplicate is OnDuplicate.IGNORE
-    assert cfg.conflict.strategy == "" and cfg.duplicate_mode is OnDuplicate.IGNORE
+    assert cfg.conflict.strategy is OnDuplicate.IGNORE and cfg.duplicate_mode is OnDuplicate.IGNORE
     assert cfg.checkpoint.driver is CheckpointDriver.MYSQL
     assert cfg.checkpoint.keep_after_success is KeepAfterSuccess.RENAME
     assert cfg.tidb.tls is TLSMode.SKIP_VERIFY
