@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from ..config.model import MydumperSection, Route
 from ..errors import ConfigError, SourceError
-from .file_rules import DataFormat, FileKind, FileRouter, RouteResult
+from .file_rules import DataFormat, FileKind, FileRouter, RouteResult, is_sequence_schema
 from .layout import DatabaseSource, DataFile, DumpLayout, SchemaFile, TableSource
 from .routes import TableRouter
 from .table_filter import TableFilter
@@ -104,12 +104,14 @@ def _schema_file(found: _Found, schema: str, table: str | None) -> SchemaFile:
     return SchemaFile(found.path, found.relative, schema, table, found.result.compression)
 
 
-def _sort_key(found: _Found) -> tuple[int, int, str, str]:
-    """Order data files by their number when numeric (``2`` before ``10``), else by text."""
+def _sort_key(found: _Found) -> tuple[int, tuple[int, ...], str, str]:
+    """Order data files by their number when numeric (``2`` before ``10``; mydumper's sub-chunks
+    ``00000.00001`` by chunk then sub-chunk), else by text."""
     key = found.result.key
-    if key.isdigit():
-        return (1, int(key), "", found.relative)
-    return (0 if not key else 2, 0, key, found.relative)
+    parts = key.split(".")
+    if key and all(part.isdigit() for part in parts):
+        return (1, tuple(int(part) for part in parts), "", found.relative)
+    return (0 if not key else 2, (), key, found.relative)
 
 
 def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
@@ -130,6 +132,8 @@ def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
     ignored: list[str] = []
     for relative, path, size in _walk(root):
         result = file_router.route(relative)
+        if result is not None and result.kind is FileKind.IGNORE and is_sequence_schema(relative):
+            log.warning("%s: sequences are not imported; create this sequence on the target from the file", relative)
         if result is None or result.kind is FileKind.IGNORE:
             log.debug("ignoring %s: %s", relative, "no file rule matches" if result is None else "ignore rule")
             ignored.append(relative)
