@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 import tomli
 
 from ..errors import ConfigError
+from .black_white_list import InvalidTables, adjust_black_white_list, table_names
 from .charsets import CHARSET_ALIASES, CONVERTED_CHARSETS, Charset
 from .conflict import adjust_conflict
 from .model import (
@@ -40,6 +41,7 @@ from .model import (
     KeepAfterSuccess,
     OnDuplicate,
     Route,
+    TableName,
     TaskConfig,
     TidbSection,
     TLSMode,
@@ -188,6 +190,14 @@ def _escaped_by(value: Any) -> bool:
     if text not in ("", "\\"):
         raise _Invalid(f"only a backslash or an empty string is supported, got {text!r}")
     return text == "\\"
+
+
+def _table_names(value: Any) -> tuple[TableName, ...]:
+    """``[[black-white-list.do-tables]]`` / ``ignore-tables``: ``{db-name, tbl-name}`` tables."""
+    try:
+        return table_names(value)
+    except InvalidTables as exc:
+        raise _Invalid(str(exc), exc.at) from None
 
 
 def _source_dir(value: Any) -> str:
@@ -349,6 +359,11 @@ _KEYS: dict[str, _Key] = {
     "mydumper.csv.trim-last-separator": _Key("mydumper.csv.trim_last_separator", _boolean),
     "mydumper.files": _Key("mydumper.files", _file_rules),
     "routes": _Key("routes", _routes),
+    # tidb-lightning's deprecated table selection, warned about (config/black_white_list.py)
+    "black-white-list.do-dbs": _Key("mydumper.black_white_list.do_dbs", _string_list),
+    "black-white-list.do-tables": _Key("mydumper.black_white_list.do_tables", _table_names),
+    "black-white-list.ignore-dbs": _Key("mydumper.black_white_list.ignore_dbs", _string_list),
+    "black-white-list.ignore-tables": _Key("mydumper.black_white_list.ignore_tables", _table_names),
     "tidb.host": _Key("tidb.host", _name),
     "tidb.port": _Key("tidb.port", _integer(1, 65535)),
     "tidb.user": _Key("tidb.user", _string),
@@ -367,7 +382,8 @@ _KEYS: dict[str, _Key] = {
 
 # Tables whose keys are listed individually above (or below, as ignored or unapplied).
 _TABLES = frozenset(
-    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security".split()
+    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security "
+    "black-white-list".split()
 )
 # Keys that are a table or a scalar shorthand for one of the table's keys (max-error = 10 sets its type).
 _TABLE_OR_SHORTHAND = frozenset({"lightning.max-error"})
@@ -519,6 +535,7 @@ def load_task_config(
             _set(cfg, spec.attr, values[key])
     _adjust(cfg, base_dir, origin, require_source, file_rules)
     adjust_conflict(cfg, values.keys(), lambda message, key: ConfigError(message, key=key, source=origin.of(key)))
+    adjust_black_white_list(cfg, lambda message, key: ConfigError(message, key=key, source=origin.of(key)))
     return cfg
 
 
@@ -715,6 +732,8 @@ def task_config_to_dict(cfg: TaskConfig) -> dict[str, Any]:
         if not spec.emit:
             continue
         value = _to_toml(_get(cfg, spec.attr))
+        if key.startswith("black-white-list.") and not value:
+            continue  # deprecated: written back only when the task has it
         if key == "tidb.password" and value:
             value = PASSWORD_MASK
         elif key == "checkpoint.dsn":
@@ -732,7 +751,7 @@ def _to_toml(value: Any) -> Any:
         return value.value
     if isinstance(value, tuple | list):
         return [_to_toml(item) for item in value]
-    if isinstance(value, Route | FileRule):
+    if isinstance(value, Route | FileRule | TableName):
         return {name.replace("_", "-"): item for name, item in asdict(value).items()}
     if isinstance(value, dict):
         return dict(value)

@@ -139,6 +139,31 @@ class FileRule:
     compression: str = ""
 
 
+@dataclass(frozen=True)
+class TableName:
+    """One ``{db-name, tbl-name}`` entry of ``[black-white-list]`` ``do-tables`` / ``ignore-tables``."""
+
+    db_name: str
+    tbl_name: str
+
+
+@dataclass
+class BlackWhiteList:
+    """tidb-lightning's deprecated ``[black-white-list]`` (MySQL replication rules), still read with a warning.
+
+    Kept on :class:`MydumperSection` because discovery, which filters tables, receives that section.
+    """
+
+    do_dbs: tuple[str, ...] = ()
+    do_tables: tuple[TableName, ...] = ()
+    ignore_dbs: tuple[str, ...] = ()
+    ignore_tables: tuple[TableName, ...] = ()
+
+    @property
+    def defined(self) -> bool:
+        return bool(self.do_dbs or self.do_tables or self.ignore_dbs or self.ignore_tables)
+
+
 @dataclass
 class MydumperSection:
     """``[mydumper]``. ``character-set`` and ``data-invalid-char-replace`` have no field: the loader
@@ -155,6 +180,7 @@ class MydumperSection:
     default_file_rules: bool = True
     csv: CSVSection = field(default_factory=CSVSection)
     files: list[FileRule] = field(default_factory=list)
+    black_white_list: BlackWhiteList = field(default_factory=BlackWhiteList)
 
 
 @dataclass

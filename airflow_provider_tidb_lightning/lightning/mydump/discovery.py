@@ -20,6 +20,7 @@ from ..config.model import MydumperSection, Route
 from ..errors import ConfigError, SourceError
 from .file_rules import DataFormat, FileKind, FileRouter, RouteResult, is_sequence_schema
 from .layout import DatabaseSource, DataFile, DumpLayout, SchemaFile, TableSource
+from .legacy_filter import LegacyTableFilter
 from .routes import TableRouter
 from .table_filter import TableFilter
 
@@ -125,7 +126,9 @@ def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
     """
     root = _check_root(mydumper.data_source_dir)
     file_router = FileRouter(mydumper.files, default_rules=mydumper.default_file_rules)
-    table_filter = TableFilter(mydumper.filter, case_sensitive=mydumper.case_sensitive)
+    table_filter: TableFilter | LegacyTableFilter = TableFilter(mydumper.filter, case_sensitive=mydumper.case_sensitive)
+    if mydumper.black_white_list.defined:  # tidb-lightning's deprecated [black-white-list] replaces the filter
+        table_filter = LegacyTableFilter(mydumper.black_white_list, case_sensitive=mydumper.case_sensitive)
     table_router = TableRouter(routes, case_sensitive=mydumper.case_sensitive)
 
     grouping = _Grouping(mydumper.case_sensitive)
