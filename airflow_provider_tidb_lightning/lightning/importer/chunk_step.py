@@ -27,6 +27,7 @@ from ..mydump.csv_parser import CSVReader
 from ..mydump.layout import Chunk
 from ..mydump.rows import ReadPosition
 from ..mydump.sql_parser import SQLReader
+from .column_check import MissingColumns
 from .file_facts import FileFactsCache
 from .plan import TableJob
 from .stats import RunStats
@@ -82,6 +83,7 @@ class ChunkStep:
         self._prefixes: dict[str, Callable[[tuple[str, ...] | None], bytes]] = {}
         self._encoders: dict[tuple[str, tuple[str, ...] | None], RowEncoder] = {}
         self._lock = threading.Lock()
+        self._missing = MissingColumns()
 
     def write(self, writer: BatchWriter, job: TableJob, chunk: Chunk, saved: ChunkProgress) -> None:
         """Write ``chunk`` from ``saved`` to its end with ``writer``, then mark it finished."""
@@ -104,6 +106,9 @@ class ChunkStep:
                 reader = CSVReader(stream, path=data_file.relative, csv=self._config.mydumper.csv,
                                    start=position.offset, end=chunk.end, columns=facts.columns,
                                    encoder=self._encoder_for(job, facts.columns), block_size=self._block_size)
+                if facts.columns is not None:
+                    self._missing.report(job.key, [name for name, _ in self._table_columns.get(job.key, [])],
+                                         facts.columns, data_file.relative)
             for batch in reader.batches(self._batch_bytes, self._batch_rows):
                 if self._stop.is_set():
                     raise ImportCancelled("stopped")
