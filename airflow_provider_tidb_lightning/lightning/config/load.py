@@ -339,6 +339,7 @@ _KEYS: dict[str, _Key] = {
     "conflict.threshold": _Key("conflict.threshold", _integer(0)),
     "conflict.max-record-rows": _Key("conflict.max_record_rows", _integer(0)),
     "mydumper.data-source-dir": _Key("mydumper.data_source_dir", _source_dir),
+    "mydumper.character-set": _Key("mydumper.character_set", _charset(allow_auto=True)),
     "mydumper.data-character-set": _Key("mydumper.data_character_set", _charset(allow_auto=False)),
     "mydumper.case-sensitive": _Key("mydumper.case_sensitive", _boolean),
     "mydumper.strict-format": _Key("mydumper.strict_format", _boolean),
@@ -404,12 +405,6 @@ class _Unapplied:
 
 
 _UNAPPLIED: dict[str, _Unapplied] = {
-    "mydumper.character-set": _Unapplied(
-        _charset(allow_auto=True),
-        lambda charset, _: charset in CONVERTED_CHARSETS,
-        "schema files are sent as they are, under their own SET NAMES (else utf8mb4), not converted from this "
-        "character set; convert them to UTF-8 first",
-    ),
     "mydumper.data-invalid-char-replace": _Unapplied(
         _string,
         lambda _, values: values.get("mydumper.data-character-set", Charset.BINARY) in CONVERTED_CHARSETS,

@@ -166,10 +166,11 @@ class BlackWhiteList:
 
 @dataclass
 class MydumperSection:
-    """``[mydumper]``. ``character-set`` and ``data-invalid-char-replace`` have no field: the loader
-    checks them and warns when they would change the import (see docs/configuration.md)."""
+    """``[mydumper]``. ``data-invalid-char-replace`` has no field: the loader checks it and warns when it
+    would change the import (see docs/configuration.md)."""
 
     data_source_dir: str = ""
+    character_set: Charset = Charset.AUTO  # of the schema files (mydump/schema_charset.py)
     data_character_set: Charset = Charset.BINARY
     case_sensitive: bool = False
     strict_format: bool = False

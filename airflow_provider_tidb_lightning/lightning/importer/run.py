@@ -97,7 +97,8 @@ class _Import:
             budget = ErrorBudget.from_config(self.config.lightning.max_error, self._conflict_limit())
             budget.used.update(recorder.count_existing(cur))
             max_statement = self._max_statement(cur)
-            csv_columns = self.tables.create_schema(cur, self.plan, no_schema=self.config.mydumper.no_schema)
+            csv_columns = self.tables.create_schema(cur, self.plan, no_schema=self.config.mydumper.no_schema,
+                                                    charset=self.config.mydumper.character_set)
         chunks = ChunkStep(self.config, self.store, self.task_id, stats=self.stats, budget=budget,
                            table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
         ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
@@ -109,7 +110,7 @@ class _Import:
         if not self.config.mydumper.no_schema and self.plan.views:
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
                 for view in self.plan.views:
-                    create_view(cur, view)
+                    create_view(cur, view, self.config.mydumper.character_set)
         fault_point("task-finished")
         self._keep_after_success()
         summary = ImportSummary(self.task_id, self.stats.summaries(self.resumed), time.monotonic() - self.started,

@@ -232,7 +232,8 @@ def test_every_section_parses_from_a_toml_file(tmp_path, caplog):
     (warning,) = [r.getMessage() for r in caplog.records if "not applied" in r.getMessage()]
     for key in ("lightning.max-error.conflict", "mydumper.data-invalid-char-replace", "tidb.status-port"):
         assert key in warning
-    assert "mydumper.character-set" not in warning  # utf8mb4 schema files are sent as they are anyway
+    assert "mydumper.character-set" not in warning  # applied: schema files are decoded from it
+    assert cfg.mydumper.character_set is Charset.UTF8MB4
     assert tidb.max_allowed_packet == 16 << 20
     assert tidb.session_vars == {"tidb_distsql_scan_concurrency": 5, "time_zone": "+00:00"}
     assert (tidb.ca_path, tidb.cert_path, tidb.key_path) == ("/etc/ca.pem", "/etc/cert.pem", "/etc/key.pem")
@@ -716,8 +717,6 @@ def unapplied_warnings(caplog, overrides) -> list[str]:
 @pytest.mark.parametrize(
     ("overrides", "key", "reason"),
     [
-        ({"mydumper.character-set": "gbk"}, "mydumper.character-set", "convert them to UTF-8 first"),
-        ({"mydumper.character-set": "GB18030"}, "mydumper.character-set", "not converted"),
         (
             {"mydumper.data-character-set": "gbk", "mydumper.data-invalid-char-replace": "?"},
             "mydumper.data-invalid-char-replace",
@@ -735,9 +734,7 @@ def test_unapplied_key_is_warned_about_by_name(caplog, overrides, key, reason):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"mydumper.character-set": "auto"},  # UTF-8 schema files: what is sent is what tidb-lightning sends
-        {"mydumper.character-set": "utf8"},
-        {"mydumper.character-set": "binary"},
+        {"mydumper.character-set": "gbk"},  # applied: schema files are decoded (see test_schema_charset.py)
         {"mydumper.data-invalid-char-replace": "?"},  # binary data: tidb-lightning does not replace either
         {"mydumper.data-character-set": "utf8mb4", "mydumper.data-invalid-char-replace": "?"},
         {"tidb.status-port": 10080},  # the default, as converted Loader configurations say
@@ -750,7 +747,6 @@ def test_unapplied_key_is_quiet_when_it_would_change_nothing(caplog, overrides):
 @pytest.mark.parametrize(
     ("overrides", "key"),
     [
-        ({"mydumper.character-set": "latin2"}, "mydumper.character-set"),
         ({"mydumper.data-invalid-char-replace": 1}, "mydumper.data-invalid-char-replace"),
         ({"tidb.status-port": 70000}, "tidb.status-port"),
         ({"lightning.max-error": {"conflict": "many"}}, "lightning.max-error.conflict"),
