@@ -33,6 +33,7 @@ from ..errors import ConfigError
 from .black_white_list import InvalidTables, adjust_black_white_list, table_names
 from .charsets import CHARSET_ALIASES, CONVERTED_CHARSETS, Charset
 from .conflict import adjust_conflict
+from .csv_literals import warn_literal_escapes
 from .model import (
     BACKENDS_OF_TIDB_LIGHTNING,
     SUPPORTED_BACKENDS,
@@ -531,6 +532,7 @@ def load_task_config(
     _adjust(cfg, base_dir, origin, require_source, file_rules)
     adjust_conflict(cfg, values.keys(), lambda message, key: ConfigError(message, key=key, source=origin.of(key)))
     adjust_black_white_list(cfg, lambda message, key: ConfigError(message, key=key, source=origin.of(key)))
+    warn_literal_escapes(cfg)
     return cfg
 
 
