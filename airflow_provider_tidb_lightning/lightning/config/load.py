@@ -31,7 +31,7 @@ import tomli
 
 from ..errors import ConfigError
 from .black_white_list import InvalidTables, adjust_black_white_list, table_names
-from .charsets import CHARSET_ALIASES, CONVERTED_CHARSETS, Charset
+from .charsets import CHARSET_ALIASES, Charset
 from .conflict import adjust_conflict
 from .csv_literals import warn_literal_escapes
 from .model import (
@@ -342,6 +342,7 @@ _KEYS: dict[str, _Key] = {
     "mydumper.data-source-dir": _Key("mydumper.data_source_dir", _source_dir),
     "mydumper.character-set": _Key("mydumper.character_set", _charset(allow_auto=True)),
     "mydumper.data-character-set": _Key("mydumper.data_character_set", _charset(allow_auto=False)),
+    "mydumper.data-invalid-char-replace": _Key("mydumper.data_invalid_char_replace", _string),
     "mydumper.case-sensitive": _Key("mydumper.case_sensitive", _boolean),
     "mydumper.strict-format": _Key("mydumper.strict_format", _boolean),
     "mydumper.max-region-size": _Key("mydumper.max_region_size", _size),
@@ -406,12 +407,6 @@ class _Unapplied:
 
 
 _UNAPPLIED: dict[str, _Unapplied] = {
-    "mydumper.data-invalid-char-replace": _Unapplied(
-        _string,
-        lambda _, values: values.get("mydumper.data-character-set", Charset.BINARY) in CONVERTED_CHARSETS,
-        "the server, not this engine, converts data from data-character-set (the file is sent under SET NAMES "
-        "of it) and applies its own rule to bytes it cannot convert: an error under a strict sql-mode",
-    ),
     "lightning.max-error.conflict": _Unapplied(
         _integer(0),
         lambda _, __: True,

@@ -166,12 +166,12 @@ class BlackWhiteList:
 
 @dataclass
 class MydumperSection:
-    """``[mydumper]``. ``data-invalid-char-replace`` has no field: the loader checks it and warns when it
-    would change the import (see docs/configuration.md)."""
+    """``[mydumper]``."""
 
     data_source_dir: str = ""
     character_set: Charset = Charset.AUTO  # of the schema files (mydump/schema_charset.py)
     data_character_set: Charset = Charset.BINARY
+    data_invalid_char_replace: str = "\ufffd"  # for CSV data decoded from gbk / gb18030 / latin1
     case_sensitive: bool = False
     strict_format: bool = False
     max_region_size: int = 256 * 1024 * 1024

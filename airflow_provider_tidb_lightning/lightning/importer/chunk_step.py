@@ -22,8 +22,9 @@ from ..common.failpoint import fault_point
 from ..config.model import TaskConfig
 from ..errormanager.records import BudgetExceeded, ErrorBudget
 from ..errors import ImportCancelled, ImportFailed, SchemaError
-from ..mydump.compression import open_source, skip_to
+from ..mydump.compression import skip_to
 from ..mydump.csv_parser import CSVReader
+from ..mydump.data_charset import open_data
 from ..mydump.layout import Chunk
 from ..mydump.rows import ReadPosition
 from ..mydump.sql_parser import SQLReader
@@ -94,7 +95,7 @@ class ChunkStep:
         position, rows = saved.position, saved.rows
         done = bytes_done(chunk, position.offset)
         reader: SQLReader | CSVReader
-        with open_source(data_file.path, data_file.compression) as stream:
+        with open_data(data_file, self._config.mydumper) as stream:
             if data_file.format == "sql":
                 skip_to(stream, position.offset, path=data_file.relative)
                 reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,

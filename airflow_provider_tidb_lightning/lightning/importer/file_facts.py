@@ -15,8 +15,8 @@ from ..backend.tidb.writer import Session
 from ..config.charsets import session_charset
 from ..config.model import TaskConfig
 from ..errors import SourceError
-from ..mydump.compression import open_source
 from ..mydump.csv_parser import read_csv_header
+from ..mydump.data_charset import decodes, open_data
 from ..mydump.layout import DataFile
 from ..mydump.sql_parser import sniff_set_names, sniff_time_zone
 
@@ -55,13 +55,15 @@ class FileFactsCache:
         columns: tuple[str, ...] | None = None
         header_end = 0
         csv = self._config.mydumper.csv
-        with open_source(data_file.path, data_file.compression) as stream:
+        with open_data(data_file, self._config.mydumper) as stream:
             if data_file.format == "sql":
                 head = stream.read(_HEAD_BYTES)
                 charset, time_zone = sniff_set_names(head), sniff_time_zone(head)
             elif csv.header:
                 header, header_end = read_csv_header(stream, path=data_file.relative, csv=csv)
                 columns = header if csv.header_schema_match else None
+        if charset is None and decodes(data_file, self._config.mydumper):
+            charset = "utf8mb4"  # read as UTF-8 (mydump/data_charset.py)
         if charset is None:
             charset = session_charset(self._config.mydumper.data_character_set)
         if not _PLAIN_NAME.match(charset):

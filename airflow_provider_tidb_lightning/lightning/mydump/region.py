@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from ..config.model import MydumperSection
 from ..errors import SourceError
+from .data_charset import decodes
 from .file_rules import DataFormat
 from .layout import Chunk, DataFile
 
@@ -83,7 +84,8 @@ def split_chunks(file: DataFile, mydumper: MydumperSection) -> list[Chunk]:
     mark, so it may be a little longer). The last chunk ends at EOF (``end`` None).
     """
     region = max(mydumper.max_region_size, 1)
-    if file.compression or not mydumper.strict_format or file.size <= region:
+    # A decoded CSV file is read as a stream of its UTF-8 text (data_charset.py): no byte cut of it.
+    if file.compression or not mydumper.strict_format or file.size <= region or decodes(file, mydumper):
         return [Chunk(file, 0, 0, None)]
     cut = _cut_for(file, mydumper.csv.terminator)
     block = max(mydumper.read_block_size, _MIN_BLOCK)

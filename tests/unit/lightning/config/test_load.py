@@ -230,8 +230,9 @@ def test_every_section_parses_from_a_toml_file(tmp_path, caplog):
     assert (tidb.sql_mode, tidb.tls) == ("STRICT_TRANS_TABLES", TLSMode.CLUSTER)
     assert tidb.status_port == 10080  # the file's 10081 is not applied, and said so:
     (warning,) = [r.getMessage() for r in caplog.records if "not applied" in r.getMessage()]
-    for key in ("lightning.max-error.conflict", "mydumper.data-invalid-char-replace", "tidb.status-port"):
+    for key in ("lightning.max-error.conflict", "tidb.status-port"):
         assert key in warning
+    assert cfg.mydumper.data_invalid_char_replace == "?"  # applied to CSV data decoded from gbk
     assert "mydumper.character-set" not in warning  # applied: schema files are decoded from it
     assert cfg.mydumper.character_set is Charset.UTF8MB4
     assert tidb.max_allowed_packet == 16 << 20
@@ -717,11 +718,6 @@ def unapplied_warnings(caplog, overrides) -> list[str]:
 @pytest.mark.parametrize(
     ("overrides", "key", "reason"),
     [
-        (
-            {"mydumper.data-character-set": "gbk", "mydumper.data-invalid-char-replace": "?"},
-            "mydumper.data-invalid-char-replace",
-            "the server, not this engine, converts",
-        ),
         ({"lightning.max-error": {"conflict": 10}}, "lightning.max-error.conflict", "conflict.threshold"),
         ({"tidb.status-port": 10081}, "tidb.status-port", "status_port extra"),
     ],
@@ -735,8 +731,8 @@ def test_unapplied_key_is_warned_about_by_name(caplog, overrides, key, reason):
     "overrides",
     [
         {"mydumper.character-set": "gbk"},  # applied: schema files are decoded (see test_schema_charset.py)
-        {"mydumper.data-invalid-char-replace": "?"},  # binary data: tidb-lightning does not replace either
-        {"mydumper.data-character-set": "utf8mb4", "mydumper.data-invalid-char-replace": "?"},
+        # applied: CSV data is decoded with it (see test_data_charset.py)
+        {"mydumper.data-character-set": "gbk", "mydumper.data-invalid-char-replace": "?"},
         {"tidb.status-port": 10080},  # the default, as converted Loader configurations say
     ],
 )
@@ -747,7 +743,7 @@ def test_unapplied_key_is_quiet_when_it_would_change_nothing(caplog, overrides):
 @pytest.mark.parametrize(
     ("overrides", "key"),
     [
-        ({"mydumper.data-invalid-char-replace": 1}, "mydumper.data-invalid-char-replace"),
+        ({"mydumper.data-invalid-char-replace": 1}, "mydumper.data-invalid-char-replace"),  # now applied; typed
         ({"tidb.status-port": 70000}, "tidb.status-port"),
         ({"lightning.max-error": {"conflict": "many"}}, "lightning.max-error.conflict"),
     ],

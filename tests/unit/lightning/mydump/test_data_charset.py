@@ -49,3 +49,17 @@ def test_gbk_text_survives_any_block_split(text, cut):
 @given(data=st.binary())
 def test_any_bytes_decode_without_error(data):
     assert DataDecoder(Charset.GB18030).decode(data, final=True).decode("utf-8") is not None
+
+
+def test_decoded_stream_reads_utf8_forward_only():
+    import io
+
+    from airflow_provider_tidb_lightning.lightning.mydump.data_charset import decoded_stream
+
+    source = io.BytesIO("甲,乙\n".encode("gbk") * 1000 + b"\x80")
+    stream = decoded_stream(source, Charset.GBK, "?", block_size=7)
+    assert not stream.seekable()  # a resumed chunk reads through from the start, as for a compressed file
+    assert stream.read(4) == "甲".encode() + b","
+    assert stream.read() == ("乙\n" + "甲,乙\n" * 999 + "?").encode()
+    stream.close()
+    assert source.closed
