@@ -24,6 +24,7 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from ..hooks.tidb import TiDBHook
+from ..lightning.common.failpoint import fault_point
 from ..lightning.config.load import load_task_config
 from ..lightning.config.model import TidbSection
 from ..lightning.errors import ConfigError, LightningError
@@ -57,6 +58,9 @@ class LightningImportOperator(BaseOperator):
         ``[{"schema-pattern": "app", "target-schema": "app_copy"}]``. Templated.
     :param filters: table filter (``mydumper.filter``), e.g. ``["app.orders", "app.customer"]``.
         Templated; a natural argument to ``.expand()`` for one mapped import per table group.
+    :param refresh: ``"swap"`` loads every table into a shadow table and swaps them all in with one
+        atomic ``RENAME TABLE`` at the end (``[refresh] mode``; see docs/refresh.md); ``"none"``
+        loads into the live tables.
     :param config_overrides: dotted TOML keys to values, e.g.
         ``{"lightning.max-error.type": 10}``. Templated.
 
@@ -76,6 +80,7 @@ class LightningImportOperator(BaseOperator):
         routes: list[dict[str, str]] | None = None,
         filters: list[str] | None = None,
         config_overrides: dict[str, Any] | None = None,
+        refresh: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -86,6 +91,7 @@ class LightningImportOperator(BaseOperator):
         self.routes = routes
         self.filters = filters
         self.config_overrides = config_overrides
+        self.refresh = refresh
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
         self._cancel: threading.Event | None = None
 
@@ -109,9 +115,13 @@ class LightningImportOperator(BaseOperator):
         self._cancel = threading.Event()
         try:
             # Airflow 3's task logger has logging.Logger's methods without being one.
+            # keep_summary: a retry after a finished import (the worker died before Airflow recorded
+            # the success) returns the recorded summary and writes nothing (docs/checkpoints.md).
             summary = run_import(
-                config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log  # type: ignore[arg-type]
+                config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log,  # type: ignore[arg-type]
+                keep_summary=True,
             )
+            fault_point("import-returned")
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         except LightningError as exc:
@@ -132,6 +142,7 @@ class LightningImportOperator(BaseOperator):
             "tikv-importer.on-duplicate": self.on_duplicate,
             "mydumper.filter": self.filters,
             "routes": self.routes,
+            "refresh.mode": self.refresh,
         }
         overrides.update({key: value for key, value in explicit.items() if value is not None})
         overrides.update(_CHECKPOINT_OVERRIDES)

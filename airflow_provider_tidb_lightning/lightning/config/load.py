@@ -41,7 +41,9 @@ from .model import (
     FileRule,
     KeepAfterSuccess,
     OnDuplicate,
+    RefreshMode,
     Route,
+    SourceFingerprint,
     TableName,
     TaskConfig,
     TidbSection,
@@ -332,6 +334,7 @@ _KEYS: dict[str, _Key] = {
     "checkpoint.driver": _Key("checkpoint.driver", _enum(CheckpointDriver)),
     "checkpoint.dsn": _Key("checkpoint.dsn", _string),
     "checkpoint.keep-after-success": _Key("checkpoint.keep_after_success", _keep_after_success),
+    "checkpoint.source-fingerprint": _Key("checkpoint.source_fingerprint", _enum(SourceFingerprint)),
     "tikv-importer.backend": _Key("tikv_importer.backend", _backend),
     "tikv-importer.on-duplicate": _Key("tikv_importer.on_duplicate", _enum(OnDuplicate)),
     "tikv-importer.logical-import-batch-size": _Key("tikv_importer.logical_import_batch_size", _size),
@@ -381,11 +384,15 @@ _KEYS: dict[str, _Key] = {
     "tidb.security.ca-path": _Key("tidb.ca_path", _string, emit=False),
     "tidb.security.cert-path": _Key("tidb.cert_path", _string, emit=False),
     "tidb.security.key-path": _Key("tidb.key_path", _string, emit=False),
+    "refresh.mode": _Key("refresh.mode", _enum(RefreshMode, {"": "none", "off": "none"})),
+    "refresh.verify": _Key("refresh.verify", _boolean),
+    "refresh.allow-empty": _Key("refresh.allow_empty", _boolean),
+    "refresh.keep-old": _Key("refresh.keep_old", _integer(0, 100)),
 }
 
 # Tables whose keys are listed individually above (or below, as ignored or unapplied).
 _TABLES = frozenset(
-    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security "
+    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security refresh "
     "black-white-list".split()
 )
 # Keys that are a table or a scalar shorthand for one of the table's keys (max-error = 10 sets its type).

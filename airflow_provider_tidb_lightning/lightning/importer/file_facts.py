@@ -1,19 +1,25 @@
-"""What the head of a data file says, read once per file however many chunks it has.
+"""What the head of a data file says, read once per file however many chunks it has; and its stamp.
 
 A SQL dump names the session its values were written in (``SET NAMES``, ``SET TIME_ZONE``), and a
 CSV file with a header names its columns and where the data starts. Every chunk of the file needs
 that, but only the first bytes of the file hold it.
+
+A file's stamp is what a resume compares besides its path and size (``checkpoint.source-fingerprint``):
+a checkpoint's positions are byte offsets, valid only in the bytes they were taken in, and a file
+rewritten with the same size would otherwise resume in the middle of different rows.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import threading
 from dataclasses import dataclass
 
 from ..backend.tidb.writer import Session
 from ..config.charsets import session_charset
-from ..config.model import TaskConfig
+from ..config.model import SourceFingerprint, TaskConfig
 from ..errors import SourceError
 from ..mydump.csv_parser import read_csv_header
 from ..mydump.data_charset import decodes, open_data
@@ -22,6 +28,7 @@ from ..mydump.sql_parser import sniff_set_names, sniff_time_zone
 
 _PLAIN_NAME = re.compile(r"^\w+$")
 _HEAD_BYTES = 65536  # SET statements come first in a dump file
+_HASH_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -69,3 +76,20 @@ class FileFactsCache:
         if not _PLAIN_NAME.match(charset):
             raise SourceError(f"unsupported character set {charset!r} in SET NAMES", path=data_file.relative, offset=0)
         return FileFacts(Session(charset, time_zone), columns, header_end)
+
+
+def file_stamp(data_file: DataFile, kind: SourceFingerprint) -> str:
+    """The file's modification time in nanoseconds, or the SHA-256 of its bytes as stored (compressed or
+    not), or nothing, as ``checkpoint.source-fingerprint`` asks."""
+    if kind is SourceFingerprint.SIZE:
+        return ""
+    try:
+        if kind is SourceFingerprint.MTIME:
+            return f"mtime:{os.stat(data_file.path).st_mtime_ns}"
+        digest = hashlib.sha256()
+        with open(data_file.path, "rb") as f:
+            while block := f.read(_HASH_BLOCK):
+                digest.update(block)  # hashlib releases the GIL on large blocks
+        return f"sha256:{digest.hexdigest()}"
+    except OSError as exc:
+        raise SourceError(f"cannot read to fingerprint it: {exc.strerror or exc}", path=data_file.relative) from exc

@@ -27,6 +27,7 @@ from ..errors import CheckpointError
 from ..mydump.layout import Chunk, DatabaseSource, DumpLayout, TableSource
 from ..mydump.region import split_chunks
 from ..mydump.rows import ReadPosition
+from .file_facts import file_stamp
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def build_plan(layout: DumpLayout, config: TaskConfig) -> Plan:
     chunks: dict[str, list[Chunk]] = {}
     views: list[TableSource] = []
     sizes: list[tuple[str, int]] = []
+    stamps: dict[str, str] = {}
     for source in layout.tables:
         if source.is_view:
             views.append(source)
@@ -77,10 +79,12 @@ def build_plan(layout: DumpLayout, config: TaskConfig) -> Plan:
         sources.setdefault(key, []).append(source)
         for data_file in source.data_files:
             sizes.append((data_file.relative, data_file.size))
+            stamps[data_file.relative] = file_stamp(data_file, config.checkpoint.source_fingerprint)
             chunks.setdefault(key, []).extend(split_chunks(data_file, config.mydumper))
     jobs = tuple(TableJob(key, found[0].target_schema, found[0].target_table, tuple(found), tuple(chunks.get(key, ())))
                  for key, found in sources.items())
-    return Plan(tuple(_target_databases(layout)), jobs, tuple(views), source_fingerprint(sizes))
+    return Plan(tuple(_target_databases(layout)), jobs, tuple(views),
+                source_fingerprint(sizes, stamps))
 
 
 def _target_databases(layout: DumpLayout) -> list[DatabaseSource]:
@@ -133,10 +137,14 @@ def check_resumable(saved: TaskCheckpoint, plan: Plan, new: TaskCheckpoint) -> N
                for p in sorted(set(old_files) & set(new_files)) if old_files[p] != new_files[p]]
     parts = [f"{label}: {', '.join(items[:10])}{' ...' if len(items) > 10 else ''}"
              for label, items in (("added", added), ("removed", removed), ("resized", resized)) if items]
+    if not parts and set(saved.chunks) == set(new.chunks):
+        parts = ["a data file was rewritten in place: same names and sizes, but a different modification time or "
+                 "content (checkpoint.source-fingerprint)"]
     what = "; ".join(parts) or (
         "the files split into different chunks (mydumper.max-region-size or strict-format changed)")
     raise CheckpointError(
         f"task {saved.task_id}: the source changed since the checkpoint was saved ({what}). Resuming would skip or "
-        "double rows. Restore the original files, or start over with tidb-lightning-py-ctl --checkpoint-remove=all "
-        "(and clear the target tables if they hold rows of the earlier run)"
+        "double rows. Restore the original files (with their modification times: cp -p), or start over with "
+        "tidb-lightning-py-ctl --checkpoint-remove=all (and clear the target tables if they hold rows of the earlier "
+        "run)"
     )

@@ -83,8 +83,12 @@ def _check_root(data_source_dir: str) -> str:
     return root
 
 
-def _walk(root: str) -> Iterator[tuple[str, str, int]]:
-    """(relative, absolute path, size) of every file below root, in a stable sorted order."""
+def _walk(root: str) -> Iterator[tuple[str, str, int | None]]:
+    """(relative, absolute path, size) of every file below root, in a stable sorted order.
+
+    The size is None for a symbolic link whose target cannot be resolved (missing, or a loop):
+    whether that matters depends on the file rules, which the caller applies.
+    """
 
     def fail(exc: OSError) -> None:
         raise SourceError(f"cannot list directory: {exc.strerror or exc}", path=exc.filename)
@@ -95,9 +99,11 @@ def _walk(root: str) -> Iterator[tuple[str, str, int]]:
             path = os.path.join(directory, name)
             relative = os.path.relpath(path, root).replace(os.sep, "/")
             try:
-                size = os.stat(path).st_size
+                size: int | None = os.stat(path).st_size
             except OSError as exc:
-                raise SourceError(f"cannot stat: {exc.strerror or exc}", path=relative) from exc
+                if not os.path.islink(path):
+                    raise SourceError(f"cannot stat: {exc.strerror or exc}", path=relative) from exc
+                size = None
             yield relative, path, size
 
 
@@ -133,8 +139,18 @@ def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
 
     grouping = _Grouping(mydumper.case_sensitive)
     ignored: list[str] = []
+    files = 0
     for relative, path, size in _walk(root):
+        files += 1
         result = file_router.route(relative)
+        if size is None:
+            if result is None or result.kind is FileKind.IGNORE:
+                log.warning("skipping %s: a symbolic link whose target cannot be resolved, and no file rule "
+                            "matches it", relative)
+                ignored.append(relative)
+                continue
+            raise SourceError("a symbolic link whose target cannot be resolved (missing, or a loop); restore its "
+                              "target or remove the link", path=relative)
         if result is not None and result.kind is FileKind.IGNORE and is_sequence_schema(relative):
             log.warning("%s: sequences are not imported; create this sequence on the target from the file", relative)
         if result is None or result.kind is FileKind.IGNORE:
@@ -149,6 +165,10 @@ def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
             log.debug("skipping %s: `%s`.`%s` is not selected by the filter", relative, result.schema, result.table)
             continue
         grouping.add(_Found(result, relative, path, size))
+    if not files:
+        # As tidb-lightning: an empty source is a mistake (a wrong path, a dump not yet copied), not "0 tables".
+        raise ConfigError(f"{mydumper.data_source_dir} contains no files: there is nothing to import. Check the "
+                          "path, or that the dump was written there", key="mydumper.data-source-dir")
 
     return _build(root, grouping, table_router, ignored)
 
