@@ -59,7 +59,7 @@ class TableStep:
             state = self._tables[job.key]
             if state.status == TableStatus.PENDING:
                 if self._swap is not None:
-                    self._swap.create_shadow(cur, job, no_schema=no_schema)
+                    self._swap.create_shadow(cur, job, no_schema=no_schema, charset=charset)
                 elif no_schema:
                     if not table_exists(cur, job.schema, job.table):
                         missing.append(job.key)

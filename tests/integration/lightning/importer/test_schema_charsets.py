@@ -65,3 +65,12 @@ def test_binary_sends_the_bytes_under_the_files_own_set_names(db_server, tmp_pat
                       mydumper={"character-set": "binary"})
     run_import(cfg)
     assert _row_and_comment(db_server, fresh_db) == ("中文", "注释")
+
+
+def test_refresh_swap_creates_its_shadow_tables_from_the_decoded_schema(db_server, tmp_path, fresh_db):
+    # latin1, which the default (auto) would read as GB18030 and refuse: the task's character set is used
+    schema = SCHEMA.format(names="latin1", default="café", comment="€ shadow").encode("cp1252")
+    cfg = task_config(db_server, _dump(tmp_path, schema), fresh_db, source_db="src",
+                      mydumper={"character-set": "latin1"}, refresh={"mode": "swap"})
+    run_import(cfg)
+    assert _row_and_comment(db_server, fresh_db) == ("café", "€ shadow")
