@@ -23,10 +23,12 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from ..hooks.object_storage import source_filesystem
 from ..hooks.tidb import TiDBHook
 from ..lightning.common.failpoint import fault_point
 from ..lightning.config.load import load_task_config
 from ..lightning.config.model import TidbSection
+from ..lightning.config.storage_url import mask_url
 from ..lightning.errors import ConfigError, LightningError
 from ..lightning.importer.run import run_import
 
@@ -63,6 +65,10 @@ class LightningImportOperator(BaseOperator):
         loads into the live tables.
     :param config_overrides: dotted TOML keys to values, e.g.
         ``{"lightning.max-error.type": 10}``. Templated.
+    :param source_conn_id: Airflow connection holding the credentials of an object storage source
+        (``s3://``, ``gcs://``, ``azure://`` in ``data_source_dir``), e.g. ``aws_default``; read through
+        Airflow's ``ObjectStoragePath``. Without it, the URL's own query parameters (or the
+        environment's default credentials) are used.
 
     Returns the import summary (rows, bytes, tables, duration) to XCom.
     """
@@ -81,6 +87,7 @@ class LightningImportOperator(BaseOperator):
         filters: list[str] | None = None,
         config_overrides: dict[str, Any] | None = None,
         refresh: str | None = None,
+        source_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -92,6 +99,7 @@ class LightningImportOperator(BaseOperator):
         self.filters = filters
         self.config_overrides = config_overrides
         self.refresh = refresh
+        self.source_conn_id = source_conn_id
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
         self._cancel: threading.Event | None = None
 
@@ -101,12 +109,13 @@ class LightningImportOperator(BaseOperator):
         try:
             config = load_task_config(self.config, overrides=self._overrides())
             config.tidb = _target_from_connection(config.tidb, TiDBHook(tidb_conn_id=self.tidb_conn_id))
+            filesystem = source_filesystem(config.mydumper.data_source_dir, self.source_conn_id)
         except ConfigError as exc:
             # A configuration mistake fails the same way on every try: do not spend retries on it.
             raise AirflowFailException(str(exc)) from exc
         self.log.info(
             "Importing %s into %s:%s (on-duplicate %s, checkpoint %s)",
-            config.mydumper.data_source_dir,
+            mask_url(config.mydumper.data_source_dir),
             config.tidb.host,
             config.tidb.port,
             config.duplicate_mode,
@@ -119,6 +128,7 @@ class LightningImportOperator(BaseOperator):
             # the success) returns the recorded summary and writes nothing (docs/checkpoints.md).
             summary = run_import(
                 config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log,  # type: ignore[arg-type]
+                filesystem=filesystem,
                 keep_summary=True,
             )
             fault_point("import-returned")

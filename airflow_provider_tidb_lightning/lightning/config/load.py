@@ -50,6 +50,7 @@ from .model import (
     TLSMode,
 )
 from .sizes import parse_byte_size
+from .storage_url import is_remote, parse_storage_url
 
 log = logging.getLogger(__name__)
 
@@ -204,13 +205,14 @@ def _table_names(value: Any) -> tuple[TableName, ...]:
 
 
 def _source_dir(value: Any) -> str:
-    """A local directory, optionally as a ``file://`` URL; remote storage is not supported."""
+    """A local directory, optionally as a ``file://`` URL, or an object storage URL (s3://, gcs://, azure://)."""
     text = _string(value)
     if "://" not in text:
         return text
+    if is_remote(text):
+        parse_storage_url(text)  # an unknown scheme or parameter fails here, naming the key
+        return text
     url = urlsplit(text)
-    if url.scheme.lower() not in ("file", "local"):
-        raise _Invalid(f"only local directories are supported, not {url.scheme}:// storage")
     if url.netloc not in ("", "localhost") or not url.path:
         raise _Invalid(f"expected a file:///absolute/path URL, got {text!r}")
     return unquote(url.path)
@@ -660,7 +662,7 @@ def _adjust(
         app.table_concurrency = app.region_concurrency
 
     md = cfg.mydumper
-    if md.data_source_dir and not os.path.isabs(md.data_source_dir):
+    if md.data_source_dir and not os.path.isabs(md.data_source_dir) and not is_remote(md.data_source_dir):
         from_file = not origin.is_override("mydumper.data-source-dir")
         relative_to = base_dir if base_dir is not None and from_file else Path.cwd()
         md.data_source_dir = os.path.normpath(relative_to / md.data_source_dir)

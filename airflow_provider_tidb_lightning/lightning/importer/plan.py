@@ -23,6 +23,7 @@ from ..checkpoints.model import (
 )
 from ..common.quoting import quote_table
 from ..config.model import TaskConfig
+from ..config.storage_url import is_remote, parse_storage_url, source_identity
 from ..errors import CheckpointError
 from ..mydump.layout import Chunk, DatabaseSource, DumpLayout, TableSource
 from ..mydump.region import split_chunks
@@ -102,18 +103,25 @@ def derive_task_id(config: TaskConfig) -> str:
     """A task id from what is imported where, but not from the host or port of the target.
 
     Moving the target behind another address (a new load balancer, a failover) must not make a
-    rerun start over, so only the source, its selection and its routing count.
+    rerun start over, so only the source, its selection and its routing count. An object storage
+    URL counts without its credentials: a rotated key resumes the same task, and no secret is in the id.
     """
     m = config.mydumper
+    remote = is_remote(m.data_source_dir)
     identity = {
-        "source": os.path.abspath(m.data_source_dir),
+        "source": source_identity(m.data_source_dir) if remote else os.path.abspath(m.data_source_dir),
         "filter": list(m.filter),
         "files": [asdict(r) for r in m.files],
         "routes": [asdict(r) for r in config.routes],
         "no_schema": m.no_schema,
     }
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-    return f"{os.path.basename(os.path.normpath(m.data_source_dir)) or 'import'}-{digest}"
+    if remote:
+        url = parse_storage_url(m.data_source_dir)
+        name = url.prefix.rpartition("/")[2] or url.bucket
+    else:
+        name = os.path.basename(os.path.normpath(m.data_source_dir))
+    return f"{name or 'import'}-{digest}"
 
 
 def check_resumable(saved: TaskCheckpoint, plan: Plan, new: TaskCheckpoint) -> None:

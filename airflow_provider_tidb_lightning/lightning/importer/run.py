@@ -34,6 +34,7 @@ from ..config.model import TaskConfig, TidbSection
 from ..errormanager.records import ErrorBudget, ErrorRecorder
 from ..errors import CheckpointError, ConfigError, ImportCancelled, ImportFailed, SchemaError, SourceError
 from ..mydump.discovery import discover
+from ..mydump.storage import open_storage
 from .chunk_step import ChunkStep, bytes_done, chunk_size
 from .failures import close_after_failure, open_checkpoint_store
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
@@ -50,13 +51,16 @@ _PACKET_SLACK = 1024  # room in max_allowed_packet for the packet header and the
 
 
 def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: threading.Event | None = None,
-               logger: logging.Logger | None = None, keep_summary: bool = False) -> ImportSummary:
+               logger: logging.Logger | None = None, keep_summary: bool = False,
+               filesystem: Any | None = None) -> ImportSummary:
     """Import ``config.mydumper.data_source_dir`` into ``config.tidb``; see the module docstring.
 
     ``task_id`` names the checkpoint: the same id resumes. ``cancel.set()`` stops the writers after
     their current batch and raises :class:`ImportCancelled`. ``keep_summary`` (the operator's
     exactly once across retries, mysql checkpoints only) records the summary before the checkpoint
     is cleaned up, and returns a recorded summary instead of importing again (:mod:`..checkpoints.finished`).
+    ``filesystem`` is an fsspec filesystem holding the credentials of an object storage source (the
+    operator's ``source_conn_id``); without it they come from the URL (:mod:`..mydump.storage`).
     """
     log = logger or logging.getLogger("airflow_provider_tidb_lightning")
     task_id = task_id or derive_task_id(config)
@@ -66,7 +70,8 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
             log.info("task %s finished in an earlier try (%d rows): returning its summary, writing nothing", task_id,
                      recorded.total_rows)
             return recorded
-    layout = discover(config.mydumper, config.routes)
+    storage = open_storage(config.mydumper.data_source_dir, filesystem=filesystem, cancel=cancel)
+    layout = discover(config.mydumper, config.routes, storage)
     plan, swap = plan_for(config, build_plan(layout, config), task_id, log)
     store = open_checkpoint_store(config)
     try:

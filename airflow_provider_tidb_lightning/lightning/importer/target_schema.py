@@ -39,7 +39,7 @@ def _statements(schema_file: SchemaFile, charset: Charset) -> tuple[list[tuple[i
     """The file's statements, decoded to UTF-8 from ``charset``, and whether they were converted.
 
     Offsets are of the decoded text (the file's own when it was not converted)."""
-    with open_source(schema_file.path, schema_file.compression) as stream:
+    with open_source(schema_file.path, schema_file.compression, opener=schema_file.opener) as stream:
         data = stream.read()
     data, converted = decode_schema_file(data, charset, schema_file.relative)
     try:

@@ -105,7 +105,7 @@ def decodes(file: DataFile, mydumper: MydumperSection) -> bool:
 
 def open_data(file: DataFile, mydumper: MydumperSection) -> BinaryIO:
     """A data file's stream as the readers see it: decompressed, and decoded to UTF-8 where it :func:`decodes`."""
-    stream = open_source(file.path, file.compression)
+    stream = open_source(file.path, file.compression, opener=file.opener)
     if decodes(file, mydumper):
         return decoded_stream(stream, mydumper.data_character_set, mydumper.data_invalid_char_replace)
     return stream

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ..config.model import MydumperSection, Route
+from ..config.storage_url import mask_url
 from ..errors import ConfigError, SourceError
 from .file_rules import DataFormat, FileKind, FileRouter, RouteResult, is_sequence_schema
-from .layout import DatabaseSource, DataFile, DumpLayout, SchemaFile, TableSource
+from .layout import DatabaseSource, DataFile, DumpLayout, Opener, SchemaFile, TableSource
 from .legacy_filter import LegacyTableFilter
 from .routes import TableRouter
+from .storage import ObjectStorage, open_local
 from .table_filter import TableFilter
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ class _Found:
     relative: str
     path: str
     size: int
+    version: str = ""
 
 
 @dataclass
@@ -107,8 +110,8 @@ def _walk(root: str) -> Iterator[tuple[str, str, int | None]]:
             yield relative, path, size
 
 
-def _schema_file(found: _Found, schema: str, table: str | None) -> SchemaFile:
-    return SchemaFile(found.path, found.relative, schema, table, found.result.compression)
+def _schema_file(found: _Found, schema: str, table: str | None, opener: Opener) -> SchemaFile:
+    return SchemaFile(found.path, found.relative, schema, table, found.result.compression, opener)
 
 
 def _sort_key(found: _Found) -> tuple[int, tuple[int, ...], str, str]:
@@ -121,16 +124,27 @@ def _sort_key(found: _Found) -> tuple[int, tuple[int, ...], str, str]:
     return (0 if not key else 2, (), key, found.relative)
 
 
-def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
+def discover(mydumper: MydumperSection, routes: list[Route], storage: ObjectStorage | None = None) -> DumpLayout:
     """Find every selected database, table and view below ``mydumper.data_source_dir``.
 
     Raises ConfigError for an unusable directory, file rule, filter or route, and
     SourceError naming the file for a file the rules cannot make sense of (a second schema
     file for one table, a data file for a view, an unsupported compression). A table with
     data but no schema file anywhere is listed anyway: whether that is an error depends on
-    ``no-schema`` and on the target, which the schema step knows.
+    ``no-schema`` and on the target, which the schema step knows. ``storage`` lists an object
+    storage source (:mod:`.storage`); a local directory is walked here.
     """
-    root = _check_root(mydumper.data_source_dir)
+    versions: dict[str, str] = {}
+    opener: Opener = open_local
+    if storage is not None:
+        opener = storage.open
+        root = storage.display
+        objects = list(storage.list())
+        versions = {o.relative: o.version for o in objects}
+        entries: Iterable[tuple[str, str, int | None]] = ((o.relative, o.path, o.size) for o in objects)
+    else:
+        root = _check_root(mydumper.data_source_dir)
+        entries = _walk(root)
     file_router = FileRouter(mydumper.files, default_rules=mydumper.default_file_rules)
     table_filter: TableFilter | LegacyTableFilter = TableFilter(mydumper.filter, case_sensitive=mydumper.case_sensitive)
     if mydumper.black_white_list.defined:  # tidb-lightning's deprecated [black-white-list] replaces the filter
@@ -140,7 +154,7 @@ def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
     grouping = _Grouping(mydumper.case_sensitive)
     ignored: list[str] = []
     files = 0
-    for relative, path, size in _walk(root):
+    for relative, path, size in entries:
         files += 1
         result = file_router.route(relative)
         if size is None:
@@ -164,16 +178,16 @@ def discover(mydumper: MydumperSection, routes: list[Route]) -> DumpLayout:
         if not selected:
             log.debug("skipping %s: `%s`.`%s` is not selected by the filter", relative, result.schema, result.table)
             continue
-        grouping.add(_Found(result, relative, path, size))
+        grouping.add(_Found(result, relative, path, size, versions.get(relative, "")))
     if not files:
         # As tidb-lightning: an empty source is a mistake (a wrong path, a dump not yet copied), not "0 tables".
-        raise ConfigError(f"{mydumper.data_source_dir} contains no files: there is nothing to import. Check the "
-                          "path, or that the dump was written there", key="mydumper.data-source-dir")
+        raise ConfigError(f"{mask_url(mydumper.data_source_dir)} contains no files: there is nothing to import. "
+                          "Check the path, or that the dump was written there", key="mydumper.data-source-dir")
 
-    return _build(root, grouping, table_router, ignored)
+    return _build(root, grouping, table_router, ignored, opener)
 
 
-def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[str]) -> DumpLayout:
+def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[str], opener: Opener) -> DumpLayout:
     table_keys = sorted(set(grouping.table_schemas) | set(grouping.view_schemas) | set(grouping.data))
 
     # Spelling: the schema file's when there is one, else the first data file's.
@@ -206,10 +220,12 @@ def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[st
                 source_table=table,
                 target_schema=target_schema,
                 target_table=target_table,
-                format=DataFormat.SQL if found.result.kind is FileKind.SQL else DataFormat.CSV,
+                format=DataFormat(found.result.kind.value),
                 compression=found.result.compression,
                 size=found.size,
                 sort_key=found.result.key,
+                version=found.version,
+                opener=opener,
             )
             for found in data_found
         ]
@@ -219,7 +235,7 @@ def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[st
                 source_table=table,
                 target_schema=target_schema,
                 target_table=target_table,
-                schema_file=_schema_file(schema_found, schema, table) if schema_found else None,
+                schema_file=_schema_file(schema_found, schema, table, opener) if schema_found else None,
                 data_files=data_files,
                 is_view=view_found is not None,
             )
@@ -231,7 +247,7 @@ def _build(root: str, grouping: _Grouping, router: TableRouter, ignored: list[st
         found = grouping.db_schemas.get(db_key)
         targets = [router.route_schema(schema)] if found else []
         targets += [t.target_schema for t in tables if grouping.fold(t.source_schema) == db_key]
-        schema_file = _schema_file(found, schema, None) if found else None
+        schema_file = _schema_file(found, schema, None, opener) if found else None
         databases.extend(DatabaseSource(schema, target, schema_file) for target in dict.fromkeys(targets))
 
     return DumpLayout(root=root, databases=databases, tables=tables, ignored=ignored)

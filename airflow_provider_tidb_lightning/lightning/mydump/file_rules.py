@@ -8,8 +8,8 @@ the first that matches decides. ``[[mydumper.files]]`` rules come first, then (u
 ``{db}-schema-create.sql``            database schema (``schema-schema``)
 ``{db}.{tbl}-schema.sql``             table schema (``table-schema``)
 ``{db}.{tbl}-schema-view.sql``        view schema (``view-schema``)
-``{db}.{tbl}[.{N}[.{M}]].sql``        data (``sql`` / ``csv``), ``N`` (or ``N.M``) is the sort key
-/ ``.csv``
+``{db}.{tbl}[.{N}[.{M}]].sql``        data (``sql`` / ``csv``, and ``.parquet``), ``N`` (or ``N.M``) is
+/ ``.csv`` / ``.parquet``             the sort key
 ``*-schema-trigger(s).sql``,          ignored
 ``*-schema-post.sql``, ``*.bak``,
 ``metadata`` (mydumper's and
@@ -53,14 +53,16 @@ class FileKind(StrEnum):
     VIEW_SCHEMA = "view-schema"
     SQL = "sql"
     CSV = "csv"
+    PARQUET = "parquet"
     IGNORE = "ignore"
 
 
 class DataFormat(StrEnum):
-    """The format of a data file: the two data kinds of :class:`FileKind`."""
+    """The format of a data file: the data kinds of :class:`FileKind`."""
 
     SQL = "sql"
     CSV = "csv"
+    PARQUET = "parquet"
 
 
 _KINDS = frozenset(kind.value for kind in FileKind)
@@ -126,7 +128,7 @@ _DEFAULT_RULES = (
     ),
     _Rule(
         "default rule",
-        re.compile(rf"(?i){_DIRS}([^/.]+)\.([^/]+?)(?:\.([0-9]+(?:\.[0-9]+)?))?\.(sql|csv){_COMPRESSED}"),
+        re.compile(rf"(?i){_DIRS}([^/.]+)\.([^/]+?)(?:\.([0-9]+(?:\.[0-9]+)?))?\.(sql|csv|parquet){_COMPRESSED}"),
         "$4",
         schema="$1",
         table="$2",
