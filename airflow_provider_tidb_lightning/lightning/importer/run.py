@@ -128,18 +128,22 @@ class _Import:
             budget = ErrorBudget.from_config(self.config.lightning.max_error, self._conflict_limit())
             budget.used.update(recorder.count_existing(cur))
             max_statement = self._max_statement(cur)
-            csv_columns = self.tables.create_schema(cur, self.plan, no_schema=self.config.mydumper.no_schema)
+            csv_columns = self.tables.create_schema(cur, self.plan, no_schema=self.config.mydumper.no_schema,
+                                                    charset=self.config.mydumper.character_set)
         chunks = ChunkStep(self.config, self.store, self.task_id, stats=self.stats, budget=budget,
                            table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
         ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
                            max_statement=max_statement, cancel=self.stop)
-        self._write_data(task, chunks, ctx)
+        try:
+            self._write_data(task, chunks, ctx)
+        finally:
+            recorder.log_details(self.log, budget)  # names the tables holding this run's records, failed or not
         if self.swap is not None:  # before the views, so they are created against the new tables
             self.swap.swap_in(lambda: connect(self.config.tidb), self.store, self.stats)
         if not self.config.mydumper.no_schema and self.plan.views:
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
                 for view in self.plan.views:
-                    create_view(cur, view)
+                    create_view(cur, view, self.config.mydumper.character_set)
         fault_point("task-finished")
         summary = ImportSummary(self.task_id, self.stats.summaries(self.resumed), time.monotonic() - self.started,
                                 self.resumed)
