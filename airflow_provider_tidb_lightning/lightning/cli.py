@@ -52,7 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region-concurrency", type=int, help="number of writer connections")
     p.add_argument("--from-loader-config", metavar="LOADER_TOML",
                    help="print the task configuration equivalent to a Loader configuration, and exit")
+    add_conformance_flags(p)
     return p
+
+
+def add_conformance_flags(p: argparse.ArgumentParser) -> None:
+    """tidb-lightning's flags that select tables and set TLS, so that its command lines run unchanged."""
+    p.add_argument("-f", dest="filter", action="append", metavar="RULE",
+                   help="select tables to import (repeatable; replaces mydumper.filter, as in tidb-lightning)")
+    p.add_argument("--ca", dest="ca_path", help="CA certificate path for TLS connections")
+    p.add_argument("--cert", dest="cert_path", help="certificate path for TLS connections")
+    p.add_argument("--key", dest="key_path", help="private key path for TLS connections")
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -63,8 +73,11 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "tidb_user": "tidb.user", "tidb_password": "tidb.password", "tidb_status": "tidb.status-port",
         "level": "lightning.level", "log_file": "lightning.file", "enable_checkpoint": "checkpoint.enable",
         "checkpoint_driver": "checkpoint.driver", "region_concurrency": "lightning.region-concurrency",
+        "filter": "mydumper.filter", "ca_path": "security.ca-path", "cert_path": "security.cert-path",
+        "key_path": "security.key-path",
     }
-    return {key: getattr(args, attr) for attr, key in mapping.items() if getattr(args, attr) is not None}
+    # getattr with a default: tidb-lightning-py-ctl has only some of these flags.
+    return {key: getattr(args, attr, None) for attr, key in mapping.items() if getattr(args, attr, None) is not None}
 
 
 class StopOnSignals:

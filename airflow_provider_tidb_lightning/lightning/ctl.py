@@ -13,6 +13,7 @@ from contextlib import closing
 
 from .checkpoints import control
 from .checkpoints.finished import forget_finished
+from .cli import _bool, overrides_from_args
 from .common.connection import connect
 from .config import load_task_config
 from .config.model import TaskConfig
@@ -30,7 +31,8 @@ from .importer.refresh import shadow_key
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tidb-lightning-py-ctl", description=__doc__)
-    p.add_argument("--config", required=True, help="the task configuration file the import used")
+    p.add_argument("--config", help="the task configuration file the import used (tidb-lightning-ctl's flags "
+                                     "below may replace it or override it)")
     p.add_argument("--task-id", help="act on this task only (default: every task in the checkpoint store)")
     p.add_argument("--tidb-host")
     p.add_argument("--tidb-port", type=int)
@@ -45,16 +47,41 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_argument("--checkpoint-error-destroy", metavar="all|db.tbl",
                      help="drop the failed tables on the target and import them again on the next run")
     ops.add_argument("--checkpoint-dump", metavar="DIR", help="write the checkpoint as CSV files into DIR")
+    add_tidb_lightning_ctl_flags(p, ops)
     return p
+
+
+# tidb-lightning-ctl operations on TiKV or on the local backend's engines: the TiDB backend has none.
+_PHYSICAL_OPS = ("--compact", "--switch-mode", "--fetch-mode", "--import-engine", "--cleanup-engine")
+
+
+def add_tidb_lightning_ctl_flags(p: argparse.ArgumentParser, ops: argparse._MutuallyExclusiveGroup) -> None:
+    """The rest of tidb-lightning-ctl's command line, so that existing scripts run.
+
+    Its global flags set the same keys as on ``tidb-lightning-py``; its operations on TiKV and on the
+    local backend's engines are accepted and do nothing, since the TiDB backend writes through SQL only.
+    """
+    p.add_argument("-d", dest="data_source_dir", help="directory of the data dump (accepted; not needed here)")
+    p.add_argument("--backend", help='import backend; only "tidb" is available')
+    p.add_argument("--enable-checkpoint", type=_bool, metavar="true|false", help="whether checkpoints are used")
+    p.add_argument("--tidb-status", type=int, dest="tidb_status", help="TiDB status port (accepted, unused)")
+    p.add_argument("--ca", dest="ca_path", help="CA certificate path for TLS connections")
+    p.add_argument("--cert", dest="cert_path", help="certificate path for TLS connections")
+    p.add_argument("--key", dest="key_path", help="private key path for TLS connections")
+    for flag in _PHYSICAL_OPS:
+        ops.add_argument(flag, nargs="?", const="", metavar="VALUE",
+                         help="tidb-lightning-ctl's operation for the physical backends: nothing to do here")
 
 
 def main(argv: list[str] | None = None) -> int:
     prog = "tidb-lightning-py-ctl"
     args = build_parser().parse_args(argv)
-    overrides = {key: value for key, value in (("tidb.host", args.tidb_host), ("tidb.port", args.tidb_port),
-                                              ("tidb.user", args.tidb_user), ("tidb.password", args.tidb_password),
-                                              ("lightning.file", args.log_file), ("lightning.level", args.level))
-                 if value is not None}
+    physical = [flag for flag in _PHYSICAL_OPS if getattr(args, flag[2:].replace("-", "_")) is not None]
+    if physical:
+        print(f"{prog}: {physical[0]} acts on TiKV or the local backend's engines; the TiDB backend has none, so "
+              "there is nothing to do", file=sys.stderr)
+        return 0
+    overrides = overrides_from_args(args)  # tidb-lightning's global flags, as tidb-lightning-py reads them
     try:
         config = load_task_config(args.config, overrides=overrides, require_source=False)
         log = setup_logging(config.lightning.level, config.lightning.file, prog)

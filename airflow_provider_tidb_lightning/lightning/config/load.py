@@ -30,7 +30,10 @@ from urllib.parse import unquote, urlsplit
 import tomli
 
 from ..errors import ConfigError
-from .charsets import CHARSET_ALIASES, CONVERTED_CHARSETS, Charset
+from .black_white_list import InvalidTables, adjust_black_white_list, table_names
+from .charsets import CHARSET_ALIASES, Charset
+from .conflict import adjust_conflict
+from .csv_literals import warn_literal_escapes
 from .model import (
     BACKENDS_OF_TIDB_LIGHTNING,
     SUPPORTED_BACKENDS,
@@ -41,6 +44,7 @@ from .model import (
     RefreshMode,
     Route,
     SourceFingerprint,
+    TableName,
     TaskConfig,
     TidbSection,
     TLSMode,
@@ -192,6 +196,14 @@ def _escaped_by(value: Any) -> bool:
     return text == "\\"
 
 
+def _table_names(value: Any) -> tuple[TableName, ...]:
+    """``[[black-white-list.do-tables]]`` / ``ignore-tables``: ``{db-name, tbl-name}`` tables."""
+    try:
+        return table_names(value)
+    except InvalidTables as exc:
+        raise _Invalid(str(exc), exc.at) from None
+
+
 def _source_dir(value: Any) -> str:
     """A local directory, optionally as a ``file://`` URL, or an object storage URL (s3://, gcs://, azure://)."""
     text = _string(value)
@@ -335,7 +347,9 @@ _KEYS: dict[str, _Key] = {
     "conflict.threshold": _Key("conflict.threshold", _integer(0)),
     "conflict.max-record-rows": _Key("conflict.max_record_rows", _integer(0)),
     "mydumper.data-source-dir": _Key("mydumper.data_source_dir", _source_dir),
+    "mydumper.character-set": _Key("mydumper.character_set", _charset(allow_auto=True)),
     "mydumper.data-character-set": _Key("mydumper.data_character_set", _charset(allow_auto=False)),
+    "mydumper.data-invalid-char-replace": _Key("mydumper.data_invalid_char_replace", _string),
     "mydumper.case-sensitive": _Key("mydumper.case_sensitive", _boolean),
     "mydumper.strict-format": _Key("mydumper.strict_format", _boolean),
     "mydumper.max-region-size": _Key("mydumper.max_region_size", _size),
@@ -355,6 +369,11 @@ _KEYS: dict[str, _Key] = {
     "mydumper.csv.trim-last-separator": _Key("mydumper.csv.trim_last_separator", _boolean),
     "mydumper.files": _Key("mydumper.files", _file_rules),
     "routes": _Key("routes", _routes),
+    # tidb-lightning's deprecated table selection, warned about (config/black_white_list.py)
+    "black-white-list.do-dbs": _Key("mydumper.black_white_list.do_dbs", _string_list),
+    "black-white-list.do-tables": _Key("mydumper.black_white_list.do_tables", _table_names),
+    "black-white-list.ignore-dbs": _Key("mydumper.black_white_list.ignore_dbs", _string_list),
+    "black-white-list.ignore-tables": _Key("mydumper.black_white_list.ignore_tables", _table_names),
     "tidb.host": _Key("tidb.host", _name),
     "tidb.port": _Key("tidb.port", _integer(1, 65535)),
     "tidb.user": _Key("tidb.user", _string),
@@ -377,7 +396,8 @@ _KEYS: dict[str, _Key] = {
 
 # Tables whose keys are listed individually above (or below, as ignored or unapplied).
 _TABLES = frozenset(
-    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security refresh".split()
+    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security refresh "
+    "black-white-list".split()
 )
 # Keys that are a table or a scalar shorthand for one of the table's keys (max-error = 10 sets its type).
 _TABLE_OR_SHORTHAND = frozenset({"lightning.max-error"})
@@ -398,18 +418,6 @@ class _Unapplied:
 
 
 _UNAPPLIED: dict[str, _Unapplied] = {
-    "mydumper.character-set": _Unapplied(
-        _charset(allow_auto=True),
-        lambda charset, _: charset in CONVERTED_CHARSETS,
-        "schema files are sent as they are, under their own SET NAMES (else utf8mb4), not converted from this "
-        "character set; convert them to UTF-8 first",
-    ),
-    "mydumper.data-invalid-char-replace": _Unapplied(
-        _string,
-        lambda _, values: values.get("mydumper.data-character-set", Charset.BINARY) in CONVERTED_CHARSETS,
-        "the server, not this engine, converts data from data-character-set (the file is sent under SET NAMES "
-        "of it) and applies its own rule to bytes it cannot convert: an error under a strict sql-mode",
-    ),
     "lightning.max-error.conflict": _Unapplied(
         _integer(0),
         lambda _, __: True,
@@ -528,6 +536,9 @@ def load_task_config(
         if key in values:
             _set(cfg, spec.attr, values[key])
     _adjust(cfg, base_dir, origin, require_source, file_rules)
+    adjust_conflict(cfg, values.keys(), lambda message, key: ConfigError(message, key=key, source=origin.of(key)))
+    adjust_black_white_list(cfg, lambda message, key: ConfigError(message, key=key, source=origin.of(key)))
+    warn_literal_escapes(cfg)
     return cfg
 
 
@@ -731,6 +742,8 @@ def task_config_to_dict(cfg: TaskConfig) -> dict[str, Any]:
         if not spec.emit:
             continue
         value = _to_toml(_get(cfg, spec.attr))
+        if key.startswith("black-white-list.") and not value:
+            continue  # deprecated: written back only when the task has it
         if key == "tidb.password" and value:
             value = PASSWORD_MASK
         elif key == "checkpoint.dsn":
@@ -748,7 +761,7 @@ def _to_toml(value: Any) -> Any:
         return value.value
     if isinstance(value, tuple | list):
         return [_to_toml(item) for item in value]
-    if isinstance(value, Route | FileRule):
+    if isinstance(value, Route | FileRule | TableName):
         return {name.replace("_", "-"): item for name, item in asdict(value).items()}
     if isinstance(value, dict):
         return dict(value)

@@ -22,18 +22,18 @@ from ..common.failpoint import fault_point
 from ..config.model import TaskConfig
 from ..errormanager.records import BudgetExceeded, ErrorBudget
 from ..errors import ImportCancelled, ImportFailed, SchemaError
-from ..mydump.compression import open_source, skip_to
+from ..mydump.compression import skip_to
 from ..mydump.csv_parser import CSVReader
+from ..mydump.data_charset import open_data
 from ..mydump.layout import Chunk
 from ..mydump.parquet_parser import ParquetReader
 from ..mydump.rows import ReadPosition
 from ..mydump.sql_parser import ANSI_QUOTES_MODES, SQLReader
+from .column_check import MissingColumns
 from .file_facts import FileFactsCache
 from .plan import TableJob
 from .stats import RunStats
 
-_BUDGET_KEYS = {"type": "lightning.max-error.type", "syntax": "lightning.max-error.syntax",
-                "charset": "lightning.max-error.charset", "conflict": "conflict.threshold"}
 _MIN_BLOCK = 1 << 20
 
 
@@ -101,6 +101,7 @@ class ChunkStep:
         self._prefixes: dict[str, Callable[[tuple[str, ...] | None], bytes]] = {}
         self._encoders: dict[tuple[str, tuple[str, ...] | None], RowEncoder] = {}
         self._lock = threading.Lock()
+        self._missing = MissingColumns()
 
     def write(self, writer: BatchWriter, job: TableJob, chunk: Chunk, saved: ChunkProgress, token: str = "") -> None:
         """Write ``chunk`` from ``saved`` to its end with ``writer``, then mark it finished.
@@ -115,7 +116,7 @@ class ChunkStep:
         position, rows = saved.position, saved.rows
         done = bytes_done(chunk, position.offset)
         reader: SQLReader | CSVReader | ParquetReader
-        with open_source(data_file.path, data_file.compression, opener=data_file.opener) as stream:
+        with open_data(data_file, self._config.mydumper) as stream:
             if data_file.format == "sql":
                 skip_to(stream, position.offset, path=data_file.relative)
                 reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,
@@ -133,6 +134,9 @@ class ChunkStep:
                 reader = CSVReader(stream, path=data_file.relative, csv=self._config.mydumper.csv,
                                    start=position.offset, end=chunk.end, columns=facts.columns,
                                    encoder=self._encoder_for(job, facts.columns), block_size=self._block_size)
+                if facts.columns is not None:
+                    self._missing.report(job.key, [name for name, _ in self._table_columns.get(job.key, [])],
+                                         facts.columns, data_file.relative)
             for batch in reader.batches(self._batch_bytes, self._batch_rows):
                 if self._stop.is_set():
                     raise ImportCancelled("stopped")
@@ -175,8 +179,7 @@ class ChunkStep:
         except BudgetExceeded as exceeded:
             raise ImportFailed(
                 f"table {target.table_key}: {batch_conflicts} duplicate key(s) in {target.path} in the batch from "
-                f"byte offset {result.first_offset}; {exceeded} (the limit set by conflict.threshold) — the import "
-                "stops here",
+                f"byte offset {result.first_offset}; {exceeded} — the import stops here",
                 table=target.table_key, path=target.path, offset=result.first_offset,
             ) from None
         for kind, rows in by_kind.items():
@@ -186,7 +189,7 @@ class ChunkStep:
                 over = rows[len(rows) - exceeded.over]
                 raise ImportFailed(
                     f"table {target.table_key}: {kind} error in {target.path} at byte offset {over.offset}: "
-                    f"{over.error}; {exceeded} (the limit set by {_BUDGET_KEYS[kind]}) — the import stops here",
+                    f"{over.error}; {exceeded} — the import stops here",
                     table=target.table_key, path=target.path, offset=over.offset, server_error=over.error,
                 ) from None
 
@@ -196,7 +199,7 @@ class ChunkStep:
             prefix = self._prefixes.get(job.key)
             if prefix is None:
                 prefix = self._prefixes[job.key] = lru_cache(maxsize=64)(
-                    partial(insert_prefix, self._config.duplicate_mode, job.schema, job.table))
+                    partial(insert_prefix, self._config.statement_mode, job.schema, job.table))
             return prefix
 
     def _encoder_for(self, job: TableJob, columns: tuple[str, ...] | None) -> RowEncoder:

@@ -21,8 +21,8 @@ from ..backend.tidb.writer import Session
 from ..config.charsets import session_charset
 from ..config.model import SourceFingerprint, TaskConfig
 from ..errors import SourceError
-from ..mydump.compression import open_source
 from ..mydump.csv_parser import read_csv_header
+from ..mydump.data_charset import decodes, open_data
 from ..mydump.layout import DataFile
 from ..mydump.parquet_parser import parquet_columns
 from ..mydump.sql_parser import sniff_no_backslash_escapes, sniff_set_names, sniff_time_zone
@@ -68,7 +68,7 @@ class FileFactsCache:
         if data_file.format == "parquet":  # UTF-8 strings, timestamps with a zone written in UTC
             with data_file.opener(data_file.path) as stream:
                 return FileFacts(Session("utf8mb4", "+00:00"), parquet_columns(stream, data_file.relative), 0)
-        with open_source(data_file.path, data_file.compression, opener=data_file.opener) as stream:
+        with open_data(data_file, self._config.mydumper) as stream:
             if data_file.format == "sql":
                 head = stream.read(_HEAD_BYTES)
                 charset, time_zone = sniff_set_names(head), sniff_time_zone(head)
@@ -76,6 +76,8 @@ class FileFactsCache:
             elif csv.header:
                 header, header_end = read_csv_header(stream, path=data_file.relative, csv=csv)
                 columns = header if csv.header_schema_match and header else None
+        if charset is None and decodes(data_file, self._config.mydumper):
+            charset = "utf8mb4"  # read as UTF-8 (mydump/data_charset.py)
         if charset is None:
             charset = session_charset(self._config.mydumper.data_character_set)
         if not _PLAIN_NAME.match(charset):

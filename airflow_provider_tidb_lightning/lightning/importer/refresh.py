@@ -39,6 +39,7 @@ from ..checkpoints.model import TaskCheckpoint
 from ..common.dberrors import describe
 from ..common.failpoint import fault_point
 from ..common.quoting import quote_table
+from ..config.charsets import Charset
 from ..config.model import RefreshSection, TaskConfig
 from ..errors import ImportFailed, SchemaError
 from ..mydump.dump_metadata import dump_row_counts
@@ -121,7 +122,7 @@ class SwapRefresh:
 
     # -- schema step (called by TableStep) ---------------------------------------------------------
 
-    def create_shadow(self, cur: Any, job: TableJob, *, no_schema: bool) -> None:
+    def create_shadow(self, cur: Any, job: TableJob, *, no_schema: bool, charset: Charset = Charset.AUTO) -> None:
         """Create the shadow of a pending table: like the live table, or from the dump when there is none.
 
         A pending table has no rows counted anywhere, so a shadow left by a crash before its status was
@@ -140,7 +141,7 @@ class SwapRefresh:
         if no_schema:
             raise SchemaError("mydumper.no-schema is set but the target table does not exist, so refresh mode "
                               "\"swap\" has no definition for its shadow table", table=job.key)
-        create_table(cur, replace(self.sources[job.key], target_table=target.shadow))
+        create_table(cur, replace(self.sources[job.key], target_table=target.shadow), charset)
 
     def identity(self, cur: Any, job: TableJob) -> str:
         """The identity of the table the rows went to: the shadow, or the live table once the swap happened."""

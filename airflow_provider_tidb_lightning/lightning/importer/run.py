@@ -151,7 +151,10 @@ class _Import:
                                table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
             ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
                                max_statement=max_statement, cancel=self.stop)
-            self._write_data(task, chunks, ctx)
+            try:
+                self._write_data(task, chunks, ctx)
+            finally:
+                recorder.log_details(self.log, budget)  # names the tables holding this run's records, failed or not
             if self.shared:
                 self._check_no_table_failed()
             # The whole import's rows, read before the finish may remove them (or, when another worker's finish
@@ -187,7 +190,7 @@ class _Import:
         if not self.config.mydumper.no_schema and self.plan.views:
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
                 for view in self.plan.views:
-                    create_view(cur, view)
+                    create_view(cur, view, self.config.mydumper.character_set)
         fault_point("task-finished")
         if self.keep_summary:  # before the checkpoint goes: from here on a retry finds one or the other
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
@@ -240,18 +243,18 @@ class _Import:
 
     def _schema_step(self, cur: Any) -> dict[str, list[tuple[str, str]]]:
         """Create databases and tables once; every worker then checks them and reads the CSV tables' columns."""
-        no_schema = self.config.mydumper.no_schema
+        no_schema, charset = self.config.mydumper.no_schema, self.config.mydumper.character_set
         if not self.shared:
-            return self.tables.create_schema(cur, self.plan, no_schema=no_schema)
+            return self.tables.create_schema(cur, self.plan, no_schema=no_schema, charset=charset)
         columns: dict[str, list[tuple[str, str]]] = {}
 
         def create() -> None:
             self._reload_tables()  # a worker that died halfway left some tables created
-            columns.update(self.tables.create_schema(cur, self.plan, no_schema=no_schema))
+            columns.update(self.tables.create_schema(cur, self.plan, no_schema=no_schema, charset=charset))
 
         if not self._once("schema", create):
-            self._reload_tables()
-            columns.update(self.tables.create_schema(cur, self.plan, no_schema=True))  # checks only: all created
+            self._reload_tables()  # all created by another worker: only checks and reads columns here
+            columns.update(self.tables.create_schema(cur, self.plan, no_schema=True, charset=charset))
         return columns
 
     def _reload_tables(self) -> None:

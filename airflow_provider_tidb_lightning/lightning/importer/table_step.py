@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..checkpoints import CheckpointStore
 from ..checkpoints.model import TableCheckpoint, TableStatus
 from ..common.failpoint import fault_point
+from ..config.charsets import Charset
 from ..errors import CheckpointError, SchemaError
 from .plan import Plan, TableJob
 from .target_schema import create_database, create_table, table_columns, table_exists, table_identity
@@ -45,26 +46,27 @@ class TableStep:
             self._store.save_table(self._task_id, table)
             self._tables[table.key] = table
 
-    def create_schema(self, cur: Any, plan: Plan, *, no_schema: bool) -> dict[str, list[tuple[str, str]]]:
+    def create_schema(self, cur: Any, plan: Plan, *, no_schema: bool,
+                      charset: Charset = Charset.AUTO) -> dict[str, list[tuple[str, str]]]:
         """Create databases and pending tables (or, with ``no_schema``, check they exist); check that tables the
         checkpoint already knows are still the same table. Returns the column types of tables with CSV or Parquet
         data."""
         if not no_schema:
             for database in plan.databases:
-                create_database(cur, database)
+                create_database(cur, database, charset)
         missing = []
         csv_columns: dict[str, list[tuple[str, str]]] = {}
         for job in plan.tables:
             state = self._tables[job.key]
             if state.status == TableStatus.PENDING:
                 if self._swap is not None:
-                    self._swap.create_shadow(cur, job, no_schema=no_schema)
+                    self._swap.create_shadow(cur, job, no_schema=no_schema, charset=charset)
                 elif no_schema:
                     if not table_exists(cur, job.schema, job.table):
                         missing.append(job.key)
                         continue
                 else:
-                    create_table(cur, job.schema_source)
+                    create_table(cur, job.schema_source, charset)
                 self._save(replace(state, status=TableStatus.SCHEMA,
                                    target_id=table_identity(cur, job.schema, job.table)))
             else:

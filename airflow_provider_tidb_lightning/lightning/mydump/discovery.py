@@ -19,8 +19,9 @@ from typing import TypeVar
 from ..config.model import MydumperSection, Route
 from ..config.storage_url import mask_url
 from ..errors import ConfigError, SourceError
-from .file_rules import DataFormat, FileKind, FileRouter, RouteResult
+from .file_rules import DataFormat, FileKind, FileRouter, RouteResult, is_sequence_schema
 from .layout import DatabaseSource, DataFile, DumpLayout, Opener, SchemaFile, TableSource
+from .legacy_filter import LegacyTableFilter
 from .routes import TableRouter
 from .storage import ObjectStorage, open_local
 from .table_filter import TableFilter
@@ -113,12 +114,14 @@ def _schema_file(found: _Found, schema: str, table: str | None, opener: Opener) 
     return SchemaFile(found.path, found.relative, schema, table, found.result.compression, opener)
 
 
-def _sort_key(found: _Found) -> tuple[int, int, str, str]:
-    """Order data files by their number when numeric (``2`` before ``10``), else by text."""
+def _sort_key(found: _Found) -> tuple[int, tuple[int, ...], str, str]:
+    """Order data files by their number when numeric (``2`` before ``10``; mydumper's sub-chunks
+    ``00000.00001`` by chunk then sub-chunk), else by text."""
     key = found.result.key
-    if key.isdigit():
-        return (1, int(key), "", found.relative)
-    return (0 if not key else 2, 0, key, found.relative)
+    parts = key.split(".")
+    if key and all(part.isdigit() for part in parts):
+        return (1, tuple(int(part) for part in parts), "", found.relative)
+    return (0 if not key else 2, (), key, found.relative)
 
 
 def discover(mydumper: MydumperSection, routes: list[Route], storage: ObjectStorage | None = None) -> DumpLayout:
@@ -143,7 +146,9 @@ def discover(mydumper: MydumperSection, routes: list[Route], storage: ObjectStor
         root = _check_root(mydumper.data_source_dir)
         entries = _walk(root)
     file_router = FileRouter(mydumper.files, default_rules=mydumper.default_file_rules)
-    table_filter = TableFilter(mydumper.filter, case_sensitive=mydumper.case_sensitive)
+    table_filter: TableFilter | LegacyTableFilter = TableFilter(mydumper.filter, case_sensitive=mydumper.case_sensitive)
+    if mydumper.black_white_list.defined:  # tidb-lightning's deprecated [black-white-list] replaces the filter
+        table_filter = LegacyTableFilter(mydumper.black_white_list, case_sensitive=mydumper.case_sensitive)
     table_router = TableRouter(routes, case_sensitive=mydumper.case_sensitive)
 
     grouping = _Grouping(mydumper.case_sensitive)
@@ -160,6 +165,8 @@ def discover(mydumper: MydumperSection, routes: list[Route], storage: ObjectStor
                 continue
             raise SourceError("a symbolic link whose target cannot be resolved (missing, or a loop); restore its "
                               "target or remove the link", path=relative)
+        if result is not None and result.kind is FileKind.IGNORE and is_sequence_schema(relative):
+            log.warning("%s: sequences are not imported; create this sequence on the target from the file", relative)
         if result is None or result.kind is FileKind.IGNORE:
             log.debug("ignoring %s: %s", relative, "no file rule matches" if result is None else "ignore rule")
             ignored.append(relative)

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from ..config.model import MydumperSection
 from ..errors import SourceError
+from .data_charset import decodes
 from .file_rules import DataFormat
 from .layout import Chunk, DataFile
 from .parquet_parser import row_group_chunks
@@ -89,7 +90,8 @@ def split_chunks(file: DataFile, mydumper: MydumperSection) -> list[Chunk]:
         with file.opener(file.path) as stream:
             ranges = row_group_chunks(stream, file.relative, region)
         return [Chunk(file, index, start, end) for index, (start, end) in enumerate(ranges)]
-    if file.compression or not mydumper.strict_format or file.size <= region:
+    # A decoded CSV file is read as a stream of its UTF-8 text (data_charset.py): no byte cut of it.
+    if file.compression or not mydumper.strict_format or file.size <= region or decodes(file, mydumper):
         return [Chunk(file, 0, 0, None)]
     cut = _cut_for(file, mydumper.csv.terminator)
     block = max(mydumper.read_block_size, _MIN_BLOCK)

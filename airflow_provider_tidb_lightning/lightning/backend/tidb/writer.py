@@ -50,6 +50,10 @@ class BadRowRecorder(Protocol):
     def record(self, cur: Any, *, kind: str, table: str, path: str, offset: int, error: str, row: bytes) -> None:
         """Insert one record with ``cur``."""
 
+    def record_first_conflict(self, cur: Any, *, table: str, path: str, offset: int, error: str, row: bytes) -> None:
+        """Under ``conflict.strategy = "error"``: record the import's first duplicate and commit it on its own
+        (the batch was rolled back), as tidb-lightning's ``RecordDuplicateOnce``."""
+
 
 @dataclass(frozen=True)
 class Session:
@@ -207,10 +211,12 @@ class BatchWriter:
                 server_error = describe(exc)
                 if kind == "conflict" and ctx.mode == "error":
                     self._rollback(cur.connection)
+                    ctx.recorder.record_first_conflict(cur, table=target.table_key, path=target.path, offset=offset,
+                                                       error=server_error, row=row)
                     raise ImportFailed(
                         f"table {target.table_key}: duplicate key in {target.path} at byte offset {offset} with "
-                        f"on-duplicate = \"error\": {server_error}. Use on-duplicate = \"replace\" or \"ignore\" "
-                        "to import into a table that already holds these keys.",
+                        f"conflict.strategy = \"error\": {server_error}. Use conflict.strategy = \"replace\" or "
+                        "\"ignore\" to import into a table that already holds these keys.",
                         table=target.table_key, path=target.path, offset=offset, server_error=server_error,
                     ) from None
                 ctx.recorder.record(cur, kind=kind, table=target.table_key, path=target.path, offset=offset,
