@@ -124,7 +124,8 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_MODULE}.hooks.tidb"]}],
         "operators": [
-            {"integration-name": _INTEGRATION, "python-modules": [f"{_MODULE}.operators.lightning"]}
+            {"integration-name": _INTEGRATION,
+             "python-modules": [f"{_MODULE}.operators.lightning", f"{_MODULE}.operators.shared_import"]}
         ],
         "sensors": [
             {

@@ -25,6 +25,7 @@ from benchmarks.peers import peer_loaders
 from benchmarks.prerequisites import ensure_tools
 from benchmarks.refresh import refresh_loaders, swap_cost
 from benchmarks.report import RunInfo, render, summarise
+from benchmarks.scaleout import scaleout_loaders
 from benchmarks.server import ScratchServer
 from benchmarks.tpch_data import CACHE_DIR, Dataset, create_schema, prepare
 from benchmarks.verify import find_mismatches, inspect_database
@@ -35,7 +36,7 @@ def all_loaders() -> list[Loader]:
     peers = peer_loaders()
     sql_peers = [p for p in peers if p.input == SQL_INPUT]
     csv_peers = [p for p in peers if p.input != SQL_INPUT]
-    return [*sql_peers, *our_loaders(), *refresh_loaders(), *csv_peers]
+    return [*sql_peers, *our_loaders(), *refresh_loaders(), *scaleout_loaders(), *csv_peers]
 
 
 def parse_args(argv: list[str] | None, names: list[str]) -> argparse.Namespace:

@@ -40,6 +40,10 @@ _CHECKPOINT_OVERRIDES: dict[str, Any] = {
     "checkpoint.dsn": "",
 }
 
+# A shared import: claims and leases; the finished checkpoint stays, so that a worker starting (or retried)
+# after the others finished finds the import done instead of starting it over.
+_SHARED_OVERRIDES: dict[str, Any] = {"checkpoint.shared": True, "checkpoint.keep-after-success": "origin"}
+
 
 class LightningImportOperator(BaseOperator):
     """Import a mydumper / Dumpling dump directory into TiDB or MySQL with TiDB Lightning's TiDB backend.
@@ -69,6 +73,13 @@ class LightningImportOperator(BaseOperator):
         (``s3://``, ``gcs://``, ``azure://`` in ``data_source_dir``), e.g. ``aws_default``; read through
         Airflow's ``ObjectStoragePath``. Without it, the URL's own query parameters (or the
         environment's default credentials) are used.
+    :param share_import: one import of the DAG run shared by every mapped instance of this task (and by
+        their retries): the checkpoint key leaves out the map index, chunks are claimed with leases
+        (``[checkpoint] shared``), and the finished checkpoint is kept for workers that start or retry
+        later (:class:`~.shared_import.LightningSharedImportFinishOperator` reports and removes it).
+        See docs/scale-out.md.
+    :param worker: which worker of a shared import this is; a label for logs, and what
+        ``.expand(worker=range(n))`` maps over.
 
     Returns the import summary (rows, bytes, tables, duration) to XCom.
     """
@@ -88,6 +99,8 @@ class LightningImportOperator(BaseOperator):
         config_overrides: dict[str, Any] | None = None,
         refresh: str | None = None,
         source_conn_id: str | None = None,
+        share_import: bool = False,
+        worker: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -100,12 +113,15 @@ class LightningImportOperator(BaseOperator):
         self.config_overrides = config_overrides
         self.refresh = refresh
         self.source_conn_id = source_conn_id
+        self.share_import = share_import
+        self.worker = worker
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
         self._cancel: threading.Event | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         ti = context["ti"]
-        checkpoint_task_id = f"{ti.dag_id}.{ti.task_id}.{ti.run_id}.{ti.map_index}"
+        checkpoint_task_id = (shared_checkpoint_key(ti.dag_id, ti.task_id, ti.run_id) if self.share_import
+                              else f"{ti.dag_id}.{ti.task_id}.{ti.run_id}.{ti.map_index}")
         try:
             config = load_task_config(self.config, overrides=self._overrides())
             config.tidb = _target_from_connection(config.tidb, TiDBHook(tidb_conn_id=self.tidb_conn_id))
@@ -125,11 +141,12 @@ class LightningImportOperator(BaseOperator):
         try:
             # Airflow 3's task logger has logging.Logger's methods without being one.
             # keep_summary: a retry after a finished import (the worker died before Airflow recorded
-            # the success) returns the recorded summary and writes nothing (docs/checkpoints.md).
+            # the success) returns the recorded summary and writes nothing (docs/checkpoints.md). A shared
+            # import keeps its whole checkpoint instead ("origin"), so each late worker reports its own 0 rows.
             summary = run_import(
                 config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log,  # type: ignore[arg-type]
                 filesystem=filesystem,
-                keep_summary=True,
+                keep_summary=not self.share_import,
             )
             fault_point("import-returned")
         except ConfigError as exc:
@@ -156,7 +173,14 @@ class LightningImportOperator(BaseOperator):
         }
         overrides.update({key: value for key, value in explicit.items() if value is not None})
         overrides.update(_CHECKPOINT_OVERRIDES)
+        if self.share_import:
+            overrides.update(_SHARED_OVERRIDES)
         return overrides
+
+
+def shared_checkpoint_key(dag_id: str, task_id: str, run_id: str) -> str:
+    """The checkpoint of a shared import: one per DAG run and task, the same for every map index and try."""
+    return f"{dag_id}.{task_id}.{run_id}"
 
 
 def _target_from_connection(from_config: TidbSection, hook: TiDBHook) -> TidbSection:

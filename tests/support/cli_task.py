@@ -69,6 +69,16 @@ def run_cli(task: Path, *, task_id: str | None = None, kill_at: str | None = Non
     return subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
+def start_cli(task: Path, *, task_id: str, kill_at: str | None = None) -> subprocess.Popen[str]:
+    """Start the command line on ``task`` without waiting (for several processes sharing one import)."""
+    env = {k: v for k, v in os.environ.items() if k not in FAULT_ENV}
+    if kill_at:
+        env["TIDB_LIGHTNING_PY_KILL_AT"] = kill_at
+    cmd = [sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.cli", "--config", str(task),
+           "--task-id", task_id]
+    return subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def summary_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr[-3000:]}"
     return json.loads(result.stdout)

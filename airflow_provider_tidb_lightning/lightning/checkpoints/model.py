@@ -83,6 +83,36 @@ class TaskCheckpoint:
         return TaskCheckpoint(task_id or self.task_id, self.fingerprint, dict(self.tables), dict(self.chunks))
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A chunk a worker claimed: its lease ``token`` (every commit shows it) and the progress to start from."""
+
+    chunk_key: str
+    token: str
+    progress: ChunkProgress
+
+
+WORKER_STEP = "worker:"  # once-per-import step rows "worker:<owner>": a process in the data phase, leased
+
+
+class StepState(StrEnum):
+    """What :meth:`~.store.CheckpointStore.claim_step` answers about a once-per-import step."""
+
+    MINE = "mine"  # this worker runs it now
+    BUSY = "busy"  # another worker holds it, its lease alive
+    DONE = "done"  # finished (or the task is gone: finished and removed)
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """The import's chunks as of one instant: rows written per table (by every run and worker), chunks
+    not finished, and of those, chunks nobody holds a live lease on."""
+
+    rows: dict[str, int]
+    unfinished: int
+    claimable: int
+
+
 @lru_cache(maxsize=4096)
 def fixed_key(text: str) -> str:
     """Fixed-width key for an id of any length (task, table, chunk), used in primary key columns."""

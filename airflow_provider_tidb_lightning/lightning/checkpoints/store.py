@@ -15,6 +15,16 @@ once the batch's rows were sent:
   connection was lost during COMMIT. The ``mysql`` store reads its row on the new connection; the
   others answer what they were told, which never includes the lost batch, so it is sent again.
 
+Two runs of one task never write a chunk twice (with the ``mysql`` store, the only one several
+processes can share): a progress update is a compare-and-set on the position the writer expects to
+find (``previous``), and on its lease ``token`` when chunks are claimed, executed in the batch's own
+transaction. A writer whose expectation is stale gets :class:`LostChunk`, with its batch rolled back.
+
+Sharing one import between processes (``[checkpoint] shared = true``) adds claims with leases
+(:meth:`CheckpointStore.claim_chunk`, :meth:`CheckpointStore.renew`) and once-per-import steps
+(:meth:`CheckpointStore.claim_step`); only the ``mysql`` store offers them (the configuration
+refuses the others).
+
 Progress arrives as frozen :class:`~.model.ChunkProgress` values and tables as frozen
 :class:`~.model.TableCheckpoint` values; :meth:`CheckpointStore.load` returns a copy. Nothing a
 store keeps is shared with a writer thread.
@@ -31,9 +41,15 @@ from typing import Any
 import pymysql
 from pymysql.constants import SERVER_STATUS
 
-from .model import ChunkProgress, TableCheckpoint, TaskCheckpoint
+from ..errors import CheckpointError
+from .model import ChunkProgress, Claim, Outlook, StepState, TableCheckpoint, TableStatus, TaskCheckpoint
 
 Connect = Callable[[bool], pymysql.Connection]  # opens a connection to the target with autocommit on (True) or off
+
+
+class LostChunk(CheckpointError):
+    """Another writer committed to this chunk (or took its lease) since this one read it; nothing of the batch was
+    committed."""
 
 
 class CheckpointStore(ABC):
@@ -46,6 +62,13 @@ class CheckpointStore(ABC):
         """Save a new task with all its tables and chunks, replacing any older state of it, all or nothing."""
 
     @abstractmethod
+    def load_or_create(self, task: TaskCheckpoint) -> tuple[TaskCheckpoint, bool]:
+        """The saved state of ``task.task_id``, or ``task`` saved as new when there is none: (state, created).
+
+        Atomic: of several runs starting at once, one creates and the others load what it created.
+        """
+
+    @abstractmethod
     def save_table(self, task_id: str, table: TableCheckpoint) -> None:
         """Save a table's status (durably, before returning)."""
 
@@ -54,16 +77,62 @@ class CheckpointStore(ABC):
         """A connection for a writer, opened with ``connect`` in the mode this store commits batches in."""
 
     @abstractmethod
-    def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
-        """Commit the batch just sent on ``conn`` and record ``progress`` with it, as durably as this store can."""
+    def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress, *,
+                        previous: ChunkProgress | None = None, token: str = "") -> None:
+        """Commit the batch just sent on ``conn`` and record ``progress`` with it, as durably as this store can.
+
+        ``previous`` is the progress the writer started the batch from and ``token`` its lease on the chunk
+        (empty: not claimed); a store that can check them in the batch's transaction raises :class:`LostChunk`
+        (after rolling the batch back) when the saved chunk no longer matches them.
+        """
 
     @abstractmethod
     def committed_progress(self, conn: Any, task_id: str, chunk_key: str) -> ChunkProgress:
         """The chunk's last progress this store knows to be committed; ``conn`` is a fresh writer connection."""
 
     @abstractmethod
-    def finish_chunk(self, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
-        """Mark the chunk finished at ``progress`` (durably)."""
+    def finish_chunk(self, task_id: str, chunk_key: str, progress: ChunkProgress, token: str = "") -> None:
+        """Mark the chunk finished at ``progress`` (durably); with a ``token``, only if the lease is still it."""
+
+    @abstractmethod
+    def complete_table(self, task_id: str, table: str) -> bool:
+        """Mark ``table`` done if every chunk of it is finished and it is still schema-created (neither done nor
+        failed); True if this call did.
+
+        A compare-and-set, so of several workers finishing a table's last chunks at once, one finishes the table.
+        """
+
+    @abstractmethod
+    def outlook(self, task_id: str) -> Outlook | None:
+        """Rows per table and chunks left, in one snapshot; None when the task is gone."""
+
+    # -- sharing one import between processes: the mysql store only -----------------------------
+
+    def claim_chunk(self, task_id: str, owner: str, token: str, lease: float,
+                    tables: list[str] | None = None) -> Claim | None:
+        """Claim the first unfinished chunk (of ``tables``, if given) that no one holds a live lease on."""
+        raise self._not_shared()
+
+    def renew(self, task_id: str, owner: str, lease: float) -> None:
+        """Extend every lease ``owner`` holds (chunks and steps) to ``lease`` seconds from now."""
+        raise self._not_shared()
+
+    def release(self, task_id: str, owner: str) -> None:
+        """Give up every lease ``owner`` holds, so others need not wait for them to expire."""
+        raise self._not_shared()
+
+    def claim_step(self, task_id: str, step: str, owner: str, lease: float, *, alone: bool = False) -> StepState:
+        """Try to take a once-per-import step (the schema step, the finish); ``alone``: only while no other
+        worker's ``worker:<owner>`` step is live (not done, lease not expired), else BUSY."""
+        raise self._not_shared()
+
+    def finish_step(self, task_id: str, step: str, owner: str) -> None:
+        """Record a claimed step as done."""
+        raise self._not_shared()
+
+    def _not_shared(self) -> CheckpointError:
+        return CheckpointError(f"the {type(self).__name__} cannot be shared between processes; use "
+                               '[checkpoint] driver = "mysql"')
 
     @abstractmethod
     def remove(self, task_id: str, table: str | None = None) -> None:
@@ -103,15 +172,48 @@ class MemoryStore(CheckpointStore):
             self._tasks[task.task_id] = task.copy()
             self._changed(urgent=True)
 
+    def load_or_create(self, task: TaskCheckpoint) -> tuple[TaskCheckpoint, bool]:
+        with self._lock:
+            saved = self.load(task.task_id)
+            if saved is not None:
+                return saved, False
+            self.create(task)
+            return task.copy(), True
+
     def save_table(self, task_id: str, table: TableCheckpoint) -> None:
         with self._lock:
             self._tasks[task_id].tables[table.key] = table
             self._changed(urgent=True)
 
+    def complete_table(self, task_id: str, table: str) -> bool:
+        with self._lock:
+            task = self._tasks[task_id]
+            state = task.tables[table]
+            if state.status != TableStatus.SCHEMA or any(
+                    c.table == table and not c.progress.finished for c in task.chunks.values()):
+                return False
+            self.save_table(task_id, replace(state, status=TableStatus.DONE))
+            return True
+
+    def outlook(self, task_id: str) -> Outlook | None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                return None
+            rows = dict.fromkeys(task.tables, 0)
+            unfinished = 0
+            for chunk in task.chunks.values():
+                rows[chunk.table] = rows.get(chunk.table, 0) + chunk.progress.rows
+                unfinished += not chunk.progress.finished
+            return Outlook(rows, unfinished, unfinished)
+
     def writer_connection(self, connect: Connect) -> pymysql.Connection:
         return connect(True)
 
-    def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
+    def commit_progress(self, conn: Any, task_id: str, chunk_key: str, progress: ChunkProgress, *,
+                        previous: ChunkProgress | None = None, token: str = "") -> None:
+        """Autocommit: a batch of one statement is committed already, so there is nothing to compare-and-set
+        against; one process owns this store's state (sharing needs the mysql store)."""
         if conn.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:  # a batch sent row by row
             conn.commit()
         self._set_progress(task_id, chunk_key, progress, urgent=False)
@@ -120,7 +222,7 @@ class MemoryStore(CheckpointStore):
         with self._lock:
             return self._tasks[task_id].chunks[chunk_key].progress
 
-    def finish_chunk(self, task_id: str, chunk_key: str, progress: ChunkProgress) -> None:
+    def finish_chunk(self, task_id: str, chunk_key: str, progress: ChunkProgress, token: str = "") -> None:
         self._set_progress(task_id, chunk_key, replace(progress, finished=True), urgent=True)
 
     def _set_progress(self, task_id: str, chunk_key: str, progress: ChunkProgress, *, urgent: bool) -> None:

@@ -337,6 +337,8 @@ _KEYS: dict[str, _Key] = {
     "checkpoint.dsn": _Key("checkpoint.dsn", _string),
     "checkpoint.keep-after-success": _Key("checkpoint.keep_after_success", _keep_after_success),
     "checkpoint.source-fingerprint": _Key("checkpoint.source_fingerprint", _enum(SourceFingerprint)),
+    "checkpoint.shared": _Key("checkpoint.shared", _boolean),
+    "checkpoint.lease-seconds": _Key("checkpoint.lease_seconds", _integer(1)),
     "tikv-importer.backend": _Key("tikv_importer.backend", _backend),
     "tikv-importer.on-duplicate": _Key("tikv_importer.on_duplicate", _enum(OnDuplicate)),
     "tikv-importer.logical-import-batch-size": _Key("tikv_importer.logical_import_batch_size", _size),
@@ -682,6 +684,13 @@ def _adjust(
         raise fail('strict-format needs a mydumper.csv.terminator, like "\\r\\n"', "mydumper.strict-format")
     if not csv.not_null and not csv.null:
         csv.null = ("",)  # tidb-lightning's compatibility rule: an empty list means the empty string
+
+    if cfg.checkpoint.shared and not (cfg.checkpoint.enable and cfg.checkpoint.driver == CheckpointDriver.MYSQL):
+        raise fail('several processes can share an import only through checkpoints on the target: set [checkpoint] '
+                   'enable = true and driver = "mysql", or turn shared off', "checkpoint.shared")
+    if cfg.checkpoint.shared and cfg.refresh.mode == RefreshMode.SWAP:
+        raise fail('refresh mode "swap" checks and swaps tables with one process\'s counts: it cannot be shared '
+                   "between processes; turn [checkpoint] shared off", "checkpoint.shared")
 
     tidb = cfg.tidb
     if tidb.tls == "cluster" and not tidb.ca_path:

@@ -101,6 +101,8 @@ class CheckpointSection:
     dsn: str = ""  # file driver: path; mysql driver: "" = the target [tidb]
     keep_after_success: KeepAfterSuccess = KeepAfterSuccess.REMOVE
     source_fingerprint: SourceFingerprint = SourceFingerprint.MTIME
+    shared: bool = False  # several processes of one task id share the import (claims and leases; mysql only)
+    lease_seconds: int = 30  # shared: a claimed chunk returns to the others this long after its worker's last sign
 
 
 @dataclass

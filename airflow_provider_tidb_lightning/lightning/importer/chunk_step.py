@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from typing import Any
 
@@ -37,19 +37,32 @@ from .stats import RunStats
 _MIN_BLOCK = 1 << 20
 
 
-@dataclass(frozen=True)
+@dataclass
 class _StoreProgress:
-    """The writer's :class:`~..backend.tidb.writer.ProgressCommit` for one chunk, backed by the checkpoint store."""
+    """The writer's :class:`~..backend.tidb.writer.ProgressCommit` for one chunk, backed by the checkpoint store.
+
+    It remembers the progress of the last batch it committed: the next commit is a compare-and-set on it
+    (and on the chunk's lease ``token``), so a writer that lost the chunk to another cannot commit.
+    """
 
     store: CheckpointStore
     task_id: str
     chunk_key: str
+    previous: ChunkProgress
+    token: str = ""
 
     def commit(self, conn: Any, position: ReadPosition, rows: int) -> None:
-        self.store.commit_progress(conn, self.task_id, self.chunk_key, ChunkProgress(position, rows))
+        progress = ChunkProgress(position, rows)
+        self.store.commit_progress(conn, self.task_id, self.chunk_key, progress, previous=self.previous,
+                                   token=self.token)
+        self.previous = progress
 
     def committed(self, conn: Any, position: ReadPosition) -> bool:
-        return self.store.committed_progress(conn, self.task_id, self.chunk_key).position.offset == position.offset
+        saved = self.store.committed_progress(conn, self.task_id, self.chunk_key)
+        if saved.position.offset != position.offset:
+            return False
+        self.previous = replace(saved, finished=False)
+        return True
 
 
 def chunk_size(chunk: Chunk) -> int:
@@ -90,12 +103,16 @@ class ChunkStep:
         self._lock = threading.Lock()
         self._missing = MissingColumns()
 
-    def write(self, writer: BatchWriter, job: TableJob, chunk: Chunk, saved: ChunkProgress) -> None:
-        """Write ``chunk`` from ``saved`` to its end with ``writer``, then mark it finished."""
+    def write(self, writer: BatchWriter, job: TableJob, chunk: Chunk, saved: ChunkProgress, token: str = "") -> None:
+        """Write ``chunk`` from ``saved`` to its end with ``writer``, then mark it finished.
+
+        ``token`` is this worker's lease on the chunk when it was claimed from a shared import; a commit
+        that finds the chunk moved on without it raises :class:`~..checkpoints.store.LostChunk`.
+        """
         data_file = chunk.file
         facts = self._facts.get(data_file)
         target = ChunkTarget(job.key, self._prefix_for(job), data_file.relative, facts.session,
-                             _StoreProgress(self._store, self._task_id, chunk.key), self._admit)
+                             _StoreProgress(self._store, self._task_id, chunk.key, saved, token), self._admit)
         position, rows = saved.position, saved.rows
         done = bytes_done(chunk, position.offset)
         reader: SQLReader | CSVReader | ParquetReader
@@ -130,7 +147,7 @@ class ChunkStep:
                 done = now
                 if result.conflicts or result.bad_rows:
                     self._budget_step(target, result, self._budget.charge)
-        self._store.finish_chunk(self._task_id, chunk.key, ChunkProgress(position, rows))
+        self._store.finish_chunk(self._task_id, chunk.key, ChunkProgress(position, rows), token)
         self._stats.add_source_bytes(chunk_size(chunk) - done)
         fault_point("chunk-finished")
 

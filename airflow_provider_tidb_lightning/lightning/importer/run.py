@@ -10,14 +10,23 @@ another parses its next batch in C-level regex and bytes operations.
 
 Where state lives: the plan is frozen; table statuses belong to the table step, chunk progress
 to the thread writing the chunk (and the store), counts to :class:`~.stats.RunStats`.
+
+With ``[checkpoint] shared = true`` any number of processes started with the same task id share
+the import (see docs/scale-out.md): chunks are claimed in the checkpoint tables with leases
+(:class:`~.scheduler.ClaimScheduler`), the schema step and the finish (views, what to keep of the
+checkpoint) run once, by whoever claims them, and a process leaves the data phase only when no
+chunk is left, so the last ones alive take over the chunks of a worker that died. The summary of
+every process says what it wrote and what the whole import wrote (read from the checkpoint).
 """
+
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -27,7 +36,8 @@ import pymysql
 from ..backend.tidb.writer import BatchWriter, WriteContext
 from ..checkpoints import CheckpointStore
 from ..checkpoints.finished import record_finished, recorded_summary
-from ..checkpoints.model import TableStatus, TaskCheckpoint
+from ..checkpoints.model import WORKER_STEP, Outlook, StepState, TableStatus, TaskCheckpoint
+from ..checkpoints.store import LostChunk
 from ..common.connection import connect
 from ..common.failpoint import fault_point
 from ..config.model import TaskConfig, TidbSection
@@ -40,7 +50,7 @@ from .failures import close_after_failure, open_checkpoint_store
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
 from .refresh import SwapRefresh, plan_for
-from .scheduler import Scheduler
+from .scheduler import ClaimScheduler, LeaseKeeper, Scheduler, Work, poll_interval, worker_name
 from .stats import RunStats
 from .summary import ImportSummary
 from .table_step import TableStep
@@ -111,6 +121,13 @@ class _Import:
         self.stop = threading.Event()
         self.started = time.monotonic()
         self.resumed = False
+        self.shared = config.checkpoint.shared
+        self.owner = worker_name() if self.shared else ""
+        self.lease = float(config.checkpoint.lease_seconds)
+        self.claims = 0  # chunks this process claimed (shared imports)
+        self.claim_seconds = 0.0  # time its writers spent claiming them
+        self.final_outlook: Outlook | None = None  # the last look at the shared import, with no chunk left
+        self.lost: list[str] = []  # chunks given up because another worker took their lease
 
     def run(self) -> ImportSummary:
         self.log.info("task %s: %d table(s), %d chunk(s), %d view(s), on-duplicate = %s", self.task_id,
@@ -120,24 +137,54 @@ class _Import:
         self.tables = TableStep(self.store, self.task_id, task.tables, self.log, self.swap)
         self.stats = RunStats((job.key for job in self.plan.tables), done_bytes=self._bytes_done(task),
                               total_bytes=sum(chunk_size(c) for job in self.plan.tables for c in job.chunks))
-        # Short-lived admin connections: one idle through an hours-long data phase could time out.
-        with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
-            recorder = ErrorRecorder(self.config.lightning.task_info_schema_name, self.task_id,
-                                     self.config.conflict.max_record_rows)
-            recorder.ensure_tables(cur)
-            budget = ErrorBudget.from_config(self.config.lightning.max_error, self._conflict_limit())
-            budget.used.update(recorder.count_existing(cur))
-            max_statement = self._max_statement(cur)
-            csv_columns = self.tables.create_schema(cur, self.plan, no_schema=self.config.mydumper.no_schema,
-                                                    charset=self.config.mydumper.character_set)
-        chunks = ChunkStep(self.config, self.store, self.task_id, stats=self.stats, budget=budget,
-                           table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
-        ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
-                           max_statement=max_statement, cancel=self.stop)
-        try:
-            self._write_data(task, chunks, ctx)
-        finally:
-            recorder.log_details(self.log, budget)  # names the tables holding this run's records, failed or not
+        with self._leases():
+            # Short-lived admin connections: one idle through an hours-long data phase could time out.
+            with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
+                recorder = ErrorRecorder(self.config.lightning.task_info_schema_name, self.task_id,
+                                         self.config.conflict.max_record_rows)
+                recorder.ensure_tables(cur)
+                budget = ErrorBudget.from_config(self.config.lightning.max_error, self._conflict_limit())
+                budget.used.update(recorder.count_existing(cur))
+                max_statement = self._max_statement(cur)
+                csv_columns = self._schema_step(cur)
+            chunks = ChunkStep(self.config, self.store, self.task_id, stats=self.stats, budget=budget,
+                               table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
+            ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
+                               max_statement=max_statement, cancel=self.stop)
+            try:
+                self._write_data(task, chunks, ctx)
+            finally:
+                recorder.log_details(self.log, budget)  # names the tables holding this run's records, failed or not
+            if self.shared:
+                self._check_no_table_failed()
+            # The whole import's rows, read before the finish may remove them (or, when another worker's finish
+            # already did, as the last look for work saw them).
+            outlook = self.store.outlook(self.task_id) or self.final_outlook
+            if self.shared:  # out of the data phase: the finish waits for every live worker to get here
+                self.store.finish_step(self.task_id, WORKER_STEP + self.owner, self.owner)
+            summary = ImportSummary(self.task_id, self.stats.summaries(self.resumed and not self.shared),
+                                    time.monotonic() - self.started, self.resumed)
+            summary.add_import_rows(outlook.rows if outlook is not None else None)
+            if self.shared:
+                summary.worker = {"name": self.owner, "chunks_claimed": self.claims, "chunks_lost": len(self.lost),
+                                  "claim_seconds": round(self.claim_seconds, 3), "finished_import": False}
+            finished_here = self._once("finish", partial(self._finish, summary), alone=True)
+        if summary.worker is not None:
+            summary.worker["finished_import"] = finished_here
+        self.log.info("import finished: %d rows, %.1f MB in %.1f s", summary.total_rows, summary.total_bytes / 1e6,
+                      summary.seconds)
+        if self.shared or self.resumed:
+            self.log.info("the whole import (every run and worker): %d rows; %s", summary.import_total_rows,
+                          "finishing steps done here" if finished_here else "finishing steps done by another worker")
+        return summary
+
+    def _finish(self, summary: ImportSummary) -> None:
+        """After the last chunk: tables a crashed worker left unfinished, the swap, views, the finished record,
+        what to keep of the checkpoint."""
+        if self.shared:
+            for job in self.plan.tables:
+                if self.tables.status(job.key) != TableStatus.DONE:
+                    self.tables.done(job, self.stats.table_rows(job.key))
         if self.swap is not None:  # before the views, so they are created against the new tables
             self.swap.swap_in(lambda: connect(self.config.tidb), self.store, self.stats)
         if not self.config.mydumper.no_schema and self.plan.views:
@@ -145,22 +192,83 @@ class _Import:
                 for view in self.plan.views:
                     create_view(cur, view, self.config.mydumper.character_set)
         fault_point("task-finished")
-        summary = ImportSummary(self.task_id, self.stats.summaries(self.resumed), time.monotonic() - self.started,
-                                self.resumed)
         if self.keep_summary:  # before the checkpoint goes: from here on a retry finds one or the other
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
                 record_finished(cur, self.config.checkpoint.schema, self.task_id, summary.to_dict())
         self._keep_after_success()
-        self.log.info("import finished: %d rows, %.1f MB in %.1f s", summary.total_rows, summary.total_bytes / 1e6,
-                      summary.seconds)
-        return summary
+
+    def _check_no_table_failed(self) -> None:
+        """A table another worker failed stops the finish: its error, as that worker saw it."""
+        saved = self.store.load(self.task_id)
+        failed = [t for t in (saved.tables.values() if saved else ()) if t.status == TableStatus.FAILED]
+        if failed:
+            raise ImportFailed(f"task {self.task_id}: another worker failed table {failed[0].key}: {failed[0].error}",
+                               table=failed[0].key, data_error=False)
+
+    # -- sharing one import ------------------------------------------------------------------------
+
+    @contextmanager
+    def _leases(self) -> Iterator[None]:
+        """Shared imports: keep this process's leases alive while it works, give them up when it leaves."""
+        if not self.shared:
+            yield
+            return
+        self.log.info("task %s: shared import; this worker is %s (lease %.0f s)", self.task_id, self.owner,
+                      self.lease)
+        with LeaseKeeper(self.store, self.task_id, self.owner, self.lease, self.log):
+            self.store.claim_step(self.task_id, WORKER_STEP + self.owner, self.owner, self.lease)  # "I am in"
+            yield
+
+    def _once(self, step: str, work: Callable[[], object], *, alone: bool = False) -> bool:
+        """Run a once-per-import step: always when not shared; when shared, if this worker claims it.
+
+        A step another worker holds is waited for (it may die, and its lease expire). With ``alone``
+        (the finish), the step also waits until every other live worker left the data phase: the last
+        one finishes, after each has read the whole import's rows. True when the step ran here.
+        """
+        if not self.shared:
+            work()
+            return True
+        while True:
+            state = self.store.claim_step(self.task_id, step, self.owner, self.lease, alone=alone)
+            if state == StepState.MINE:
+                work()
+                self.store.finish_step(self.task_id, step, self.owner)
+                return True
+            if state == StepState.DONE:
+                return False
+            if self.user_cancel.wait(poll_interval(self.lease)):
+                raise ImportCancelled(f"task {self.task_id}: import cancelled while waiting for another worker's "
+                                      f"{step} step")
+
+    def _schema_step(self, cur: Any) -> dict[str, list[tuple[str, str]]]:
+        """Create databases and tables once; every worker then checks them and reads the CSV tables' columns."""
+        no_schema, charset = self.config.mydumper.no_schema, self.config.mydumper.character_set
+        if not self.shared:
+            return self.tables.create_schema(cur, self.plan, no_schema=no_schema, charset=charset)
+        columns: dict[str, list[tuple[str, str]]] = {}
+
+        def create() -> None:
+            self._reload_tables()  # a worker that died halfway left some tables created
+            columns.update(self.tables.create_schema(cur, self.plan, no_schema=no_schema, charset=charset))
+
+        if not self._once("schema", create):
+            self._reload_tables()  # all created by another worker: only checks and reads columns here
+            columns.update(self.tables.create_schema(cur, self.plan, no_schema=True, charset=charset))
+        return columns
+
+    def _reload_tables(self) -> None:
+        saved = self.store.load(self.task_id)
+        if saved is None:
+            raise CheckpointError(f"task {self.task_id}: its checkpoint was removed while this worker started "
+                                  "(another worker finished the import, or it was removed by hand)")
+        self.tables = TableStep(self.store, self.task_id, saved.tables, self.log, self.swap)
 
     def _load_checkpoint(self) -> TaskCheckpoint:
         new = self.plan.new_checkpoint(self.task_id)
-        saved = self.store.load(self.task_id)
-        if saved is None:
-            self.store.create(new)
-            return new
+        saved, created = self.store.load_or_create(new)
+        if created:
+            return saved
         check_resumable(saved, self.plan, new)
         self.resumed = True
         done = sum(1 for t in saved.tables.values() if t.status == TableStatus.DONE)
@@ -191,19 +299,29 @@ class _Import:
     # -- data ------------------------------------------------------------------------------------
 
     def _write_data(self, task: TaskCheckpoint, chunks: ChunkStep, ctx: WriteContext) -> None:
-        pending = [(job, chunk) for job in self.plan.tables for chunk in job.chunks
-                   if self.tables.status(job.key) != TableStatus.DONE and not task.chunks[chunk.key].progress.finished]
-        waiting = {job.key for job, _ in pending}
-        for job in self.plan.tables:  # tables whose chunks all finished before a crash
-            if job.key not in waiting and self.tables.status(job.key) != TableStatus.DONE:
-                self.tables.done(job, 0)
-        if not pending:
+        scheduler: Scheduler | ClaimScheduler
+        if self.shared:
+            self.final_outlook = self.store.outlook(self.task_id)
+            left = self.final_outlook.unfinished if self.final_outlook is not None else 0
+            scheduler = ClaimScheduler(self.store, self.task_id, self.owner, self.lease, self.plan.tables,
+                                       self.config.lightning.table_concurrency, self.stop)
+        else:
+            pending = [(job, chunk, task.chunks[chunk.key].progress) for job in self.plan.tables
+                       for chunk in job.chunks
+                       if self.tables.status(job.key) != TableStatus.DONE
+                       and not task.chunks[chunk.key].progress.finished]
+            waiting = {job.key for job, _, _ in pending}
+            for job in self.plan.tables:  # tables whose chunks all finished before a crash
+                if job.key not in waiting and self.tables.status(job.key) != TableStatus.DONE:
+                    self.tables.done(job, 0)
+            left = len(pending)
+            scheduler = Scheduler(pending, self.config.lightning.table_concurrency, self.stop)
+        if not left:
             return
-        scheduler = Scheduler(pending, self.config.lightning.table_concurrency, self.stop)
         errors: list[tuple[TableJob | None, BaseException]] = []
-        workers = [threading.Thread(target=self._worker, args=(scheduler, chunks, ctx, task, errors),
+        workers = [threading.Thread(target=self._worker, args=(scheduler, chunks, ctx, errors),
                                     name=f"lightning-writer-{i}", daemon=True)
-                   for i in range(max(1, min(self.config.lightning.region_concurrency, len(pending))))]
+                   for i in range(max(1, min(self.config.lightning.region_concurrency, left)))]
         with ProgressReporter(self.stats.progress, self.log):
             for w in workers:
                 w.start()
@@ -212,6 +330,10 @@ class _Import:
                     w.join(0.2)
                     if self.user_cancel.is_set():
                         self.stop.set()
+        if isinstance(scheduler, ClaimScheduler):
+            self.claims = scheduler.claims
+            self.claim_seconds = scheduler.claim_seconds
+            self.final_outlook = scheduler.last_outlook or self.final_outlook
         if errors:
             self._fail(errors)
         if self.user_cancel.is_set():
@@ -229,23 +351,31 @@ class _Import:
             tidb = replace(tidb, session_vars={"foreign_key_checks": 0, **tidb.session_vars})
         return self.store.writer_connection(partial(_connect_writer, tidb))
 
-    def _worker(self, scheduler: Scheduler, chunks: ChunkStep, ctx: WriteContext, task: TaskCheckpoint,
+    def _worker(self, scheduler: Scheduler | ClaimScheduler, chunks: ChunkStep, ctx: WriteContext,
                 errors: list[tuple[TableJob | None, BaseException]]) -> None:
         writer = BatchWriter(ctx)
         try:
             while not self.stop.is_set():
-                item = scheduler.next()
-                if item is None:
+                work: Work | None = scheduler.next()
+                if work is None:
                     return
-                job, chunk = item
                 try:
-                    chunks.write(writer, job, chunk, task.chunks[chunk.key].progress)
+                    chunks.write(writer, work.job, work.chunk, work.progress, work.token)
+                except LostChunk as lost:
+                    if not work.token:  # an unshared run met another run of its task: stop, nothing doubled
+                        errors.append((None, lost))
+                        self.stop.set()
+                        return
+                    self.log.warning("%s", lost)  # claimed: the new owner goes on from the saved position
+                    self.lost.append(work.chunk.key)  # list.append is atomic
+                    scheduler.done(work)
+                    continue
                 except BaseException as exc:  # noqa: BLE001 - every failure stops the import and is re-raised
-                    errors.append((job, exc))  # list.append is atomic; read only after every thread ended
+                    errors.append((work.job, exc))  # list.append is atomic; read only after every thread ended
                     self.stop.set()
                     return
-                if scheduler.finished(job):
-                    self.tables.done(job, self.stats.table_rows(job.key))
+                if scheduler.done(work):
+                    self.tables.done(work.job, self.stats.table_rows(work.job.key))
         finally:
             writer.close()
 
@@ -255,6 +385,11 @@ class _Import:
         job, exc = real[0]
         data_problem = isinstance(exc, SourceError | SchemaError) or (
             isinstance(exc, ImportFailed) and exc.data_error)
+        if isinstance(exc, ImportFailed) and data_problem and self._overtaken(exc):
+            raise LostChunk(f"task {self.task_id}: {exc.path} at byte offset {exc.offset} was already committed by "
+                            "another run of the same task (this run's error there, a duplicate key, came from "
+                            "rows that run wrote): two runs of one task are writing at once; nothing of this "
+                            "run's batch was committed") from exc
         if job is not None and data_problem:
             try:
                 self.tables.failed(job, exc)
@@ -264,6 +399,19 @@ class _Import:
             raise ImportCancelled(f"task {self.task_id}: import cancelled; the checkpoint is consistent, rerun to "
                                   "resume") from None
         raise exc
+
+    def _overtaken(self, exc: ImportFailed) -> bool:
+        """Did another run of the task commit past the row this run failed on? Then the failure (a duplicate of
+        that run's rows) is not the data's fault, and the table must not be marked failed. A run never commits
+        past its own failing row, so a saved position beyond it was written by someone else."""
+        if exc.path is None or exc.offset is None:
+            return False
+        offset = exc.offset
+        saved = self.store.load(self.task_id)
+        if saved is None:  # removed under this run: the other run finished
+            return True
+        return any(c.path == exc.path and c.start <= offset < (c.end if c.end is not None else _UNLIMITED)
+                   and c.progress.position.offset > offset for c in saved.chunks.values())
 
     def _keep_after_success(self) -> None:
         if not self.config.checkpoint.enable:

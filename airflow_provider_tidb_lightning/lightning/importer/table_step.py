@@ -91,10 +91,16 @@ class TableStep:
                 f"tidb-lightning-py-ctl --checkpoint-remove='{job.key}'"
             )
 
-    def done(self, job: TableJob, rows_this_run: int) -> None:
-        self._save(replace(self._tables[job.key], status=TableStatus.DONE))
+    def done(self, job: TableJob, rows_this_run: int) -> bool:
+        """Mark the table done once every chunk of it is finished: a compare-and-set in the store, so of several
+        workers (or processes of a shared import) finishing its last chunks, exactly one does. True if this did."""
+        if not self._store.complete_table(self._task_id, job.key):
+            return False
+        with self._lock:
+            self._tables[job.key] = replace(self._tables[job.key], status=TableStatus.DONE)
         self._log.info("table %s: done (%d rows this run)", job.key, rows_this_run)
         fault_point("table-finished")
+        return True
 
     def failed(self, job: TableJob, error: BaseException) -> None:
         """Mark a table failed by a data error, so the next run asks what to do instead of repeating it."""

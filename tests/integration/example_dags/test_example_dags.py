@@ -25,7 +25,7 @@ from tests.support.paths import REPO
 
 EXAMPLE_DAGS = REPO / "example_dags"
 EXAMPLE_DAG_IDS = {"tidb_lightning_daily_refresh", "tidb_lightning_backfill", "tidb_lightning_mapped_tables",
-                   "tidb_lightning_from_s3"}
+                   "tidb_lightning_from_s3", "tidb_lightning_parallel_workers"}
 SAMPLE_ROWS = TPCH_COUNTS
 
 
@@ -134,6 +134,7 @@ def test_provider_info_lists_the_airflow_modules() -> None:
     }
     assert modules == {
         "airflow_provider_tidb_lightning.operators.lightning",
+        "airflow_provider_tidb_lightning.operators.shared_import",
         "airflow_provider_tidb_lightning.sensors.target",
         "airflow_provider_tidb_lightning.sensors.dump",
         "airflow_provider_tidb_lightning.triggers.target",
@@ -228,3 +229,41 @@ def test_backfill_reads_the_dump_of_the_logical_date(
     tis = _task_instances(dag_run)
     assert {ti.state for ti in tis.values()} == {"success"}
     assert_matches_sample(db_server, reference, target)
+
+
+def test_parallel_workers_share_one_import_and_a_retried_worker_resumes(
+    airflow_db, dag_env, db_server, make_database, sample_dir, reference, monkeypatch: pytest.MonkeyPatch
+):
+    """Three mapped workers share one import (on-duplicate = error); the first try of one fails after a few
+    committed batches. Nothing is written twice, and ``finish`` reports the whole import, earlier try included."""
+    target = make_database("parallel")
+    dag = _load_dag("tidb_lightning_parallel_workers")
+    dag.get_task("import_worker").partial_kwargs["retry_delay"] = timedelta(0)
+    monkeypatch.setattr(faults, "_counts", {})
+    monkeypatch.setenv("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES", "3")
+    try:
+        dag_run = run_dag_test(
+            dag, datetime(2025, 3, 4, tzinfo=UTC),
+            run_conf={"dump_dir": str(sample_dir / "mydumper-sql"), "routes": _route_to(target)},
+        )
+    finally:
+        monkeypatch.delenv("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES")
+    tis = _task_instances(dag_run)
+    assert {ti.state for ti in tis.values()} == {"success"}, {k: ti.state for k, ti in tis.items()}
+    workers = {index: ti for (task_id, index), ti in tis.items() if task_id == "import_worker"}
+    assert sorted(workers) == [0, 1, 2]
+    assert max(ti.try_number for ti in workers.values()) == 2, "one worker's first try should have failed"
+    assert_matches_sample(db_server, reference, target)
+    total = sum(SAMPLE_ROWS.values())
+    summaries = [_xcom(dag_run, "import_worker", i) for i in range(3)]
+    # One checkpoint per DAG run, shared by every map index and try.
+    assert {s["task_id"] for s in summaries} == {f"tidb_lightning_parallel_workers.import_worker.{dag_run.run_id}"}
+    assert all(s["import_total_rows"] == total for s in summaries)
+    assert sum(s["total_rows"] for s in summaries) < total  # the failed try's committed rows are not in any XCom
+    finish = _xcom(dag_run, "finish")
+    assert finish["import_total_rows"] == total  # ... but they are in the whole import's summary
+    assert _xcom(dag_run, "report") == total
+    with db_server.connect() as conn, conn.cursor() as cur:  # finish removed the run's checkpoint
+        cur.execute("SELECT COUNT(*) FROM `tidb_lightning_checkpoint`.`task_v1` WHERE `task_id` = %s",
+                    (finish["task_id"],))
+        assert cur.fetchone()[0] == 0

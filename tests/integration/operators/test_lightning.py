@@ -174,6 +174,8 @@ def test_on_kill_stops_the_import_and_the_same_task_instance_resumes(
 
     summary = make_operator().execute(context)  # a retry of the same task instance
     assert summary["resumed"] is True
+    # The retry's own rows, and the whole import's (the cancelled try's included) for a report task.
+    assert (summary["total_rows"], summary["import_total_rows"]) == (60175 - partial, 60175)
     assert _tables(db_server, fresh_db) == {"lineitem": 60175}
 
     with pytest.raises(AirflowException, match="lineitem"):

@@ -43,7 +43,7 @@ def test_every_listed_module_imports() -> None:
     info = get_provider_info()
     modules = [module for section in ("hooks", "operators", "sensors", "triggers")
                for entry in info[section] for module in entry["python-modules"]]
-    assert len(modules) == 5
+    assert len(modules) == 6
     for module in modules:
         importlib.import_module(module)
     for conn_type in info["connection-types"]:

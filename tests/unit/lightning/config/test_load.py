@@ -205,6 +205,8 @@ def test_every_section_parses_from_a_toml_file(tmp_path, caplog):
         "root:s3cret@tcp(127.0.0.1:4000)/",
         "origin",
         "mtime",  # checkpoint.source-fingerprint's default
+        False,  # shared
+        30,  # lease-seconds
     )
     assert cfg.tikv_importer.on_duplicate == "ignore"
     assert cfg.tikv_importer.logical_import_batch_size == 1024 * 1024

@@ -1,0 +1,144 @@
+"""Several processes of one task against one mysql checkpoint: never a chunk written twice.
+
+Unshared runs (issue 11): the progress update is a compare-and-set in the rows' transaction, so
+a second run of the same task cannot commit what the first one did; on a table without a primary
+key, where nothing else would notice, no row is doubled. Shared runs (``[checkpoint] shared =
+true``, issue 12): the processes claim chunks with leases, one SIGKILLed mid-chunk is taken over
+once its lease expires, and every table step runs once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+from tests.support.checkpoint_checks import TOTAL_ROWS, assert_exact, checkpoint_state
+from tests.support.cli_task import TABLES, start_cli, write_task
+from tests.support.db_checks import TPCH_COUNTS
+
+NOPK_ROWS = 120_000
+NOPK_FILES = 4
+
+
+def _nopk_dump(root: Path) -> Path:
+    """A dump of one table without any key: a doubled row would go unnoticed by the server."""
+    root.mkdir()
+    (root / "tpch-schema-create.sql").write_text("CREATE DATABASE `tpch`;\n")
+    (root / "tpch.nopk-schema.sql").write_text("CREATE TABLE `nopk` (`a` INT NOT NULL, `b` VARCHAR(40) NOT NULL);\n")
+    per_file = NOPK_ROWS // NOPK_FILES
+    for f in range(NOPK_FILES):
+        with open(root / f"tpch.nopk.{f:09d}.sql", "w") as out:
+            for start in range(f * per_file, (f + 1) * per_file, 1000):
+                values = ",".join(f"({i},'row {i} of the table without a key')" for i in range(start, start + 1000))
+                out.write(f"INSERT INTO `nopk` VALUES {values};\n")
+    return root
+
+
+def _finish(procs: list[subprocess.Popen[str]], timeout: float = 240) -> list[tuple[int, str, str]]:
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=timeout)
+        results.append((proc.returncode, out, err))
+    return results
+
+
+def test_two_unshared_runs_of_one_task_never_double_rows(db_server, target, tmp_path):
+    source = _nopk_dump(tmp_path / "dump")
+    task = write_task(tmp_path / "task.toml", db_server, target, source, mode="replace", tables=("nopk",))
+    procs = [start_cli(task, task_id="twice") for _ in range(2)]
+    results = _finish(procs)
+    codes = [code for code, _, _ in results]
+    for code, _, err in results:
+        if code != 0:  # the loser of a compare-and-set stops with one clear line, nothing of its batch committed
+            assert code == 1, err[-2000:]
+            assert re.search(r"chunk \S+ was not committed: another run of the same task committed to it first",
+                             err), err[-2000:]
+    if 0 not in codes:  # both stopped: a plain rerun finishes the import from what they committed
+        rerun = start_cli(task, task_id="twice")
+        code, _, err = _finish([rerun])[0]
+        assert code == 0, err[-3000:]
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*), COUNT(DISTINCT `a`), MIN(`a`), MAX(`a`) FROM `{target}`.`nopk`")
+        assert cur.fetchone() == (NOPK_ROWS, NOPK_ROWS, 0, NOPK_ROWS - 1)
+
+
+def test_two_unshared_runs_with_keys_and_on_duplicate_error(db_server, target, reference_db, sample_sql,
+                                                            tmp_path):
+    """With a key, the second run may meet the first one's rows before its compare-and-set: it still says
+    another run is writing, and never marks the table failed (which would block every later run)."""
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, mode="error")
+    results = _finish([start_cli(task, task_id="twice-keys") for _ in range(2)])
+    for code, _, err in results:
+        if code != 0:
+            assert code == 1 and "another run of the same task" in err, err[-2000:]
+    with db_server.connect() as conn:
+        state = checkpoint_state(conn, target, "twice-keys")
+    assert "failed" not in state["statuses"].values(), state
+    if 0 not in [code for code, _, _ in results]:
+        code, _, err = _finish([start_cli(task, task_id="twice-keys")])[0]
+        assert code == 0, err[-3000:]
+    with db_server.connect() as conn:
+        assert_exact(conn, target, reference_db)
+
+
+def _shared_task(tmp_path, db_server, target, source, keep="origin", **extra):
+    return write_task(tmp_path / "task.toml", db_server, target, source, mode="error",
+                      checkpoint={"shared": True, "lease-seconds": 2, "keep-after-success": keep},
+                      lightning={"region-concurrency": 1, "table-concurrency": 2}, **extra)
+
+
+def test_three_shared_processes_one_killed_mid_chunk(db_server, target, reference_db, sample_sql, tmp_path):
+    task = _shared_task(tmp_path, db_server, target, sample_sql)
+    procs = [start_cli(task, task_id="shared", kill_at="batch-sent:30"), start_cli(task, task_id="shared"),
+             start_cli(task, task_id="shared")]
+    results = _finish(procs)
+    (killed_code, _, _), *survivors = results
+    assert killed_code == -signal.SIGKILL, results[0][2][-3000:]
+    summaries = []
+    for code, out, err in survivors:
+        assert code == 0, err[-3000:]
+        assert "Duplicate entry" not in err
+        summaries.append(json.loads(out))
+    with db_server.connect() as conn:
+        assert_exact(conn, target, reference_db)
+        state = checkpoint_state(conn, target, "shared")  # kept ("origin"): what every worker committed
+    assert sum(state["rows"].values()) == TOTAL_ROWS and state["finished_chunks"] == state["chunks"]
+    # Each survivor reports its own rows and the whole import's; what they wrote is less than the whole
+    # (the killed worker committed some), and both wrote.
+    for summary in summaries:
+        assert summary["import_total_rows"] == TOTAL_ROWS
+        assert {t["table"].split("`.`")[1].rstrip("`"): t["import_rows"] for t in summary["tables"]} == \
+            {t: TPCH_COUNTS[t] for t in TABLES}
+        assert summary["total_rows"] > 0 and summary["worker"]["chunks_claimed"] > 0
+    assert sum(s["total_rows"] for s in summaries) < TOTAL_ROWS
+    assert [s["worker"]["finished_import"] for s in summaries].count(True) == 1
+    # Table steps ran once across the processes (the killed one included): one "done" line per table.
+    logs = "".join(err for _, _, err in results)
+    for table in TABLES:
+        assert len(re.findall(rf"table `{target}`\.`{table}`: done", logs)) == 1, logs[-3000:]
+
+
+def test_shared_processes_split_the_work_and_the_table_steps(db_server, target, reference_db, sample_sql,
+                                                             tmp_path):
+    task = _shared_task(tmp_path, db_server, target, sample_sql, keep="remove")
+    results = _finish([start_cli(task, task_id="split") for _ in range(3)])
+    summaries = []
+    for code, out, err in results:
+        assert code == 0, err[-3000:]
+        summaries.append(json.loads(out))
+    with db_server.connect() as conn:
+        assert_exact(conn, target, reference_db)
+    # Nothing written twice and nothing lost: the workers' own rows add up to the import.
+    assert sum(s["total_rows"] for s in summaries) == TOTAL_ROWS
+    assert sum(1 for s in summaries if s["total_rows"] > 0) >= 2
+    # Every process reports the whole import, even one that ended after the finisher removed the checkpoint.
+    assert [s["import_total_rows"] for s in summaries] == [TOTAL_ROWS] * 3
+    with db_server.connect() as conn:
+        assert checkpoint_state(conn, target, "split")["exists"] is False
+    assert [s["worker"]["finished_import"] for s in summaries].count(True) == 1
+    logs = "".join(err for _, _, err in results)
+    for table in TABLES:  # each table finished exactly once
+        assert len(re.findall(rf"table `{target}`\.`{table}`: done", logs)) == 1, logs[-3000:]
