@@ -23,11 +23,16 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+import pymysql
+from airflow.providers.common.compat.assets import AssetAlias
+
 from ..hooks.tidb import TiDBHook
 from ..lightning.config.load import load_task_config
 from ..lightning.config.model import TidbSection
 from ..lightning.errors import ConfigError, LightningError
 from ..lightning.importer.run import run_import
+from ..lightning.mydump.discovery import discover
+from .lineage import ImportedTable, asset_event_extra, imported_tables, openlineage_datasets, table_asset
 
 # The checkpoint lives on the target ("mysql" driver, empty DSN = the [tidb] server) rather than in
 # a local file, because a retry may run on a different worker than the try that failed.
@@ -59,8 +64,15 @@ class LightningImportOperator(BaseOperator):
         Templated; a natural argument to ``.expand()`` for one mapped import per table group.
     :param config_overrides: dotted TOML keys to values, e.g.
         ``{"lightning.max-error.type": 10}``. Templated.
+    :param asset_alias: name of the asset alias (``DatasetAlias`` on Airflow 2.11) through which a
+        successful import emits one asset event per target table, ``mysql://host:port/db/table``
+        with ``{"rows": ..., "bytes": ...}`` as extra; default ``tidb-lightning.<task_id>``. The
+        tables are known only once the dump is read, hence an alias rather than fixed outlets;
+        downstream DAGs schedule on the table assets themselves.
 
-    Returns the import summary (rows, bytes, tables, duration) to XCom.
+    Returns the import summary (rows, bytes, tables, duration) to XCom. With
+    apache-airflow-providers-openlineage installed, the task also reports the dump's files as
+    inputs and the target tables (schema, rows, bytes) as outputs.
     """
 
     template_fields: Sequence[str] = ("data_source_dir", "config", "config_overrides", "filters", "routes")
@@ -76,8 +88,12 @@ class LightningImportOperator(BaseOperator):
         routes: list[dict[str, str]] | None = None,
         filters: list[str] | None = None,
         config_overrides: dict[str, Any] | None = None,
+        asset_alias: str | None = None,
         **kwargs: Any,
     ) -> None:
+        self.asset_alias = asset_alias or f"tidb-lightning.{kwargs.get('task_id')}"
+        outlets = kwargs.pop("outlets", None) or []
+        kwargs["outlets"] = [*(outlets if isinstance(outlets, list) else [outlets]), AssetAlias(self.asset_alias)]
         super().__init__(**kwargs)
         self.tidb_conn_id = tidb_conn_id
         self.config = config
@@ -88,6 +104,8 @@ class LightningImportOperator(BaseOperator):
         self.config_overrides = config_overrides
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
         self._cancel: threading.Event | None = None
+        # What the last successful execute() imported, for get_openlineage_facets_on_complete().
+        self._imported: list[ImportedTable] = []
 
     def execute(self, context: Context) -> dict[str, Any]:
         ti = context["ti"]
@@ -117,7 +135,41 @@ class LightningImportOperator(BaseOperator):
         except LightningError as exc:
             raise AirflowException(str(exc)) from exc
         self.log.info("Imported %d rows", summary.total_rows)
+        self._imported = self._describe(config, summary)
+        self._emit_asset_events(context, config.tidb)
         return summary.to_dict()
+
+    def _describe(self, config: Any, summary: Any) -> list[ImportedTable]:
+        """The imported tables for asset events and lineage; a failure here does not fail the import.
+
+        Failing would send a finished import into a retry; its events are worth less than that.
+        """
+        try:
+            return imported_tables(config, discover(config.mydumper, config.routes), summary)
+        except (LightningError, pymysql.MySQLError, OSError) as exc:
+            self.log.warning("The import succeeded, but its tables could not be described for asset events "
+                             "and lineage: %s", exc)
+            return []
+
+    def _emit_asset_events(self, context: Context, target: TidbSection) -> None:
+        """One event per target table through the alias (``outlet_events`` works alike on 2.11 and 3.x)."""
+        events = context["outlet_events"][AssetAlias(self.asset_alias)]
+        for table in self._imported:
+            events.add(table_asset(target.host, target.port, table), extra=asset_event_extra(table))
+        self.log.info("Emitted %d asset event(s) through alias %r", len(self._imported), self.asset_alias)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the dump's data files in, the target tables (schema, rows, bytes) out.
+
+        Called by apache-airflow-providers-openlineage, which is then installed; the namespace of
+        the tables is the connection's ``get_openlineage_database_info``, as for MySqlHook.
+        """
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        hook = TiDBHook(tidb_conn_id=self.tidb_conn_id)
+        info = hook.get_openlineage_database_info(hook.connection)
+        inputs, outputs = openlineage_datasets(f"{info.scheme}://{info.authority}", self._imported)
+        return OperatorLineage(inputs=inputs, outputs=outputs)
 
     def on_kill(self) -> None:
         """Ask the running import to stop at its next consistent point (it then raises ImportCancelled)."""
