@@ -153,11 +153,10 @@ class TiDBHook(DbApiHook):
         port differs, so that a ``tidb`` connection without a port is named after port 4000.
         """
         from airflow.providers.mysql.hooks.mysql import MySqlHook
-        from attrs import evolve
 
         info = MySqlHook.get_openlineage_database_info(self, connection)
-        return evolve(info, authority=DbApiHook.get_openlineage_authority_part(
-            connection, default_port=self.port_default(connection)))
+        info.authority = DbApiHook.get_openlineage_authority_part(connection, default_port=self.port_default(connection))
+        return info
 
     def get_openlineage_database_dialect(self, connection: Connection) -> str:
         """OpenLineage's SQL dialect for TiDB, as for MySQL."""
