@@ -155,7 +155,8 @@ class TiDBHook(DbApiHook):
         from airflow.providers.mysql.hooks.mysql import MySqlHook
 
         info = MySqlHook.get_openlineage_database_info(self, connection)
-        info.authority = DbApiHook.get_openlineage_authority_part(connection, default_port=self.port_default(connection))
+        port = self.port_default(connection)
+        info.authority = DbApiHook.get_openlineage_authority_part(connection, default_port=port)
         return info
 
     def get_openlineage_database_dialect(self, connection: Connection) -> str:

@@ -152,7 +152,12 @@ class LightningImportOperator(BaseOperator):
             return []
 
     def _emit_asset_events(self, context: Context, target: TidbSection) -> None:
-        """One event per target table through the alias (``outlet_events`` works alike on 2.11 and 3.x)."""
+        """One event per target table through the alias (``outlet_events`` works alike on 2.11 and 3.x).
+
+        A context without ``outlet_events`` is a direct ``execute()`` call outside a task run: no events.
+        """
+        if "outlet_events" not in context:
+            return
         events = context["outlet_events"][AssetAlias(self.asset_alias)]
         for table in self._imported:
             events.add(table_asset(target.host, target.port, table), extra=asset_event_extra(table))

@@ -196,3 +196,35 @@ def test_session_settings_of_the_task_file_are_kept(db_server, tidb_conn_id: str
     with db_server.connect() as conn, conn.cursor() as cur:
         cur.execute(f"SELECT v FROM `{fresh_db}`.t")
         assert cur.fetchone() == ("abc",)
+
+
+def test_an_existing_mysql_connection_works_too(
+    db_server, fresh_db: str, sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MySqlHook user's ``mysql`` connection to the server imports, and lineage names it mysql://host:port."""
+    monkeypatch.setenv("AIRFLOW_CONN_MYSQL_TARGET", json.dumps({
+        "conn_type": "mysql", "host": db_server.host, "port": db_server.port, "login": db_server.user,
+        "password": db_server.password,
+    }))
+    op = LightningImportOperator(
+        task_id="import", tidb_conn_id="mysql_target", data_source_dir=str(sample_dir / "mydumper-sql"),
+        filters=["tpch.nation", "tpch.region"], routes=_route_to(fresh_db),
+    )
+    op.execute(_context())
+    assert _tables(db_server, fresh_db) == SMALL_TABLES
+    lineage = op.get_openlineage_facets_on_complete(None)
+    namespace = f"mysql://{db_server.host}:{db_server.port}"
+    assert sorted((o.namespace, o.name) for o in lineage.outputs) == [
+        (namespace, f"{fresh_db}.nation"), (namespace, f"{fresh_db}.region")]
+    assert {o.outputFacets["outputStatistics"].rowCount for o in lineage.outputs} == set(SMALL_TABLES.values())
+
+
+def test_a_mysql_connection_without_a_port_means_3306(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_tidb_lightning.hooks.tidb import TiDBHook
+
+    for conn_type, port in (("mysql", 3306), ("tidb", 4000)):
+        monkeypatch.setenv("AIRFLOW_CONN_NO_PORT", json.dumps({"conn_type": conn_type, "host": "db.internal"}))
+        hook = TiDBHook(tidb_conn_id="no_port")
+        assert hook.get_tidb_section().port == port
+        info = hook.get_openlineage_database_info(hook.connection)
+        assert (info.scheme, info.authority) == ("mysql", f"db.internal:{port}")
