@@ -35,6 +35,7 @@ from ..errors import ImportCancelled, ImportFailed, SchemaError, SourceError
 from ..mydump.discovery import discover
 from .chunk_step import ChunkStep, bytes_done, chunk_size
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
+from .precheck import check_requirements
 from .progress import ProgressReporter
 from .scheduler import Scheduler
 from .stats import RunStats
@@ -57,6 +58,8 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
     layout = discover(config.mydumper, config.routes)
     plan = build_plan(layout, config)
     task_id = task_id or derive_task_id(config)
+    if config.lightning.check_requirements:  # before the store: opening the mysql store creates its schema
+        check_requirements(config, plan, task_id, log)
     store = open_store(config.checkpoint, lambda: connect(config.tidb))
     try:
         return _Import(config, plan, task_id, store, log, cancel or threading.Event()).run()
