@@ -170,7 +170,10 @@ def _check_privileges(config: TaskConfig, plan: Plan, grants: Grants, existing: 
             need(privilege, schema)
     if not needed:
         return
-    missing = "; ".join(f"{', '.join(sorted(privs))} on {where}" for where, privs in sorted(needed.items()))
+    by_privileges: dict[str, list[str]] = {}  # the same missing privileges on many tables: said once
+    for where, privileges in sorted(needed.items()):
+        by_privileges.setdefault(", ".join(sorted(privileges)), []).append(where)
+    missing = "; ".join(f"{privileges} on {', '.join(places)}" for privileges, places in by_privileges.items())
     message = f"user {config.tidb.user!r} lacks privileges the import needs: {missing}"
     if grants.has_roles:
         findings.warnings.append(message + " (unless one of the user's roles grants them)")
