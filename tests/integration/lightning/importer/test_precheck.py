@@ -50,7 +50,7 @@ def test_a_user_without_insert_is_refused_before_anything_is_created(
     message = str(failed.value)
     assert f"user {user!r} lacks privileges" in message
     tables = ", ".join(f"`{fresh_db}`.`{table}`" for table in sorted(TPCH_COUNTS))
-    assert f"DELETE, INSERT on {tables};" in message  # on-duplicate replace: REPLACE needs both
+    assert f"DELETE, INSERT on {tables}" in message  # on-duplicate replace: REPLACE needs both
     # the checkpoint and error schemas: CREATE and the DML the import sends there, in the same one message
     assert f"on `{fresh_db}_ckpt`" in message and f"on `{fresh_db}_info`" in message
     assert len(failed.value.problems) == 1, "the privileges of every schema are one problem, listed once"
