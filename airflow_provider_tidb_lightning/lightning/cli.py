@@ -16,6 +16,7 @@ from .common.failpoint import InjectedFault
 from .config import convert_loader_config, dump_task_toml, load_task_config
 from .config.model import CheckpointDriver, OnDuplicate
 from .errors import ConfigError, ImportCancelled, LightningError
+from .importer.dry_run import dry_run
 from .importer.run import run_import
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING,
@@ -49,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where checkpoints are kept")
     p.add_argument("--task-id", help="checkpoint identity (default: derived from the source and its routing)")
     p.add_argument("--region-concurrency", type=int, help="number of writer connections")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan (tables, chunks, bytes, an estimated time) and the pre-checks' findings, "
+                   "write nothing, and exit 1 if a pre-check failed")
+    p.add_argument("--status-addr", metavar="HOST:PORT",
+                   help="serve Prometheus /metrics and /progress/task on this address while importing, e.g. :8289")
     p.add_argument("--from-loader-config", metavar="LOADER_TOML",
                    help="print the task configuration equivalent to a Loader configuration, and exit")
     return p
@@ -62,6 +68,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "tidb_user": "tidb.user", "tidb_password": "tidb.password", "tidb_status": "tidb.status-port",
         "level": "lightning.level", "log_file": "lightning.file", "enable_checkpoint": "checkpoint.enable",
         "checkpoint_driver": "checkpoint.driver", "region_concurrency": "lightning.region-concurrency",
+        "status_addr": "lightning.status-addr",
     }
     return {key: getattr(args, attr) for attr, key in mapping.items() if getattr(args, attr) is not None}
 
@@ -91,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log = setup_logging(config.lightning.level, config.lightning.file)
     try:
+        if args.dry_run:
+            report = dry_run(config, task_id=args.task_id)
+            print(report.to_text())
+            return 1 if report.problems else 0
         summary = run_import(config, task_id=args.task_id, logger=log)
     except (LightningError, InjectedFault) as exc:
         log.error("import failed: %s", exc)

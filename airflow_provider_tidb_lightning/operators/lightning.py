@@ -30,6 +30,7 @@ from ..hooks.tidb import TiDBHook
 from ..lightning.config.load import load_task_config
 from ..lightning.config.model import TidbSection
 from ..lightning.errors import ConfigError, LightningError
+from ..lightning.importer.dry_run import dry_run
 from ..lightning.importer.run import run_import
 from ..lightning.mydump.discovery import discover
 from .lineage import ImportedTable, asset_event_extra, imported_tables, openlineage_datasets, table_asset
@@ -69,6 +70,9 @@ class LightningImportOperator(BaseOperator):
         with ``{"rows": ..., "bytes": ...}`` as extra; default ``tidb-lightning.<task_id>``. The
         tables are known only once the dump is read, hence an alias rather than fixed outlets;
         downstream DAGs schedule on the table assets themselves.
+    :param dry_run: plan the import and run the pre-checks without writing anything (``--dry-run``):
+        the plan goes to the log and to XCom, no asset event is emitted, and the task fails (without
+        retries) when a pre-check fails.
 
     Returns the import summary (rows, bytes, tables, duration) to XCom. With
     apache-airflow-providers-openlineage installed, the task also reports the dump's files as
@@ -89,6 +93,7 @@ class LightningImportOperator(BaseOperator):
         filters: list[str] | None = None,
         config_overrides: dict[str, Any] | None = None,
         asset_alias: str | None = None,
+        dry_run: bool = False,
         **kwargs: Any,
     ) -> None:
         self.asset_alias = asset_alias or f"tidb-lightning.{kwargs.get('task_id')}"
@@ -102,6 +107,8 @@ class LightningImportOperator(BaseOperator):
         self.routes = routes
         self.filters = filters
         self.config_overrides = config_overrides
+        # Not ``self.dry_run``: BaseOperator.dry_run() renders templates for `airflow tasks test --dry-run`.
+        self.dry_run_import = dry_run
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
         self._cancel: threading.Event | None = None
         # What the last successful execute() imported, for get_openlineage_facets_on_complete().
@@ -124,6 +131,8 @@ class LightningImportOperator(BaseOperator):
             config.duplicate_mode,
             checkpoint_task_id,
         )
+        if self.dry_run_import:
+            return self._dry_run(config, checkpoint_task_id)
         self._cancel = threading.Event()
         try:
             # Airflow 3's task logger has logging.Logger's methods without being one.
@@ -138,6 +147,19 @@ class LightningImportOperator(BaseOperator):
         self._imported = self._describe(config, summary)
         self._emit_asset_events(context, config.tidb)
         return summary.to_dict()
+
+    def _dry_run(self, config: Any, checkpoint_task_id: str) -> dict[str, Any]:
+        try:
+            report = dry_run(config, task_id=checkpoint_task_id)
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        except LightningError as exc:
+            raise AirflowException(str(exc)) from exc
+        self.log.info("%s", report.to_text())
+        if report.problems:
+            raise AirflowFailException(f"dry run: {len(report.problems)} pre-check(s) failed: "
+                                       + "; ".join(report.problems))
+        return report.to_dict()
 
     def _describe(self, config: Any, summary: Any) -> list[ImportedTable]:
         """The imported tables for asset events and lineage; a failure here does not fail the import.
