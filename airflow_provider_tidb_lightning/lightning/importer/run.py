@@ -39,6 +39,7 @@ from .precheck import check_requirements
 from .progress import ProgressReporter
 from .scheduler import Scheduler
 from .stats import RunStats
+from .status import StatusSnapshot, serve_status
 from .summary import ImportSummary
 from .table_step import TableStep
 from .target_schema import create_view
@@ -62,7 +63,9 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
         check_requirements(config, plan, task_id, log)
     store = open_store(config.checkpoint, lambda: connect(config.tidb))
     try:
-        return _Import(config, plan, task_id, store, log, cancel or threading.Event()).run()
+        importer = _Import(config, plan, task_id, store, log, cancel or threading.Event())
+        with serve_status(config.lightning.status_addr, importer.status, log):
+            return importer.run()
     finally:
         store.close()
 
@@ -83,6 +86,8 @@ class _Import:
         self.stop = threading.Event()
         self.started = time.monotonic()
         self.resumed = False
+        self.phase = "schema"  # then data, finished (for the status endpoint)
+        self.scheduler: Scheduler | None = None
 
     def run(self) -> ImportSummary:
         self.log.info("task %s: %d table(s), %d chunk(s), %d view(s), on-duplicate = %s", self.task_id,
@@ -111,12 +116,29 @@ class _Import:
                 for view in self.plan.views:
                     create_view(cur, view)
         fault_point("task-finished")
+        self.phase = "finished"
         self._keep_after_success()
         summary = ImportSummary(self.task_id, self.stats.summaries(self.resumed), time.monotonic() - self.started,
                                 self.resumed)
         self.log.info("import finished: %d rows, %.1f MB in %.1f s", summary.total_rows, summary.total_bytes / 1e6,
                       summary.seconds)
         return summary
+
+    def status(self) -> StatusSnapshot:
+        """The run as it stands, for ``status-addr`` (called from the status server's threads)."""
+        stats: RunStats | None = getattr(self, "stats", None)
+        tables: TableStep | None = getattr(self, "tables", None)
+        total = sum(len(job.chunks) for job in self.plan.tables)
+        waiting, unfinished = self.scheduler.counts() if self.scheduler else (total, total)
+        if self.scheduler is None and self.phase == "finished":
+            waiting = unfinished = 0  # every chunk had finished in an earlier run
+        rows, done, size = stats.progress() if stats else (0, 0, 0)
+        states = {job.key: str(tables.status(job.key)) if tables else "pending" for job in self.plan.tables}
+        summaries = stats.summaries(self.resumed) if stats else []
+        return StatusSnapshot(self.task_id, self.phase, states,
+                              {"pending": waiting, "running": unfinished - waiting, "finished": total - unfinished},
+                              rows, done, size, sum(t.bytes for t in summaries), time.monotonic() - self.started,
+                              [t.seconds for t in summaries if states.get(t.table) == "done"])
 
     def _load_checkpoint(self) -> TaskCheckpoint:
         new = self.plan.new_checkpoint(self.task_id)
@@ -162,7 +184,8 @@ class _Import:
                 self.tables.done(job, 0)
         if not pending:
             return
-        scheduler = Scheduler(pending, self.config.lightning.table_concurrency, self.stop)
+        scheduler = self.scheduler = Scheduler(pending, self.config.lightning.table_concurrency, self.stop)
+        self.phase = "data"
         errors: list[tuple[TableJob | None, BaseException]] = []
         workers = [threading.Thread(target=self._worker, args=(scheduler, chunks, ctx, task, errors),
                                     name=f"lightning-writer-{i}", daemon=True)

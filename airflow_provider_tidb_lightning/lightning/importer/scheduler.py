@@ -45,6 +45,11 @@ class Scheduler:
                 self._cond.wait(0.2)
             return None
 
+    def counts(self) -> tuple[int, int]:
+        """(chunks not handed out yet, chunks not finished yet), for the status endpoint."""
+        with self._cond:
+            return sum(len(q) for q in self._queues.values()), sum(self._left.values())
+
     def finished(self, job: TableJob) -> bool:
         """Count one finished chunk of ``job``; True when it was the table's last."""
         with self._cond:
