@@ -32,7 +32,8 @@ def _bool(text: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tidb-lightning-py", description=__doc__.splitlines()[0])
+    # --help prints plain text: the docstring's reStructuredText literals lose their backquotes.
+    p = argparse.ArgumentParser(prog="tidb-lightning-py", description=__doc__.splitlines()[0].replace("``", ""))
     p.add_argument("--config", help="tidb-lightning task configuration file (TOML)")
     p.add_argument("-d", dest="data_source_dir", help="directory of the data dump to read from")
     p.add_argument("--backend", help='import backend; only "tidb" is available')

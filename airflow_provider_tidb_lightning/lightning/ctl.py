@@ -12,7 +12,7 @@ from .errors import ConfigError, LightningError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tidb-lightning-py-ctl", description=__doc__)
+    p = argparse.ArgumentParser(prog="tidb-lightning-py-ctl", description=__doc__.replace("``", ""))
     p.add_argument("--config", required=True, help="the task configuration file the import used")
     p.add_argument("--task-id", help="act on this task only (default: every task in the checkpoint store)")
     p.add_argument("--tidb-host")
