@@ -33,7 +33,14 @@ from ..lightning.errors import ConfigError, LightningError
 from ..lightning.importer.dry_run import dry_run
 from ..lightning.importer.run import run_import
 from ..lightning.mydump.discovery import discover
-from .lineage import ImportedTable, asset_event_extra, imported_tables, openlineage_datasets, table_asset
+from .lineage import (
+    ImportedTable,
+    asset_event_extra,
+    ensure_alias_registered,
+    imported_tables,
+    openlineage_datasets,
+    table_asset,
+)
 
 # The checkpoint lives on the target ("mysql" driver, empty DSN = the [tidb] server) rather than in
 # a local file, because a retry may run on a different worker than the try that failed.
@@ -180,6 +187,7 @@ class LightningImportOperator(BaseOperator):
         """
         if "outlet_events" not in context:
             return
+        ensure_alias_registered(self.asset_alias)
         events = context["outlet_events"][AssetAlias(self.asset_alias)]
         for table in self._imported:
             events.add(table_asset(target.host, target.port, table), extra=asset_event_extra(table))

@@ -85,6 +85,30 @@ def table_asset(host: str, port: int, table: ImportedTable) -> Any:
     return create_asset(host=host, port=port, database=table.database, table=table.table)
 
 
+def ensure_alias_registered(name: str) -> None:
+    """Airflow 2.11 only: make sure the ``DatasetAlias`` row exists before events go through it.
+
+    The DAG processor creates it when it parses the DAG; a run before that (``airflow dags test`` of
+    a new DAG) would otherwise fail the task after its import, on a None in ``DatasetModel.aliases``.
+    Airflow 3 creates what it misses itself.
+    """
+    from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
+
+    if AIRFLOW_V_3_0_PLUS:
+        return
+    from airflow.models.dataset import DatasetAliasModel  # type: ignore[import-not-found,unused-ignore]  # 2.x only
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with create_session() as session:
+            if session.scalar(select(DatasetAliasModel.id).where(DatasetAliasModel.name == name)) is None:
+                session.add(DatasetAliasModel(name=name))
+    except IntegrityError:  # another task (a mapped sibling) created it at the same moment
+        pass
+
+
 def asset_event_extra(table: ImportedTable) -> dict[str, Any]:
     """What a downstream DAG can read from the event without querying the table."""
     return {"rows": table.rows, "bytes": table.bytes}
