@@ -1,14 +1,31 @@
-"""``tidb-lightning-py-ctl``: checkpoint control, with tidb-lightning-ctl's flags."""
+"""``tidb-lightning-py-ctl``: checkpoint control, with tidb-lightning-ctl's flags.
+
+A failure is one line on standard error and in the log file: exit status 2 for a configuration
+mistake (a bad file, an unknown table name), 1 for anything else (the server, the store).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from contextlib import closing
 
-from .checkpoints import control, open_store
+from .checkpoints import control
+from .checkpoints.finished import forget_finished
 from .common.connection import connect
 from .config import load_task_config
-from .errors import ConfigError, LightningError
+from .config.model import TaskConfig
+from .errors import ConfigError
+from .importer.console import LEVELS, early_logger, report_failure, setup_logging
+from .importer.failures import (
+    EXIT_CONFIG,
+    Failure,
+    close_after_failure,
+    describe_failure,
+    open_checkpoint_store,
+)
+from .importer.refresh import shadow_key
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tidb-port", type=int)
     p.add_argument("--tidb-user")
     p.add_argument("--tidb-password")
+    p.add_argument("-L", dest="level", choices=sorted(LEVELS), help="log level")
+    p.add_argument("--log-file", help="log file path (default: standard error)")
     ops = p.add_mutually_exclusive_group(required=True)
     ops.add_argument("--checkpoint-remove", metavar="all|db.tbl", help="forget the checkpoint (start over)")
     ops.add_argument("--checkpoint-error-ignore", metavar="all|db.tbl",
@@ -30,36 +49,61 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    prog = "tidb-lightning-py-ctl"
     args = build_parser().parse_args(argv)
     overrides = {key: value for key, value in (("tidb.host", args.tidb_host), ("tidb.port", args.tidb_port),
-                                              ("tidb.user", args.tidb_user), ("tidb.password", args.tidb_password))
+                                              ("tidb.user", args.tidb_user), ("tidb.password", args.tidb_password),
+                                              ("lightning.file", args.log_file), ("lightning.level", args.level))
                  if value is not None}
     try:
         config = load_task_config(args.config, overrides=overrides, require_source=False)
-        store = open_store(config.checkpoint, lambda: connect(config.tidb))
-        try:
-            if args.checkpoint_remove:
-                done = control.remove(store, args.checkpoint_remove, args.task_id)
-            elif args.checkpoint_error_ignore:
-                done = control.error_ignore(store, args.checkpoint_error_ignore, args.task_id)
-            elif args.checkpoint_error_destroy:
-                conn = connect(config.tidb)
-                try:
-                    done = control.error_destroy(store, conn, args.checkpoint_error_destroy, args.task_id)
-                finally:
-                    conn.close()
-            else:
-                done = control.dump(store, args.checkpoint_dump, args.task_id)
-        finally:
-            store.close()
-    except (ConfigError, LightningError, ValueError, OSError) as exc:
-        print(f"tidb-lightning-py-ctl: {exc}", file=sys.stderr)
-        return 1
+        log = setup_logging(config.lightning.level, config.lightning.file, prog)
+    except (ConfigError, OSError) as exc:
+        failure = Failure(describe_failure(exc, None).line, EXIT_CONFIG)
+        return report_failure(prog, failure, early_logger(args.log_file or ""), args.log_file or "")
+    try:
+        done = _run(args, config, log)
+    except ValueError as exc:  # a table argument that is neither all nor db.tbl
+        return report_failure(prog, Failure(str(exc), EXIT_CONFIG), log, config.lightning.file)
+    except (Exception, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            log.error("interrupted")
+            return 130
+        return report_failure(prog, describe_failure(exc, config.tidb), log, config.lightning.file)
     for line in done:
         print(line)
     if not done:
         print("nothing to do", file=sys.stderr)
     return 0
+
+
+def _run(args: argparse.Namespace, config: TaskConfig, log: logging.Logger) -> list[str]:
+    """Do the one operation asked; what it changed, one line per task or table."""
+    store = open_checkpoint_store(config)
+    try:
+        if args.checkpoint_remove:
+            done = control.remove(store, args.checkpoint_remove, args.task_id)
+            if args.checkpoint_remove == "all" and args.task_id and config.checkpoint.driver == "mysql":
+                done += _forget_finished(config, args.task_id)
+        elif args.checkpoint_error_ignore:
+            done = control.error_ignore(store, args.checkpoint_error_ignore, args.task_id)
+        elif args.checkpoint_error_destroy:
+            with closing(connect(config.tidb)) as conn:
+                done = control.error_destroy(store, conn, args.checkpoint_error_destroy, args.task_id,
+                                             shadow_key if config.refresh.mode == "swap" else None)
+        else:
+            done = control.dump(store, args.checkpoint_dump, args.task_id)
+    except BaseException:
+        close_after_failure(store, log)
+        raise
+    store.close()
+    return done
+
+
+def _forget_finished(config: TaskConfig, task_id: str) -> list[str]:
+    """Drop the operator's finished record of ``task_id`` too, so that a retry imports again."""
+    with closing(connect(config.tidb)) as conn, conn.cursor() as cur:
+        return [f"{task_id}: finished record"] if forget_finished(cur, config.checkpoint.schema, task_id) else []
 
 
 if __name__ == "__main__":

@@ -26,13 +26,17 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
 import pymysql
 from airflow.providers.common.compat.assets import AssetAlias
 
+from ..hooks.object_storage import source_filesystem
 from ..hooks.tidb import TiDBHook
+from ..lightning.common.failpoint import fault_point
 from ..lightning.config.load import load_task_config
 from ..lightning.config.model import TidbSection
+from ..lightning.config.storage_url import mask_url
 from ..lightning.errors import ConfigError, LightningError
 from ..lightning.importer.dry_run import dry_run
 from ..lightning.importer.run import run_import
 from ..lightning.mydump.discovery import discover
+from ..lightning.mydump.storage import open_storage
 from .lineage import (
     ImportedTable,
     asset_event_extra,
@@ -70,8 +74,15 @@ class LightningImportOperator(BaseOperator):
         ``[{"schema-pattern": "app", "target-schema": "app_copy"}]``. Templated.
     :param filters: table filter (``mydumper.filter``), e.g. ``["app.orders", "app.customer"]``.
         Templated; a natural argument to ``.expand()`` for one mapped import per table group.
+    :param refresh: ``"swap"`` loads every table into a shadow table and swaps them all in with one
+        atomic ``RENAME TABLE`` at the end (``[refresh] mode``; see docs/refresh.md); ``"none"``
+        loads into the live tables.
     :param config_overrides: dotted TOML keys to values, e.g.
         ``{"lightning.max-error.type": 10}``. Templated.
+    :param source_conn_id: Airflow connection holding the credentials of an object storage source
+        (``s3://``, ``gcs://``, ``azure://`` in ``data_source_dir``), e.g. ``aws_default``; read through
+        Airflow's ``ObjectStoragePath``. Without it, the URL's own query parameters (or the
+        environment's default credentials) are used.
     :param asset_alias: name of the asset alias (``DatasetAlias`` on Airflow 2.11) through which a
         successful import emits one asset event per target table, ``mysql://host:port/db/table``
         with ``{"rows": ..., "bytes": ...}`` as extra; default ``tidb-lightning.<task_id>``. The
@@ -99,6 +110,8 @@ class LightningImportOperator(BaseOperator):
         routes: list[dict[str, str]] | None = None,
         filters: list[str] | None = None,
         config_overrides: dict[str, Any] | None = None,
+        refresh: str | None = None,
+        source_conn_id: str | None = None,
         asset_alias: str | None = None,
         dry_run: bool = False,
         **kwargs: Any,
@@ -114,12 +127,15 @@ class LightningImportOperator(BaseOperator):
         self.routes = routes
         self.filters = filters
         self.config_overrides = config_overrides
+        self.refresh = refresh
+        self.source_conn_id = source_conn_id
         # Not ``self.dry_run``: BaseOperator.dry_run() renders templates for `airflow tasks test --dry-run`.
         self.dry_run_import = dry_run
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
         self._cancel: threading.Event | None = None
         # What the last successful execute() imported, for get_openlineage_facets_on_complete().
         self._imported: list[ImportedTable] = []
+        self._source_dir = ""
 
     def execute(self, context: Context) -> dict[str, Any]:
         ti = context["ti"]
@@ -127,37 +143,44 @@ class LightningImportOperator(BaseOperator):
         try:
             config = load_task_config(self.config, overrides=self._overrides())
             config.tidb = _target_from_connection(config.tidb, TiDBHook(tidb_conn_id=self.tidb_conn_id))
+            filesystem = source_filesystem(config.mydumper.data_source_dir, self.source_conn_id)
         except ConfigError as exc:
             # A configuration mistake fails the same way on every try: do not spend retries on it.
             raise AirflowFailException(str(exc)) from exc
         self.log.info(
             "Importing %s into %s:%s (on-duplicate %s, checkpoint %s)",
-            config.mydumper.data_source_dir,
+            mask_url(config.mydumper.data_source_dir),
             config.tidb.host,
             config.tidb.port,
             config.duplicate_mode,
             checkpoint_task_id,
         )
         if self.dry_run_import:
-            return self._dry_run(config, checkpoint_task_id)
+            return self._dry_run(config, checkpoint_task_id, filesystem)
         self._cancel = threading.Event()
         try:
             # Airflow 3's task logger has logging.Logger's methods without being one.
+            # keep_summary: a retry after a finished import (the worker died before Airflow recorded
+            # the success) returns the recorded summary and writes nothing (docs/checkpoints.md).
             summary = run_import(
-                config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log  # type: ignore[arg-type]
+                config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log,  # type: ignore[arg-type]
+                filesystem=filesystem,
+                keep_summary=True,
             )
+            fault_point("import-returned")
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         except LightningError as exc:
             raise AirflowException(str(exc)) from exc
         self.log.info("Imported %d rows", summary.total_rows)
-        self._imported = self._describe(config, summary)
+        self._imported = self._describe(config, summary, filesystem)
+        self._source_dir = config.mydumper.data_source_dir
         self._emit_asset_events(context, config.tidb)
         return summary.to_dict()
 
-    def _dry_run(self, config: Any, checkpoint_task_id: str) -> dict[str, Any]:
+    def _dry_run(self, config: Any, checkpoint_task_id: str, filesystem: Any) -> dict[str, Any]:
         try:
-            report = dry_run(config, task_id=checkpoint_task_id)
+            report = dry_run(config, task_id=checkpoint_task_id, filesystem=filesystem)
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         except LightningError as exc:
@@ -168,13 +191,14 @@ class LightningImportOperator(BaseOperator):
                                        + "; ".join(report.problems))
         return report.to_dict()
 
-    def _describe(self, config: Any, summary: Any) -> list[ImportedTable]:
+    def _describe(self, config: Any, summary: Any, filesystem: Any) -> list[ImportedTable]:
         """The imported tables for asset events and lineage; a failure here does not fail the import.
 
         Failing would send a finished import into a retry; its events are worth less than that.
         """
         try:
-            return imported_tables(config, discover(config.mydumper, config.routes), summary)
+            storage = open_storage(config.mydumper.data_source_dir, filesystem=filesystem)
+            return imported_tables(config, discover(config.mydumper, config.routes, storage), summary)
         except (LightningError, pymysql.MySQLError, OSError) as exc:
             self.log.warning("The import succeeded, but its tables could not be described for asset events "
                              "and lineage: %s", exc)
@@ -203,7 +227,7 @@ class LightningImportOperator(BaseOperator):
 
         hook = TiDBHook(tidb_conn_id=self.tidb_conn_id)
         info = hook.get_openlineage_database_info(hook.connection)
-        inputs, outputs = openlineage_datasets(f"{info.scheme}://{info.authority}", self._imported)
+        inputs, outputs = openlineage_datasets(f"{info.scheme}://{info.authority}", self._imported, self._source_dir)
         return OperatorLineage(inputs=inputs, outputs=outputs)
 
     def on_kill(self) -> None:
@@ -219,6 +243,7 @@ class LightningImportOperator(BaseOperator):
             "tikv-importer.on-duplicate": self.on_duplicate,
             "mydumper.filter": self.filters,
             "routes": self.routes,
+            "refresh.mode": self.refresh,
         }
         overrides.update({key: value for key, value in explicit.items() if value is not None})
         overrides.update(_CHECKPOINT_OVERRIDES)

@@ -114,18 +114,26 @@ def asset_event_extra(table: ImportedTable) -> dict[str, Any]:
     return {"rows": table.rows, "bytes": table.bytes}
 
 
-def file_dataset_name(path: str) -> tuple[str, str]:
-    """OpenLineage (namespace, name) of a dump file: ``file`` + absolute path, or ``scheme://bucket`` + key."""
-    url = urlsplit(path)
-    if url.scheme and url.scheme != "file" and url.netloc:
-        return f"{url.scheme}://{url.netloc}", url.path.lstrip("/")
-    return "file", os.path.abspath(url.path if url.scheme == "file" else path)
+_OPENLINEAGE_SCHEMES = {"gcs": "gs"}  # OpenLineage names Google Cloud Storage gs://
 
 
-def openlineage_datasets(namespace: str, tables: list[ImportedTable]) -> tuple[list[Any], list[Any]]:
+def file_dataset_name(path: str, source_dir: str) -> tuple[str, str]:
+    """OpenLineage (namespace, name) of a dump file: ``file`` + absolute path, or ``scheme://bucket`` + key.
+
+    ``source_dir`` is the dump's ``data-source-dir``; an object storage source lists its files as
+    ``bucket/key`` (fsspec's form), which its URL's scheme completes.
+    """
+    scheme = urlsplit(source_dir).scheme
+    if scheme and scheme != "file":
+        bucket, _, key = path.partition("/")
+        return f"{_OPENLINEAGE_SCHEMES.get(scheme, scheme)}://{bucket}", key
+    return "file", os.path.abspath(path)
+
+
+def openlineage_datasets(namespace: str, tables: list[ImportedTable], source_dir: str) -> tuple[list[Any], list[Any]]:
     """(inputs, outputs): one input per dump file, one output per target table with schema and statistics.
 
-    ``namespace`` is the target's ``mysql://host:port``.
+    ``namespace`` is the target's ``mysql://host:port``; ``source_dir`` the dump's ``data-source-dir``.
     """
     from airflow.providers.common.compat.openlineage.facet import (
         Dataset,
@@ -139,7 +147,7 @@ def openlineage_datasets(namespace: str, tables: list[ImportedTable]) -> tuple[l
     outputs = []
     for table in tables:
         for path in table.files:
-            name = file_dataset_name(path)
+            name = file_dataset_name(path, source_dir)
             seen.setdefault(name, Dataset(namespace=name[0], name=name[1]))
         outputs.append(
             OutputDataset(

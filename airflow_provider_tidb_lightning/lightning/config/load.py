@@ -38,12 +38,15 @@ from .model import (
     FileRule,
     KeepAfterSuccess,
     OnDuplicate,
+    RefreshMode,
     Route,
+    SourceFingerprint,
     TaskConfig,
     TidbSection,
     TLSMode,
 )
 from .sizes import parse_byte_size
+from .storage_url import is_remote, parse_storage_url
 
 log = logging.getLogger(__name__)
 
@@ -190,13 +193,14 @@ def _escaped_by(value: Any) -> bool:
 
 
 def _source_dir(value: Any) -> str:
-    """A local directory, optionally as a ``file://`` URL; remote storage is not supported."""
+    """A local directory, optionally as a ``file://`` URL, or an object storage URL (s3://, gcs://, azure://)."""
     text = _string(value)
     if "://" not in text:
         return text
+    if is_remote(text):
+        parse_storage_url(text)  # an unknown scheme or parameter fails here, naming the key
+        return text
     url = urlsplit(text)
-    if url.scheme.lower() not in ("file", "local"):
-        raise _Invalid(f"only local directories are supported, not {url.scheme}:// storage")
     if url.netloc not in ("", "localhost") or not url.path:
         raise _Invalid(f"expected a file:///absolute/path URL, got {text!r}")
     return unquote(url.path)
@@ -322,6 +326,7 @@ _KEYS: dict[str, _Key] = {
     "checkpoint.driver": _Key("checkpoint.driver", _enum(CheckpointDriver)),
     "checkpoint.dsn": _Key("checkpoint.dsn", _string),
     "checkpoint.keep-after-success": _Key("checkpoint.keep_after_success", _keep_after_success),
+    "checkpoint.source-fingerprint": _Key("checkpoint.source_fingerprint", _enum(SourceFingerprint)),
     "tikv-importer.backend": _Key("tikv_importer.backend", _backend),
     "tikv-importer.on-duplicate": _Key("tikv_importer.on_duplicate", _enum(OnDuplicate)),
     "tikv-importer.logical-import-batch-size": _Key("tikv_importer.logical_import_batch_size", _size),
@@ -364,11 +369,15 @@ _KEYS: dict[str, _Key] = {
     "tidb.security.ca-path": _Key("tidb.ca_path", _string, emit=False),
     "tidb.security.cert-path": _Key("tidb.cert_path", _string, emit=False),
     "tidb.security.key-path": _Key("tidb.key_path", _string, emit=False),
+    "refresh.mode": _Key("refresh.mode", _enum(RefreshMode, {"": "none", "off": "none"})),
+    "refresh.verify": _Key("refresh.verify", _boolean),
+    "refresh.allow-empty": _Key("refresh.allow_empty", _boolean),
+    "refresh.keep-old": _Key("refresh.keep_old", _integer(0, 100)),
 }
 
 # Tables whose keys are listed individually above (or below, as ignored or unapplied).
 _TABLES = frozenset(
-    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security".split()
+    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security refresh".split()
 )
 # Keys that are a table or a scalar shorthand for one of the table's keys (max-error = 10 sets its type).
 _TABLE_OR_SHORTHAND = frozenset({"lightning.max-error"})
@@ -644,7 +653,7 @@ def _adjust(
         app.table_concurrency = app.region_concurrency
 
     md = cfg.mydumper
-    if md.data_source_dir and not os.path.isabs(md.data_source_dir):
+    if md.data_source_dir and not os.path.isabs(md.data_source_dir) and not is_remote(md.data_source_dir):
         from_file = not origin.is_override("mydumper.data-source-dir")
         relative_to = base_dir if base_dir is not None and from_file else Path.cwd()
         md.data_source_dir = os.path.normpath(relative_to / md.data_source_dir)

@@ -54,6 +54,14 @@ class CheckpointDriver(StrEnum):
     MYSQL = "mysql"
 
 
+class SourceFingerprint(StrEnum):
+    """``checkpoint.source-fingerprint``: what a resume compares of each data file besides its path and size."""
+
+    SIZE = "size"  # nothing more: for copies whose times change on every copy
+    MTIME = "mtime"  # the modification time too: catches an edit that kept the size
+    CONTENT = "content"  # a SHA-256 of the bytes: catches any edit, at the cost of reading the dump once more
+
+
 class KeepAfterSuccess(StrEnum):
     """``checkpoint.keep-after-success``: what happens to a finished task's checkpoint."""
 
@@ -94,6 +102,7 @@ class CheckpointSection:
     driver: CheckpointDriver = CheckpointDriver.FILE
     dsn: str = ""  # file driver: path; mysql driver: "" = the target [tidb]
     keep_after_success: KeepAfterSuccess = KeepAfterSuccess.REMOVE
+    source_fingerprint: SourceFingerprint = SourceFingerprint.MTIME
 
 
 @dataclass
@@ -192,6 +201,23 @@ class TidbSection:
     session_vars: dict[str, str | int] = field(default_factory=dict)
 
 
+class RefreshMode(StrEnum):
+    """``[refresh] mode``: load into the live tables (``none``) or into shadow tables swapped in at the end."""
+
+    NONE = "none"
+    SWAP = "swap"
+
+
+@dataclass
+class RefreshSection:
+    """``[refresh]``: a full refresh that replaces each table whole, atomically (see docs/refresh.md)."""
+
+    mode: RefreshMode = RefreshMode.NONE
+    verify: bool = True  # compare row counts before the swap
+    allow_empty: bool = False  # let an empty load replace a populated live table
+    keep_old: int = 0  # replaced tables kept under dated names, newest first
+
+
 @dataclass
 class TaskConfig:
     lightning: LightningSection = field(default_factory=LightningSection)
@@ -201,6 +227,7 @@ class TaskConfig:
     mydumper: MydumperSection = field(default_factory=MydumperSection)
     routes: list[Route] = field(default_factory=list)
     tidb: TidbSection = field(default_factory=TidbSection)
+    refresh: RefreshSection = field(default_factory=RefreshSection)
     source: str = "<defaults>"  # where the config came from, for error messages
 
     @property

@@ -25,8 +25,9 @@ from ..errors import ImportCancelled, ImportFailed, SchemaError
 from ..mydump.compression import open_source, skip_to
 from ..mydump.csv_parser import CSVReader
 from ..mydump.layout import Chunk
+from ..mydump.parquet_parser import ParquetReader
 from ..mydump.rows import ReadPosition
-from ..mydump.sql_parser import SQLReader
+from ..mydump.sql_parser import ANSI_QUOTES_MODES, SQLReader
 from .file_facts import FileFactsCache
 from .plan import TableJob
 from .stats import RunStats
@@ -52,7 +53,10 @@ class _StoreProgress:
 
 
 def chunk_size(chunk: Chunk) -> int:
-    """Source bytes a chunk stands for in the progress line (a compressed file counts whole, at its end)."""
+    """Source bytes a chunk stands for in the progress line (a compressed file counts whole, at its end;
+    a Parquet file, whose chunks are row ranges, counts whole at the end of its last chunk)."""
+    if chunk.file.format == "parquet":
+        return chunk.file.size if chunk.end is None else 0
     if chunk.file.compression:
         return chunk.file.size
     end = chunk.end if chunk.end is not None else chunk.file.size
@@ -61,7 +65,7 @@ def chunk_size(chunk: Chunk) -> int:
 
 def bytes_done(chunk: Chunk, offset: int) -> int:
     """Source bytes of ``chunk`` done when it is at ``offset`` (compressed: unknown until the end, so 0)."""
-    return 0 if chunk.file.compression else max(0, offset - chunk.start)
+    return 0 if chunk.file.compression or chunk.file.format == "parquet" else max(0, offset - chunk.start)
 
 
 class ChunkStep:
@@ -93,12 +97,18 @@ class ChunkStep:
                              _StoreProgress(self._store, self._task_id, chunk.key), self._admit)
         position, rows = saved.position, saved.rows
         done = bytes_done(chunk, position.offset)
-        reader: SQLReader | CSVReader
-        with open_source(data_file.path, data_file.compression) as stream:
+        reader: SQLReader | CSVReader | ParquetReader
+        with open_source(data_file.path, data_file.compression, opener=data_file.opener) as stream:
             if data_file.format == "sql":
                 skip_to(stream, position.offset, path=data_file.relative)
                 reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,
-                                   resume=position, block_size=self._block_size)
+                                   resume=position, block_size=self._block_size,
+                                   no_backslash_escapes=self._sql_mode_has("NO_BACKSLASH_ESCAPES"),
+                                   dump_no_backslash_escapes=facts.dump_no_backslash_escapes,
+                                   ansi_quotes=self._sql_mode_has(*ANSI_QUOTES_MODES))
+            elif data_file.format == "parquet":  # positions are row numbers
+                reader = ParquetReader(stream, path=data_file.relative, start=max(chunk.start, position.offset),
+                                       end=chunk.end, encoder=self._encoder_for(job, facts.columns))
             else:
                 if position.offset < facts.header_end:
                     position = ReadPosition(facts.header_end)
@@ -185,9 +195,15 @@ class ChunkStep:
                 else:
                     unknown = [c for c in columns if c.lower() not in types]
                     if unknown:
-                        raise SchemaError(f"the CSV header names column(s) {', '.join(unknown)} that the target "
-                                          "table does not have", table=job.key)
+                        raise SchemaError(f"the CSV header or Parquet file names column(s) {', '.join(unknown)} that "
+                                          "the target table does not have", table=job.key)
                     kinds = [column_kind(types[c.lower()]) for c in columns]
-                no_backslash = "NO_BACKSLASH_ESCAPES" in (self._config.tidb.sql_mode or "").upper()
+                no_backslash = self._sql_mode_has("NO_BACKSLASH_ESCAPES")
                 encoder = self._encoders[key] = RowEncoder(kinds, no_backslash_escapes=no_backslash)
             return encoder
+
+    def _sql_mode_has(self, *modes: str) -> bool:
+        """Whether the sessions' ``sql_mode`` (``tidb.sql-mode``) has one of ``modes``:
+        ``NO_BACKSLASH_ESCAPES`` (a backslash is an ordinary character) and ``ANSI_QUOTES`` (``"..."``
+        names a column) change how literals must be written."""
+        return not set(modes).isdisjoint((self._config.tidb.sql_mode or "").upper().replace(" ", "").split(","))

@@ -9,15 +9,18 @@ inserting, so the estimate is a lower bound; the summary of a real run gives the
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..config.model import TaskConfig
 from ..errors import LightningError
 from ..mydump.discovery import discover
+from ..mydump.storage import open_storage
 from .chunk_step import chunk_size
 from .plan import build_plan, derive_task_id
 from .precheck import run_checks
+from .refresh import plan_for
 from .sample import sample_tables
 
 
@@ -87,11 +90,17 @@ class DryRunReport:
         return "\n".join(lines)
 
 
-def dry_run(config: TaskConfig, *, task_id: str | None = None) -> DryRunReport:
-    """Plan the import and run the pre-checks; opens no checkpoint that does not exist yet and writes nothing."""
-    layout = discover(config.mydumper, config.routes)
-    plan = build_plan(layout, config)
+def dry_run(config: TaskConfig, *, task_id: str | None = None, filesystem: Any | None = None,
+            log: logging.Logger | None = None) -> DryRunReport:
+    """Plan the import and run the pre-checks; opens no checkpoint that does not exist yet and writes nothing.
+
+    ``filesystem`` holds an object storage source's credentials, as for :func:`.run.run_import`.
+    """
+    log = log or logging.getLogger("airflow_provider_tidb_lightning")
+    layout = discover(config.mydumper, config.routes, open_storage(config.mydumper.data_source_dir,
+                                                                   filesystem=filesystem))
     task_id = task_id or derive_task_id(config)
+    plan, _ = plan_for(config, build_plan(layout, config), task_id, log)
     findings = run_checks(config, plan, task_id)
     samples = findings.samples
     if not findings.server:  # the target was not reached: still measure the read rate, without its column types

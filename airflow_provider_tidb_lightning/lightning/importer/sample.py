@@ -16,7 +16,7 @@ from ..backend.tidb.encoder import RowEncoder, column_kind
 from ..config.model import TaskConfig
 from ..mydump.compression import open_source, skip_to
 from ..mydump.csv_parser import CSVReader
-from ..mydump.sql_parser import SQLReader
+from ..mydump.sql_parser import ANSI_QUOTES_MODES, SQLReader
 from .file_facts import FileFactsCache
 from .plan import Plan
 
@@ -43,20 +43,26 @@ def sample_tables(config: TaskConfig, plan: Plan, table_columns: dict[str, list[
     a table missing there is read with every CSV value as a string, which changes no row's size much.
     """
     facts = FileFactsCache(config)
+    modes = set((config.tidb.sql_mode or "").upper().replace(" ", "").split(","))
     samples = []
     for job in plan.tables:
         if not job.chunks:
             continue
         chunk = job.chunks[0]
         data_file = chunk.file
-        head = facts.get(data_file)
         started = time.perf_counter()
         rows = largest = largest_offset = 0
         read_to = chunk.start
         reader: SQLReader | CSVReader
-        with open_source(data_file.path, data_file.compression) as stream:
+        if data_file.format not in ("sql", "csv"):
+            continue  # Parquet: row groups, not text; its rows are checked as they are written
+        head = facts.get(data_file)
+        with open_source(data_file.path, data_file.compression, opener=data_file.opener) as stream:
             if data_file.format == "sql":
-                reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end, block_size=_BLOCK)
+                reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end, block_size=_BLOCK,
+                                   no_backslash_escapes="NO_BACKSLASH_ESCAPES" in modes,
+                                   dump_no_backslash_escapes=head.dump_no_backslash_escapes,
+                                   ansi_quotes=not modes.isdisjoint(ANSI_QUOTES_MODES))
             else:
                 start = max(chunk.start, head.header_end)
                 skip_to(stream, start, path=data_file.relative)
@@ -64,7 +70,7 @@ def sample_tables(config: TaskConfig, plan: Plan, table_columns: dict[str, list[
                 names = head.columns or tuple(name for name, _ in table_columns.get(job.key, []))
                 kinds = [column_kind(types[n.lower()]) for n in names if n.lower() in types] or None
                 encoder = RowEncoder(kinds if kinds and len(kinds) == len(names) else None,
-                                     no_backslash_escapes=False)
+                                     no_backslash_escapes="NO_BACKSLASH_ESCAPES" in modes)
                 reader = CSVReader(stream, path=data_file.relative, csv=config.mydumper.csv, start=start,
                                    end=chunk.end, columns=head.columns, encoder=encoder, block_size=_BLOCK)
                 read_to = start

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def _statements(schema_file: SchemaFile) -> list[tuple[int, bytes]]:
-    with open_source(schema_file.path, schema_file.compression) as stream:
+    with open_source(schema_file.path, schema_file.compression, opener=schema_file.opener) as stream:
         data = stream.read()
     try:
         return split_statements(data)

@@ -8,7 +8,7 @@ the first that matches decides. ``[[mydumper.files]]`` rules come first, then (u
 ``{db}-schema-create.sql``            database schema (``schema-schema``)
 ``{db}.{tbl}-schema.sql``             table schema (``table-schema``)
 ``{db}.{tbl}-schema-view.sql``        view schema (``view-schema``)
-``{db}.{tbl}[.{N}].sql`` / ``.csv``   data (``sql`` / ``csv``), ``N`` is the sort key
+``{db}.{tbl}[.{N}].sql`` / ``.csv``   data (``sql`` / ``csv``, and ``.parquet``), ``N`` is the sort key
 ``*-schema-trigger(s).sql``,          ignored
 ``*-schema-post.sql``, ``*.bak``,
 mydumper's ``metadata``
@@ -45,14 +45,16 @@ class FileKind(StrEnum):
     VIEW_SCHEMA = "view-schema"
     SQL = "sql"
     CSV = "csv"
+    PARQUET = "parquet"
     IGNORE = "ignore"
 
 
 class DataFormat(StrEnum):
-    """The format of a data file: the two data kinds of :class:`FileKind`."""
+    """The format of a data file: the data kinds of :class:`FileKind`."""
 
     SQL = "sql"
     CSV = "csv"
+    PARQUET = "parquet"
 
 
 _KINDS = frozenset(kind.value for kind in FileKind)
@@ -117,7 +119,7 @@ _DEFAULT_RULES = (
     ),
     _Rule(
         "default rule",
-        re.compile(rf"(?i){_DIRS}([^/.]+)\.([^/]+?)(?:\.([0-9]+))?\.(sql|csv){_COMPRESSED}"),
+        re.compile(rf"(?i){_DIRS}([^/.]+)\.([^/]+?)(?:\.([0-9]+))?\.(sql|csv|parquet){_COMPRESSED}"),
         "$4",
         schema="$1",
         table="$2",

@@ -26,7 +26,7 @@ from tests.support.paths import REPO
 EXAMPLE_DAGS = REPO / "example_dags"
 EXAMPLE_DAG_IDS = {
     "tidb_lightning_daily_refresh", "tidb_lightning_backfill", "tidb_lightning_mapped_tables",
-    "tidb_lightning_table_consumer",
+    "tidb_lightning_from_s3", "tidb_lightning_table_consumer",
 }
 SAMPLE_ROWS = TPCH_COUNTS
 

@@ -27,7 +27,7 @@ import pymysql
 
 from ...common.dberrors import classify, describe
 from ...common.failpoint import fault_point
-from ...common.retry import RetryPolicy
+from ...common.retry import RetryLog, RetryPolicy
 from ...errors import ImportCancelled, ImportFailed
 from ...mydump.rows import ReadPosition, RowBatch
 
@@ -130,6 +130,8 @@ class BatchWriter:
         if len(prefix) + batch.nbytes + 2 * len(batch) > ctx.max_statement:
             self._check_row_sizes(target, batch, prefix)
         in_flight: BatchResult | None = None  # sent and COMMIT issued, outcome unknown
+        tries = RetryLog(ctx.retry, f"table {target.table_key}: writing {target.path} at byte offset "
+                                    f"{batch.first_offset}")
         attempt = 0
         while True:
             attempt += 1
@@ -161,12 +163,11 @@ class BatchWriter:
                 self.close()  # the server rolls back what this connection had not committed
                 if attempt >= ctx.retry.attempts:
                     raise ImportFailed(
-                        f"table {target.table_key}: gave up after {attempt} tries writing {target.path} at byte "
-                        f"offset {batch.first_offset}: {describe(exc)}",
+                        f"{tries.what}: {tries.gave_up(attempt)}: {describe(exc)}",
                         table=target.table_key, path=target.path, offset=batch.first_offset,
                         server_error=describe(exc), data_error=False,
                     ) from exc
-                ctx.retry.sleep(attempt, ctx.cancel)
+                tries.retry(attempt, exc, ctx.cancel)
         fault_point("batch-committed")
         return result
 

@@ -144,7 +144,7 @@ def test_without_default_rules_only_custom_rules_apply() -> None:
         (FileRule(pattern="(unclosed", schema="a", table="b", type="sql"), "pattern", "invalid regular expression"),
         (FileRule(pattern="", schema="a", table="b", type="sql"), "pattern", "needs a pattern"),
         (FileRule(pattern="x", schema="a", table="b", type=""), "type", "needs a type"),
-        (FileRule(pattern="x", schema="a", table="b", type="parquet"), "type", "unknown file type"),
+        (FileRule(pattern="x", schema="a", table="b", type="orc"), "type", "unknown file type"),
         (FileRule(pattern="(x)", schema="a", table="$2", type="sql"), "table", "group '2'"),
         (FileRule(pattern="(?P<a>x)", schema="${b}", table="t", type="sql"), "schema", "group 'b'"),
         (FileRule(pattern="x", table="t", type="sql"), "schema", "needs a schema"),
