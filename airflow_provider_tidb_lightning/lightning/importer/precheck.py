@@ -27,6 +27,7 @@ from ..checkpoints.file_store import DEFAULT_PATH
 from ..common.connection import connect
 from ..common.server_info import detect_server
 from ..config.model import TaskConfig
+from ..config.storage_url import is_remote
 from ..errors import CheckpointError, LightningError, RequirementsNotMet
 from .file_facts import FileFactsCache
 from .plan import Plan, check_resumable
@@ -47,15 +48,24 @@ class Findings:
     server: str = ""
     samples: list[TableSample] = field(default_factory=list)
     checkpoint_error: CheckpointError | None = None
+    connect_error: pymysql.MySQLError | None = None
 
     def raise_if_any(self, task_id: str) -> None:
-        """One message for every problem; a checkpoint mismatch alone keeps its own error (and its remedy)."""
-        if self.checkpoint_error is not None and self.problems == [str(self.checkpoint_error)]:
+        """One line for every problem, numbered.
+
+        A problem that has its own error and is the only one keeps it, with the remedy its message
+        already gives: a checkpoint mismatch, or a target that cannot be reached (whose one line
+        :mod:`.failures` writes).
+        """
+        alone = self.problems[0] if len(self.problems) == 1 else None
+        if alone is not None and self.checkpoint_error is not None and alone == str(self.checkpoint_error):
             raise self.checkpoint_error
+        if alone is not None and self.connect_error is not None:
+            raise self.connect_error
         if self.problems:
-            listed = "\n".join(f"  - {problem}" for problem in self.problems)
+            listed = "; ".join(f"({n}) {problem}" for n, problem in enumerate(self.problems, 1))
             raise RequirementsNotMet(
-                f"task {task_id}: {len(self.problems)} pre-check(s) failed, nothing was written:\n{listed}\n"
+                f"task {task_id}: {len(self.problems)} pre-check(s) failed, nothing was written: {listed}. "
                 "Fix them and run again ([lightning] check-requirements = false skips the checks)",
                 problems=self.problems,
             )
@@ -78,6 +88,7 @@ def run_checks(config: TaskConfig, plan: Plan, task_id: str) -> Findings:
     try:
         conn = connect(config.tidb)
     except pymysql.MySQLError as exc:
+        findings.connect_error = exc
         findings.problems.append(f"cannot connect to the target {config.tidb.host}:{config.tidb.port} as "
                                  f"{config.tidb.user!r}: {exc.args[-1] if exc.args else exc}")
         return findings
@@ -107,7 +118,8 @@ def _check_source(config: TaskConfig, plan: Plan, findings: Findings) -> None:
                                  "file names)")
         return
     files = [f for job in plan.tables for s in job.sources for f in s.data_files]
-    unreadable = [f.relative for f in files if "://" not in f.path and not os.access(f.path, os.R_OK)]
+    local = not is_remote(source)  # an object store's listing already proved its objects readable
+    unreadable = [f.relative for f in files if local and not os.access(f.path, os.R_OK)]
     if unreadable:
         findings.problems.append(f"cannot read {len(unreadable)} data file(s) of {source}: "
                                  f"{', '.join(unreadable[:5])}{' ...' if len(unreadable) > 5 else ''}")

@@ -54,6 +54,7 @@ def test_a_user_without_insert_is_refused_before_anything_is_created(
     # the checkpoint and error schemas: CREATE and the DML the import sends there, in the same one message
     assert f"on `{fresh_db}_ckpt`" in message and f"on `{fresh_db}_info`" in message
     assert len(failed.value.problems) == 1, "the privileges of every schema are one problem, listed once"
+    assert "\n" not in message, "one line, as every failure of the command line"
     assert password not in message
     assert _tables(db_server, fresh_db) == set(), "no table was created"
     assert _schemas(db_server) == schemas_before, "no checkpoint or error schema was created"
