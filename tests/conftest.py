@@ -44,6 +44,12 @@ os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "example_dags"))
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+# OpenLineage events of every task run go to a file the lineage tests read (support/lineage.py);
+# the provider decides whether its listener exists when its plugin loads, so this is set here.
+OPENLINEAGE_FILE = Path(_AIRFLOW_HOME) / "openlineage.jsonl"
+os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+    {"type": "file", "log_file_path": str(OPENLINEAGE_FILE), "append": True}
+)
 if metadata.version("apache-airflow").startswith("2."):
     # Airflow 2's unit-test configuration picks LocalExecutor, which refuses SQLite; the
     # SequentialExecutor (Airflow 2's default, gone in Airflow 3) is the one that runs on it.

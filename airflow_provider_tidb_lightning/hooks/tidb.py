@@ -23,12 +23,15 @@ from ..lightning.config.model import TidbSection, TLSMode
 from ..lightning.errors import ConfigError
 
 if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Connection
+    from airflow.providers.openlineage.sqlparser import DatabaseInfo
     from sqlalchemy.engine import Engine
 
 # MySQL client error codes the connection test explains in words.
 _ER_ACCESS_DENIED = 1045
 _ER_BAD_DB = 1049
 _CR_CONN_HOST_ERROR = 2003
+_MYSQL_PORT = 3306
 _SSL_DICT_KEYS = {"ca": "ssl_ca", "cert": "ssl_cert", "key": "ssl_key", "verify": "ssl_verify"}
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
@@ -43,6 +46,10 @@ class TiDBHook(DbApiHook):
     ``verify``), ``charset``, ``connect_timeout``, ``read_timeout``, ``sql_mode`` and
     ``session_vars`` (an object, or its JSON text). Values may be strings, as they are when the
     connection comes from a URI such as ``tidb://root:pw@tidb:4000/app?status_port=10080``.
+
+    A ``mysql`` connection (MySqlHook's) works as well: its host, port (3306 when empty), login,
+    password, schema and the extras above are read the same way, so a connection that already
+    points MySqlHook at TiDB serves the import too.
 
     :param tidb_conn_id: the Airflow connection id (``tidb_default`` when omitted).
     :param schema: database to use instead of the connection's ``schema``.
@@ -117,7 +124,7 @@ class TiDBHook(DbApiHook):
         extras = _Extras(conn.extra_dejson, f"Airflow connection {self.get_conn_id()!r}")
         section = TidbSection(
             host=conn.host or TidbSection.host,
-            port=int(conn.port or self.default_port),
+            port=int(conn.port or self.port_default(conn)),
             user=conn.login or TidbSection.user,
             password=conn.password or "",
             status_port=extras.integer("status_port", TidbSection.status_port),
@@ -134,6 +141,31 @@ class TiDBHook(DbApiHook):
         if sql_mode is not None:
             section.sql_mode = sql_mode
         return section
+
+    def port_default(self, conn: Connection) -> int:
+        """The port an empty port field means: MySQL's for a ``mysql`` connection, TiDB's otherwise."""
+        return _MYSQL_PORT if conn.conn_type == "mysql" else self.default_port
+
+    def get_openlineage_database_info(self, connection: Connection) -> DatabaseInfo:
+        """MySqlHook's OpenLineage database info (``mysql://host:port``, information_schema columns).
+
+        TiDB speaks MySQL's protocol and OpenLineage names it ``mysql`` as well; only the default
+        port differs, so that a ``tidb`` connection without a port is named after port 4000.
+        """
+        from airflow.providers.mysql.hooks.mysql import MySqlHook
+
+        info = MySqlHook.get_openlineage_database_info(self, connection)
+        port = self.port_default(connection)
+        info.authority = DbApiHook.get_openlineage_authority_part(connection, default_port=port)
+        return info
+
+    def get_openlineage_database_dialect(self, connection: Connection) -> str:
+        """OpenLineage's SQL dialect for TiDB, as for MySQL."""
+        return "mysql"
+
+    def get_openlineage_default_schema(self) -> str | None:
+        """No schemas below databases, as in MySQL."""
+        return None
 
     def get_conn(self) -> pymysql.Connection:
         """Open an autocommit PyMySQL connection with the connection's TLS and session settings."""

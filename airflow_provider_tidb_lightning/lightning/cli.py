@@ -19,6 +19,7 @@ from .config import convert_loader_config, dump_task_toml, load_task_config
 from .config.model import CheckpointDriver, OnDuplicate
 from .errors import ConfigError, ImportCancelled
 from .importer.console import LEVELS, early_logger, report_failure, setup_logging
+from .importer.dry_run import dry_run
 from .importer.failures import EXIT_CONFIG, Failure, describe_failure
 from .importer.run import run_import
 
@@ -32,7 +33,8 @@ def _bool(text: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tidb-lightning-py", description=__doc__.splitlines()[0])
+    # --help prints plain text: the docstring's reStructuredText literals lose their backquotes.
+    p = argparse.ArgumentParser(prog="tidb-lightning-py", description=__doc__.splitlines()[0].replace("``", ""))
     p.add_argument("--config", help="tidb-lightning task configuration file (TOML)")
     p.add_argument("-d", dest="data_source_dir", help="directory of the data dump to read from")
     p.add_argument("--backend", help='import backend; only "tidb" is available')
@@ -50,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where checkpoints are kept")
     p.add_argument("--task-id", help="checkpoint identity (default: derived from the source and its routing)")
     p.add_argument("--region-concurrency", type=int, help="number of writer connections")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan (tables, chunks, bytes, an estimated time) and the pre-checks' findings, "
+                   "write nothing, and exit 1 if a pre-check failed")
+    p.add_argument("--status-addr", metavar="HOST:PORT",
+                   help="serve Prometheus /metrics and /progress/task on this address while importing, e.g. :8289")
     p.add_argument("--from-loader-config", metavar="LOADER_TOML",
                    help="print the task configuration equivalent to a Loader configuration, and exit")
     add_conformance_flags(p)
@@ -75,6 +82,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "checkpoint_driver": "checkpoint.driver", "region_concurrency": "lightning.region-concurrency",
         "filter": "mydumper.filter", "ca_path": "security.ca-path", "cert_path": "security.cert-path",
         "key_path": "security.key-path",
+        "status_addr": "lightning.status-addr",
     }
     # getattr with a default: tidb-lightning-py-ctl has only some of these flags.
     return {key: getattr(args, attr, None) for attr, key in mapping.items() if getattr(args, attr, None) is not None}
@@ -134,6 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, OSError) as exc:
         failure = Failure(describe_failure(exc, None).line, EXIT_CONFIG)
         return report_failure(prog, failure, early_logger(args.log_file or ""), args.log_file or "")
+    if args.dry_run:
+        try:
+            report = dry_run(config, task_id=args.task_id)
+        except Exception as exc:
+            return report_failure(prog, describe_failure(exc, config.tidb), log, config.lightning.file)
+        print(report.to_text())
+        return 1 if report.problems else 0
     with StopOnSignals(log) as stop:
         try:
             summary = run_import(config, task_id=args.task_id, cancel=stop.cancel, logger=log)

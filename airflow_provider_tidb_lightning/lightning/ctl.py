@@ -30,7 +30,7 @@ from .importer.refresh import shadow_key
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tidb-lightning-py-ctl", description=__doc__)
+    p = argparse.ArgumentParser(prog="tidb-lightning-py-ctl", description=__doc__.replace("``", ""))
     p.add_argument("--config", help="the task configuration file the import used (tidb-lightning-ctl's flags "
                                      "below may replace it or override it)")
     p.add_argument("--task-id", help="act on this task only (default: every task in the checkpoint store)")

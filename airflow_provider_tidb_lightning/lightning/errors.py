@@ -83,3 +83,14 @@ class CheckpointError(LightningError):
 
 class ImportCancelled(LightningError):
     """The import was asked to stop (``on_kill``, Ctrl-C) and stopped at a consistent point."""
+
+
+class RequirementsNotMet(LightningError):
+    """The pre-checks (``[lightning] check-requirements``) found problems; nothing was written.
+
+    ``problems`` lists each one; the message holds them all, one per line.
+    """
+
+    def __init__(self, message: str, *, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(message)

@@ -23,6 +23,9 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+import pymysql
+from airflow.providers.common.compat.assets import AssetAlias
+
 from ..hooks.object_storage import source_filesystem
 from ..hooks.tidb import TiDBHook
 from ..lightning.common.failpoint import fault_point
@@ -30,7 +33,18 @@ from ..lightning.config.load import load_task_config
 from ..lightning.config.model import TidbSection
 from ..lightning.config.storage_url import mask_url
 from ..lightning.errors import ConfigError, LightningError
+from ..lightning.importer.dry_run import dry_run
 from ..lightning.importer.run import run_import
+from ..lightning.mydump.discovery import discover
+from ..lightning.mydump.storage import open_storage
+from .lineage import (
+    ImportedTable,
+    asset_event_extra,
+    ensure_alias_registered,
+    imported_tables,
+    openlineage_datasets,
+    table_asset,
+)
 
 # The checkpoint lives on the target ("mysql" driver, empty DSN = the [tidb] server) rather than in
 # a local file, because a retry may run on a different worker than the try that failed.
@@ -80,8 +94,18 @@ class LightningImportOperator(BaseOperator):
         See docs/scale-out.md.
     :param worker: which worker of a shared import this is; a label for logs, and what
         ``.expand(worker=range(n))`` maps over.
+    :param asset_alias: name of the asset alias (``DatasetAlias`` on Airflow 2.11) through which a
+        successful import emits one asset event per target table, ``mysql://host:port/db/table``
+        with ``{"rows": ..., "bytes": ...}`` as extra; default ``tidb-lightning.<task_id>``. The
+        tables are known only once the dump is read, hence an alias rather than fixed outlets;
+        downstream DAGs schedule on the table assets themselves.
+    :param dry_run: plan the import and run the pre-checks without writing anything (``--dry-run``):
+        the plan goes to the log and to XCom, no asset event is emitted, and the task fails (without
+        retries) when a pre-check fails.
 
-    Returns the import summary (rows, bytes, tables, duration) to XCom.
+    Returns the import summary (rows, bytes, tables, duration) to XCom. With
+    apache-airflow-providers-openlineage installed, the task also reports the dump's files as
+    inputs and the target tables (schema, rows, bytes) as outputs.
     """
 
     template_fields: Sequence[str] = ("data_source_dir", "config", "config_overrides", "filters", "routes")
@@ -101,8 +125,13 @@ class LightningImportOperator(BaseOperator):
         source_conn_id: str | None = None,
         share_import: bool = False,
         worker: int | None = None,
+        asset_alias: str | None = None,
+        dry_run: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.asset_alias = asset_alias or f"tidb-lightning.{kwargs.get('task_id')}"
+        outlets = kwargs.pop("outlets", None) or []
+        kwargs["outlets"] = [*(outlets if isinstance(outlets, list) else [outlets]), AssetAlias(self.asset_alias)]
         super().__init__(**kwargs)
         self.tidb_conn_id = tidb_conn_id
         self.config = config
@@ -115,8 +144,13 @@ class LightningImportOperator(BaseOperator):
         self.source_conn_id = source_conn_id
         self.share_import = share_import
         self.worker = worker
+        # Not ``self.dry_run``: BaseOperator.dry_run() renders templates for `airflow tasks test --dry-run`.
+        self.dry_run_import = dry_run
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
         self._cancel: threading.Event | None = None
+        # What the last successful execute() imported, for get_openlineage_facets_on_complete().
+        self._imported: list[ImportedTable] = []
+        self._source_dir = ""
 
     def execute(self, context: Context) -> dict[str, Any]:
         ti = context["ti"]
@@ -137,6 +171,8 @@ class LightningImportOperator(BaseOperator):
             config.duplicate_mode,
             checkpoint_task_id,
         )
+        if self.dry_run_import:
+            return self._dry_run(config, checkpoint_task_id, filesystem)
         self._cancel = threading.Event()
         try:
             # Airflow 3's task logger has logging.Logger's methods without being one.
@@ -154,7 +190,62 @@ class LightningImportOperator(BaseOperator):
         except LightningError as exc:
             raise AirflowException(str(exc)) from exc
         self.log.info("Imported %d rows", summary.total_rows)
+        self._imported = self._describe(config, summary, filesystem)
+        self._source_dir = config.mydumper.data_source_dir
+        self._emit_asset_events(context, config.tidb)
         return summary.to_dict()
+
+    def _dry_run(self, config: Any, checkpoint_task_id: str, filesystem: Any) -> dict[str, Any]:
+        try:
+            report = dry_run(config, task_id=checkpoint_task_id, filesystem=filesystem)
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        except LightningError as exc:
+            raise AirflowException(str(exc)) from exc
+        self.log.info("%s", report.to_text())
+        if report.problems:
+            raise AirflowFailException(f"dry run: {len(report.problems)} pre-check(s) failed: "
+                                       + "; ".join(report.problems))
+        return report.to_dict()
+
+    def _describe(self, config: Any, summary: Any, filesystem: Any) -> list[ImportedTable]:
+        """The imported tables for asset events and lineage; a failure here does not fail the import.
+
+        Failing would send a finished import into a retry; its events are worth less than that.
+        """
+        try:
+            storage = open_storage(config.mydumper.data_source_dir, filesystem=filesystem)
+            return imported_tables(config, discover(config.mydumper, config.routes, storage), summary)
+        except (LightningError, pymysql.MySQLError, OSError) as exc:
+            self.log.warning("The import succeeded, but its tables could not be described for asset events "
+                             "and lineage: %s", exc)
+            return []
+
+    def _emit_asset_events(self, context: Context, target: TidbSection) -> None:
+        """One event per target table through the alias (``outlet_events`` works alike on 2.11 and 3.x).
+
+        A context without ``outlet_events`` is a direct ``execute()`` call outside a task run: no events.
+        """
+        if "outlet_events" not in context:
+            return
+        ensure_alias_registered(self.asset_alias)
+        events = context["outlet_events"][AssetAlias(self.asset_alias)]
+        for table in self._imported:
+            events.add(table_asset(target.host, target.port, table), extra=asset_event_extra(table))
+        self.log.info("Emitted %d asset event(s) through alias %r", len(self._imported), self.asset_alias)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the dump's data files in, the target tables (schema, rows, bytes) out.
+
+        Called by apache-airflow-providers-openlineage, which is then installed; the namespace of
+        the tables is the connection's ``get_openlineage_database_info``, as for MySqlHook.
+        """
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        hook = TiDBHook(tidb_conn_id=self.tidb_conn_id)
+        info = hook.get_openlineage_database_info(hook.connection)
+        inputs, outputs = openlineage_datasets(f"{info.scheme}://{info.authority}", self._imported, self._source_dir)
+        return OperatorLineage(inputs=inputs, outputs=outputs)
 
     def on_kill(self) -> None:
         """Ask the running import to stop at its next consistent point (it then raises ImportCancelled)."""

@@ -32,7 +32,8 @@ class TiDBTargetReadySensor(BaseSensorOperator):
     :param schema: also require this database to exist.
     :param empty_table: also require this table (``"table"`` in ``schema``, or ``"db.table"``) to
         exist and be empty, e.g. to refuse importing on top of data.
-    :param deferrable: wait in the triggerer (:class:`TiDBTargetReadyTrigger`) instead of a worker.
+    :param deferrable: wait in the triggerer (:class:`TiDBTargetReadyTrigger`) instead of a worker,
+        after one check in the worker: a target that is ready already never defers.
     """
 
     template_fields: Sequence[str] = ("schema", "empty_table")
@@ -72,7 +73,10 @@ class TiDBTargetReadySensor(BaseSensorOperator):
         if not self.deferrable:
             super().execute(context)
             return
-        # Defer at once: the trigger checks immediately, so a ready target costs no worker time either.
+        # Check once before deferring: a ready target (the usual case) then costs no deferral, and no
+        # deferral that fires a moment later, which raced with Airflow 3.3.2's scheduler into a retry.
+        if self.poke(context):
+            return
         self.defer(
             trigger=TiDBTargetReadyTrigger(
                 self.tidb_conn_id,

@@ -27,7 +27,8 @@ class TiDBTargetReadyTrigger(BaseTrigger):
     Yields exactly one event: ``{"status": "success", "message": ...}`` when ready, or
     ``{"status": "error", "message": ...}`` when the check itself cannot run (unknown connection,
     bad arguments). Not being ready yet is neither: the trigger waits ``poke_interval`` seconds
-    and checks again; the sensor's ``timeout`` bounds the whole wait.
+    and checks again, with the connection as it is then (a password or host corrected in the
+    meantime counts); the sensor's ``timeout`` bounds the whole wait.
     """
 
     def __init__(
@@ -62,8 +63,9 @@ class TiDBTargetReadyTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the target is ready, then yield one event."""
         try:
-            tidb = await sync_to_async(self._tidb_section)()
             while True:
+                # The connection is read again at every check: one fixed while the task waits is used next.
+                tidb = await sync_to_async(self._tidb_section)()
                 reason = await sync_to_async(target_not_ready_reason)(
                     tidb,
                     check_status_port=self.check_status_port,

@@ -83,3 +83,28 @@ def runtime_hooks() -> Any:
     from airflow.providers_manager import ProvidersManager
 
     return ProvidersManager().hooks
+
+
+def asset_events(dag_run: Any, task_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """(asset URI, extra) of every asset event one task of ``dag_run`` emitted (dataset events on 2.11)."""
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    if AIRFLOW_V_3:
+        from airflow.models.asset import AssetEvent as Event
+        from airflow.models.asset import AssetModel as Target
+
+        target_id = Event.asset_id
+    else:
+        from airflow.models.dataset import DatasetEvent as Event
+        from airflow.models.dataset import DatasetModel as Target
+
+        target_id = Event.dataset_id
+    query = (
+        select(Target.uri, Event.extra)
+        .join(Target, Target.id == target_id)
+        .where(Event.source_dag_id == dag_run.dag_id, Event.source_run_id == dag_run.run_id,
+               Event.source_task_id == task_id)
+    )
+    with create_session() as session:
+        return [(uri, dict(extra)) for uri, extra in session.execute(query)]

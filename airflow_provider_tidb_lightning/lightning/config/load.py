@@ -331,6 +331,8 @@ _KEYS: dict[str, _Key] = {
     "lightning.max-error.charset": _Key("lightning.max_error.charset", _integer(0)),
     "lightning.max-error.type": _Key("lightning.max_error.type", _integer(0)),
     "lightning.task-info-schema-name": _Key("lightning.task_info_schema_name", _name),
+    "lightning.check-requirements": _Key("lightning.check_requirements", _boolean),
+    "lightning.status-addr": _Key("lightning.status_addr", _string),
     "checkpoint.enable": _Key("checkpoint.enable", _boolean),
     "checkpoint.schema": _Key("checkpoint.schema", _name),
     "checkpoint.driver": _Key("checkpoint.driver", _enum(CheckpointDriver)),
@@ -442,7 +444,7 @@ _IGNORED_TABLES = frozenset({"post-restore", "cron"})
 _IGNORED = frozenset(
     _in(
         "lightning",
-        "status-addr server-mode pprof-port check-requirements index-concurrency io-concurrency "
+        "server-mode pprof-port index-concurrency io-concurrency "
         "meta-schema-name max-error-records max-size max-days max-backups format enable-diagnose-logs",
     )
     | _in(

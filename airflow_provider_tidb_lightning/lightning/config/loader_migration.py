@@ -32,6 +32,7 @@ _TOP_LEVEL = {
     "log-file": ("lightning", "file"),
     "pool-size": ("lightning", "region-concurrency"),
     "dir": ("mydumper", "data-source-dir"),
+    "status-addr": ("lightning", "status-addr"),
 }
 _DB_KEYS = {"host", "port", "user", "password", "sql-mode", "max-allowed-packet"}
 _ROUTE_KEYS = {
@@ -41,7 +42,6 @@ _ROUTE_KEYS = {
     "target-table": "target-table",
 }
 _DROPPED = {
-    "status-addr": "this provider serves no Prometheus metrics",
     "pprof-addr": "this provider serves no profiling endpoint",
 }
 _TIDB_STATUS_PORT = 10080

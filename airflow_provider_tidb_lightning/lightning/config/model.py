@@ -91,6 +91,8 @@ class LightningSection:
     table_concurrency: int = 6
     max_error: MaxError = field(default_factory=MaxError)
     task_info_schema_name: str = "lightning_task_info"
+    check_requirements: bool = True  # run importer/precheck.py before anything is written
+    status_addr: str = ""  # "host:port" (or ":port") of the /metrics and /progress/task endpoint; "" = none
 
 
 @dataclass

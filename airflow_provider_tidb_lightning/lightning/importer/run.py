@@ -48,10 +48,12 @@ from ..mydump.storage import open_storage
 from .chunk_step import ChunkStep, bytes_done, chunk_size
 from .failures import close_after_failure, open_checkpoint_store
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
+from .precheck import check_requirements
 from .progress import ProgressReporter
 from .refresh import SwapRefresh, plan_for
 from .scheduler import ClaimScheduler, LeaseKeeper, Scheduler, Work, poll_interval, worker_name
 from .stats import RunStats
+from .status import StatusSnapshot, serve_status
 from .summary import ImportSummary
 from .table_step import TableStep
 from .target_schema import create_view
@@ -83,9 +85,13 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
     storage = open_storage(config.mydumper.data_source_dir, filesystem=filesystem, cancel=cancel)
     layout = discover(config.mydumper, config.routes, storage)
     plan, swap = plan_for(config, build_plan(layout, config), task_id, log)
+    if config.lightning.check_requirements:  # before the store: opening the mysql store creates its schema
+        check_requirements(config, plan, task_id, log)
     store = open_checkpoint_store(config)
     try:
-        summary = _Import(config, plan, task_id, store, log, cancel or threading.Event(), swap, keep_summary).run()
+        importer = _Import(config, plan, task_id, store, log, cancel or threading.Event(), swap, keep_summary)
+        with serve_status(config.lightning.status_addr, importer.status, log):
+            summary = importer.run()
     except BaseException:
         close_after_failure(store, log)
         raise
@@ -128,6 +134,8 @@ class _Import:
         self.claim_seconds = 0.0  # time its writers spent claiming them
         self.final_outlook: Outlook | None = None  # the last look at the shared import, with no chunk left
         self.lost: list[str] = []  # chunks given up because another worker took their lease
+        self.phase = "schema"  # then data, finished (for the status endpoint)
+        self.scheduler: Scheduler | ClaimScheduler | None = None
 
     def run(self) -> ImportSummary:
         self.log.info("task %s: %d table(s), %d chunk(s), %d view(s), on-duplicate = %s", self.task_id,
@@ -192,6 +200,7 @@ class _Import:
                 for view in self.plan.views:
                     create_view(cur, view, self.config.mydumper.character_set)
         fault_point("task-finished")
+        self.phase = "finished"
         if self.keep_summary:  # before the checkpoint goes: from here on a retry finds one or the other
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
                 record_finished(cur, self.config.checkpoint.schema, self.task_id, summary.to_dict())
@@ -264,6 +273,22 @@ class _Import:
                                   "(another worker finished the import, or it was removed by hand)")
         self.tables = TableStep(self.store, self.task_id, saved.tables, self.log, self.swap)
 
+    def status(self) -> StatusSnapshot:
+        """The run as it stands, for ``status-addr`` (called from the status server's threads)."""
+        stats: RunStats | None = getattr(self, "stats", None)
+        tables: TableStep | None = getattr(self, "tables", None)
+        total = sum(len(job.chunks) for job in self.plan.tables)
+        waiting, unfinished = self.scheduler.counts() if self.scheduler else (total, total)
+        if self.scheduler is None and self.phase == "finished":
+            waiting = unfinished = 0  # every chunk had finished in an earlier run
+        rows, done, size = stats.progress() if stats else (0, 0, 0)
+        states = {job.key: str(tables.status(job.key)) if tables else "pending" for job in self.plan.tables}
+        summaries = stats.summaries(self.resumed) if stats else []
+        return StatusSnapshot(self.task_id, self.phase, states,
+                              {"pending": waiting, "running": unfinished - waiting, "finished": total - unfinished},
+                              rows, done, size, sum(t.bytes for t in summaries), time.monotonic() - self.started,
+                              [t.seconds for t in summaries if states.get(t.table) == "done"])
+
     def _load_checkpoint(self) -> TaskCheckpoint:
         new = self.plan.new_checkpoint(self.task_id)
         saved, created = self.store.load_or_create(new)
@@ -318,6 +343,8 @@ class _Import:
             scheduler = Scheduler(pending, self.config.lightning.table_concurrency, self.stop)
         if not left:
             return
+        self.scheduler = scheduler
+        self.phase = "data"
         errors: list[tuple[TableJob | None, BaseException]] = []
         workers = [threading.Thread(target=self._worker, args=(scheduler, chunks, ctx, errors),
                                     name=f"lightning-writer-{i}", daemon=True)

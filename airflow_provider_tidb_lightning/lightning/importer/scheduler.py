@@ -72,6 +72,11 @@ class Scheduler:
                 self._cond.wait(0.2)
             return None
 
+    def counts(self) -> tuple[int, int]:
+        """(chunks not handed out yet, chunks not finished yet), for the status endpoint."""
+        with self._cond:
+            return sum(len(q) for q in self._queues.values()), sum(self._left.values())
+
     def done(self, work: Work) -> bool:
         """A writer is through with ``work`` (finished); True when it was its table's last, which closes it."""
         with self._cond:
@@ -107,6 +112,7 @@ class ClaimScheduler:
         self.claims = 0  # how many chunks this process claimed (the summary reports it)
         self.last_outlook: Outlook | None = None  # the final one has no chunk left: the whole import's rows
         self.claim_seconds = 0.0  # time spent claiming (the benchmark's overhead figure)
+        self._seen: Outlook | None = None  # the latest look at the shared import, for the status endpoint
 
     def next(self) -> Work | None:
         wait = poll_interval(self._lease)
@@ -124,12 +130,18 @@ class ClaimScheduler:
                     self.claims += 1
                     return Work(job, chunk, claim.progress, claim.token)
             outlook = self._store.outlook(self._task_id)
+            self._seen = outlook or self._seen
             if outlook is None or outlook.unfinished == 0:
                 self.last_outlook = outlook or self.last_outlook
                 return None
             with self._cond:
                 self._cond.wait(wait)
         return None
+
+    def counts(self) -> tuple[int, int]:
+        """(chunks nobody holds, chunks not finished) as of this process's latest look, for the status endpoint."""
+        seen = self._seen
+        return (seen.claimable, seen.unfinished) if seen else (len(self._chunks), len(self._chunks))
 
     def done(self, work: Work) -> bool:
         """True: the table may be complete now (another worker may hold its last chunks; the store decides)."""

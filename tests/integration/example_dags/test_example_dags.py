@@ -24,8 +24,10 @@ from tests.support.db_checks import TPCH_COUNTS
 from tests.support.paths import REPO
 
 EXAMPLE_DAGS = REPO / "example_dags"
-EXAMPLE_DAG_IDS = {"tidb_lightning_daily_refresh", "tidb_lightning_backfill", "tidb_lightning_mapped_tables",
-                   "tidb_lightning_from_s3", "tidb_lightning_parallel_workers"}
+EXAMPLE_DAG_IDS = {
+    "tidb_lightning_daily_refresh", "tidb_lightning_backfill", "tidb_lightning_mapped_tables",
+    "tidb_lightning_from_s3", "tidb_lightning_parallel_workers", "tidb_lightning_table_consumer",
+}
 SAMPLE_ROWS = TPCH_COUNTS
 
 
@@ -267,3 +269,53 @@ def test_parallel_workers_share_one_import_and_a_retried_worker_resumes(
         cur.execute("SELECT COUNT(*) FROM `tidb_lightning_checkpoint`.`task_v1` WHERE `task_id` = %s",
                     (finish["task_id"],))
         assert cur.fetchone()[0] == 0
+
+
+def test_import_emits_one_asset_event_and_one_lineage_output_per_table(
+    airflow_db, dag_env, db_server, make_database, sample_dir, reference
+):
+    """8 TPC-H tables: 8 asset events named as the mysql provider names tables, 8 OpenLineage outputs.
+
+    The consumer example DAG is scheduled on exactly the asset the import emits for ``orders``.
+    """
+    from tests.conftest import OPENLINEAGE_FILE
+    from tests.support.airflow_compat import asset_events
+    from tests.support.lineage import completed_task_events
+
+    target = make_database("assets")
+    dag_env.setenv("TIDB_LIGHTNING_DEMO_HOST", db_server.host)
+    dag_env.setenv("TIDB_LIGHTNING_DEMO_PORT", str(db_server.port))
+    dag_env.setenv("TIDB_LIGHTNING_DEMO_DATABASE", target)
+    dump = sample_dir / "mydumper-sql"
+    dag = _load_dag("tidb_lightning_daily_refresh")
+    dag_run = run_dag_test(
+        dag, datetime(2025, 3, 4, tzinfo=UTC), run_conf={"dump_dir": str(dump), "routes": _route_to(target)},
+    )
+    assert dag_run.state == "success"
+    assert_matches_sample(db_server, reference, target)
+    summary = {t["table"]: t for t in _xcom(dag_run, "import_dump")["tables"]}
+
+    authority = f"{db_server.host}:{db_server.port}"
+    events = dict(asset_events(dag_run, "import_dump"))
+    assert set(events) == {f"mysql://{authority}/{target}/{table}" for table in SAMPLE_ROWS}
+    for table, rows in SAMPLE_ROWS.items():
+        extra = events[f"mysql://{authority}/{target}/{table}"]
+        assert extra["rows"] == rows
+        assert extra["bytes"] == summary[f"`{target}`.`{table}`"]["bytes"] > 0
+    consumer = _load_dag("tidb_lightning_table_consumer")
+    condition = getattr(consumer.timetable, "asset_condition", None) or consumer.timetable.dataset_condition
+    scheduled_on = {asset.uri for asset in condition.objects}
+    assert scheduled_on == {f"mysql://{authority}/{target}/orders"}
+
+    (complete,) = completed_task_events(OPENLINEAGE_FILE, dag_run.run_id, "import_dump")
+    outputs = {o["name"]: o for o in complete["outputs"]}
+    assert set(outputs) == {f"{target}.{table}" for table in SAMPLE_ROWS}
+    assert {o["namespace"] for o in outputs.values()} == {f"mysql://{authority}"}
+    lineitem = outputs[f"{target}.lineitem"]
+    assert lineitem["outputFacets"]["outputStatistics"]["rowCount"] == SAMPLE_ROWS["lineitem"]
+    assert lineitem["outputFacets"]["outputStatistics"]["size"] == summary[f"`{target}`.`lineitem`"]["bytes"]
+    fields = [f["name"] for f in lineitem["facets"]["schema"]["fields"]]
+    assert fields[:2] == ["l_orderkey", "l_partkey"] and len(fields) == 16
+    data_files = {str(path.resolve()) for path in dump.iterdir() if not path.name.endswith(("-schema.sql",
+                  "-schema-create.sql", "metadata")) and path.is_file()}
+    assert {(i["namespace"], i["name"]) for i in complete["inputs"]} == {("file", path) for path in data_files}

@@ -69,10 +69,11 @@ def tiny_dump(tmp_path: Path) -> Path:
     return dump
 
 
-def _task(tmp_path: Path, server, db: str, dump: Path, **tidb: object) -> Path:
+def _task(tmp_path: Path, server, db: str, dump: Path, lightning: dict[str, object] | None = None,
+          **tidb: object) -> Path:
     tables = ("nation",)
     return write_task(tmp_path / f"task-{uuid.uuid4().hex[:6]}.toml", server, db, dump, tables=tables,
-                      tidb={"password": SECRET, **tidb})
+                      tidb={"password": SECRET, **tidb}, lightning=lightning or {})
 
 
 @pytest.mark.parametrize("prog", MODULES)
@@ -114,7 +115,9 @@ def limited_user(db_server, fresh_db) -> Iterator[str]:
 
 @pytest.mark.parametrize("prog", MODULES)
 def test_user_without_rights_on_the_checkpoint_schema(prog, db_server, fresh_db, tiny_dump, tmp_path, limited_user):
-    task = _task(tmp_path, db_server, fresh_db, tiny_dump, user=limited_user)
+    """The server's own refusal, as the import meets it (the pre-checks, off here, would find it first)."""
+    task = _task(tmp_path, db_server, fresh_db, tiny_dump, lightning={"check-requirements": False},
+                 user=limited_user)
     log = tmp_path / "run.log"
     line = assert_one_line(prog, _run(_command(prog, task, log)), log, 1,
                            f"user {limited_user!r} may not use the checkpoint schema `{fresh_db}_ckpt`",
@@ -123,6 +126,19 @@ def test_user_without_rights_on_the_checkpoint_schema(prog, db_server, fresh_db,
     with db_server.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (fresh_db,))
         assert cur.fetchone()[0] == 0, "nothing is imported without a checkpoint"
+
+
+def test_pre_checks_name_every_missing_privilege_in_one_line(db_server, fresh_db, tiny_dump, tmp_path, limited_user):
+    prog = "tidb-lightning-py"
+    task = _task(tmp_path, db_server, fresh_db, tiny_dump, user=limited_user)
+    log = tmp_path / "run.log"
+    assert_one_line(prog, _run(_command(prog, task, log)), log, 1, "pre-check(s) failed, nothing was written",
+                    f"user {limited_user!r} lacks privileges", f"`{fresh_db}_ckpt`", f"`{fresh_db}_info`",
+                    "check-requirements = false")
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (%s, %s)",
+                    (f"{fresh_db}_ckpt", f"{fresh_db}_info"))
+        assert cur.fetchone()[0] == 0, "the pre-checks refuse before the checkpoint or error schema exists"
 
 
 def _on_a_full_disk(cmd: list[str], disk: Path, seed: Path | None = None) -> list[str]:

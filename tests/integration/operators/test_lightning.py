@@ -198,3 +198,72 @@ def test_session_settings_of_the_task_file_are_kept(db_server, tidb_conn_id: str
     with db_server.connect() as conn, conn.cursor() as cur:
         cur.execute(f"SELECT v FROM `{fresh_db}`.t")
         assert cur.fetchone() == ("abc",)
+
+
+def test_an_existing_mysql_connection_works_too(
+    db_server, fresh_db: str, sample_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MySqlHook user's ``mysql`` connection to the server imports, and lineage names it mysql://host:port."""
+    monkeypatch.setenv("AIRFLOW_CONN_MYSQL_TARGET", json.dumps({
+        "conn_type": "mysql", "host": db_server.host, "port": db_server.port, "login": db_server.user,
+        "password": db_server.password,
+    }))
+    op = LightningImportOperator(
+        task_id="import", tidb_conn_id="mysql_target", data_source_dir=str(sample_dir / "mydumper-sql"),
+        filters=["tpch.nation", "tpch.region"], routes=_route_to(fresh_db),
+    )
+    op.execute(_context())
+    assert _tables(db_server, fresh_db) == SMALL_TABLES
+    lineage = op.get_openlineage_facets_on_complete(None)
+    namespace = f"mysql://{db_server.host}:{db_server.port}"
+    assert sorted((o.namespace, o.name) for o in lineage.outputs) == [
+        (namespace, f"{fresh_db}.nation"), (namespace, f"{fresh_db}.region")]
+    assert {o.outputFacets["outputStatistics"].rowCount for o in lineage.outputs} == set(SMALL_TABLES.values())
+
+
+def test_a_mysql_connection_without_a_port_means_3306(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_tidb_lightning.hooks.tidb import TiDBHook
+
+    for conn_type, port in (("mysql", 3306), ("tidb", 4000)):
+        monkeypatch.setenv("AIRFLOW_CONN_NO_PORT", json.dumps({"conn_type": conn_type, "host": "db.internal"}))
+        hook = TiDBHook(tidb_conn_id="no_port")
+        assert hook.get_tidb_section().port == port
+        info = hook.get_openlineage_database_info(hook.connection)
+        assert (info.scheme, info.authority) == ("mysql", f"db.internal:{port}")
+
+
+def test_dry_run_returns_the_plan_and_writes_nothing(db_server, tidb_conn_id: str, fresh_db: str,
+                                                     sample_dir: Path) -> None:
+    op = LightningImportOperator(
+        task_id="import", tidb_conn_id=tidb_conn_id, data_source_dir=str(sample_dir / "mydumper-sql"),
+        filters=["tpch.nation", "tpch.region"], routes=_route_to(fresh_db), dry_run=True,
+    )
+    context = _context()
+    plan = op.execute(context)
+    json.dumps(plan)
+    assert plan["dry_run"] is True and plan["problems"] == []
+    assert plan["task_id"] == f"operator_tests.import.{context['ti'].run_id}.-1"
+    assert [t["table"] for t in plan["tables"]] == [f"`{fresh_db}`.`nation`", f"`{fresh_db}`.`region`"]
+    assert _tables(db_server, fresh_db) == {}
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'tidb_lightning_checkpoint'")
+        had_checkpoint_schema = cur.fetchone()[0]
+        if had_checkpoint_schema:  # left by another test: this task's checkpoint must not be in it
+            cur.execute("SELECT COUNT(*) FROM `tidb_lightning_checkpoint`.`task_v1` WHERE `task_id` = %s",
+                        (plan["task_id"],))
+            assert cur.fetchone()[0] == 0
+    assert op._imported == []  # nothing for asset events or lineage
+
+
+def test_dry_run_fails_without_retries_on_a_failed_pre_check(tidb_conn_id: str, sample_dir: Path,
+                                                             monkeypatch: pytest.MonkeyPatch, db_server) -> None:
+    from tests.support.airflow_compat import AirflowFailException
+
+    monkeypatch.setenv("AIRFLOW_CONN_TIDB_NOBODY", json.dumps({
+        "conn_type": "tidb", "host": db_server.host, "port": db_server.port, "login": "nobody_at_all",
+        "password": "pw-3c9a"}))
+    op = LightningImportOperator(task_id="import", tidb_conn_id="tidb_nobody",
+                                 data_source_dir=str(sample_dir / "mydumper-sql"), dry_run=True)
+    with pytest.raises(AirflowFailException, match="cannot connect to the target") as failed:
+        op.execute(_context())
+    assert "pw-3c9a" not in str(failed.value)

@@ -106,3 +106,29 @@ def test_deferrable_sensor_defers_to_the_trigger_and_resumes(tidb_conn_id: str) 
     sensor.execute_complete({}, {"status": "success", "message": "ready"})
     with pytest.raises(AirflowException, match="no such connection"):
         sensor.execute_complete({}, {"status": "error", "message": "no such connection"})
+
+
+def test_run_uses_a_connection_fixed_while_it_waits(db_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong password keeps the trigger waiting; the corrected connection is used at the next check."""
+    variable = "AIRFLOW_CONN_TIDB_TRIGGER_FIXED"
+    conn = {"conn_type": "tidb", "host": db_server.host, "port": db_server.port, "login": db_server.user,
+            "password": "wrong-password"}
+    monkeypatch.setenv(variable, json.dumps(conn))
+    trigger = TiDBTargetReadyTrigger("tidb_trigger_fixed", poke_interval=0.1)
+
+    async def scenario() -> Any:
+        waiting = asyncio.ensure_future(_first_event_async(trigger))
+        await asyncio.sleep(0.5)
+        assert not waiting.done(), "the trigger fired with a wrong password"
+        monkeypatch.setenv(variable, json.dumps({**conn, "password": db_server.password}))
+        return await asyncio.wait_for(waiting, 10)
+
+    event = asyncio.run(scenario())
+    assert event.payload == {"status": "success", "message": f"{db_server.host}:{db_server.port} is ready"}
+
+
+def test_deferrable_sensor_does_not_defer_when_the_target_is_ready(tidb_conn_id: str, fresh_db: str) -> None:
+    sensor = TiDBTargetReadySensor(
+        task_id="ready", tidb_conn_id=tidb_conn_id, schema=fresh_db, deferrable=True, poke_interval=3, timeout=90
+    )
+    sensor.execute({})  # returns instead of raising TaskDeferred

@@ -490,7 +490,7 @@ def test_unreadable_and_invalid_files(tmp_path):
 def test_other_backends_keys_are_ignored_with_one_warning(tmp_path, caplog):
     toml = """
 [lightning]
-check-requirements = true
+pprof-port = 8289
 index-concurrency = 2
 [tikv-importer]
 backend = "tidb"
@@ -516,7 +516,7 @@ log-progress = "5m"
     assert len(warnings) == 1
     message = warnings[0].getMessage()
     for key in (
-        "lightning.check-requirements",
+        "lightning.pprof-port",
         "lightning.index-concurrency",
         "tikv-importer.sorted-kv-dir",
         "mydumper.batch-size",

@@ -1,0 +1,82 @@
+"""``[lightning] status-addr``: /metrics and /progress/task scraped while a real import runs."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from airflow_provider_tidb_lightning.lightning.errors import ConfigError
+from airflow_provider_tidb_lightning.lightning.importer.run import run_import
+from airflow_provider_tidb_lightning.lightning.importer.status import parse_status_addr
+from tests.support.db_checks import TPCH_COUNTS
+from tests.support.engine_helpers import task_config
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return bytes(response.read())
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_and_progress_during_an_import(db_server, sample_dir: Path, fresh_db: str) -> None:
+    port = _free_port()
+    config = task_config(
+        db_server, sample_dir / "mydumper-sql", fresh_db,
+        mydumper={"filter": ["tpch.lineitem"]},
+        lightning={"status-addr": f"127.0.0.1:{port}", "region-concurrency": 1},
+        tikv_importer={"logical-import-batch-rows": 100},  # many small commits: the scrape lands mid-import
+    )
+    files = sorted((sample_dir / "mydumper-sql").glob("tpch.lineitem.*.sql"))
+    outcome: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: outcome.update(summary=run_import(config)), daemon=True)
+    worker.start()
+    during = progress = None
+    while worker.is_alive() and during is None:
+        try:
+            metrics = _samples(_get(f"http://127.0.0.1:{port}/metrics").decode())
+        except OSError:  # not listening yet
+            time.sleep(0.05)
+            continue
+        rows = metrics[("lightning_rows", (("state", "written"),))]
+        if 0 < rows < TPCH_COUNTS["lineitem"]:
+            during = metrics
+            progress = json.loads(_get(f"http://127.0.0.1:{port}/progress/task"))
+        else:
+            time.sleep(0.02)
+    worker.join(120)
+    assert during is not None and progress is not None, "no scrape landed while rows were being written"
+    assert during[("lightning_bytes", (("state", "total"),))] == sum(f.stat().st_size for f in files)
+    assert 0 < during[("lightning_bytes", (("state", "read"),))] < sum(f.stat().st_size for f in files)
+    chunks = {state: during[("lightning_chunks", (("state", state),))] for state in ("pending", "running", "finished")}
+    assert sum(chunks.values()) == len(files) and chunks["running"] == 1, chunks  # one writer
+    assert during[("lightning_tables", (("result", "success"), ("state", "schema-created")))] == 1
+    assert progress["phase"] == "data"
+    assert progress["task_id"] == outcome["summary"].task_id  # type: ignore[attr-defined]
+    assert 0 < progress["percent"] < 100 and progress["rows"] >= during[("lightning_rows", (("state", "written"),))]
+    assert outcome["summary"].total_rows == TPCH_COUNTS["lineitem"]  # type: ignore[attr-defined]
+    with pytest.raises(OSError):  # the endpoint goes away with the import
+        _get(f"http://127.0.0.1:{port}/metrics")
+
+
+def test_status_addr_forms() -> None:
+    assert parse_status_addr(":8289") == ("0.0.0.0", 8289)
+    assert parse_status_addr("127.0.0.1:0") == ("127.0.0.1", 0)
+    with pytest.raises(ConfigError, match="lightning.status-addr"):
+        parse_status_addr("8289")
