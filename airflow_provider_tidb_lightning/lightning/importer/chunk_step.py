@@ -15,6 +15,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from ..backend.tidb.encoder import RowEncoder, column_kind, insert_prefix
+from ..backend.tidb.load_data import LoadDataEncoder, LoadDataTarget, field_terminator, load_statement, usable_for
 from ..backend.tidb.writer import BadRow, BatchResult, BatchWriter, ChunkTarget
 from ..checkpoints import CheckpointStore
 from ..checkpoints.model import ChunkProgress
@@ -24,8 +25,8 @@ from ..errormanager.records import BudgetExceeded, ErrorBudget
 from ..errors import ImportCancelled, ImportFailed, SchemaError
 from ..mydump.compression import open_source, skip_to
 from ..mydump.csv_parser import CSVReader
-from ..mydump.layout import Chunk
-from ..mydump.rows import ReadPosition
+from ..mydump.layout import Chunk, DataFile
+from ..mydump.rows import ReadPosition, RowBatch
 from ..mydump.sql_parser import SQLReader
 from .file_facts import FileFactsCache
 from .plan import TableJob
@@ -69,7 +70,7 @@ class ChunkStep:
 
     def __init__(self, config: TaskConfig, store: CheckpointStore, task_id: str, *, stats: RunStats,
                  budget: ErrorBudget, table_columns: dict[str, list[tuple[str, str]]], max_statement: int,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, load_data: bool = False) -> None:
         self._config = config
         self._store = store
         self._task_id = task_id
@@ -84,13 +85,16 @@ class ChunkStep:
         self._prefixes: dict[str, Callable[[tuple[str, ...] | None], bytes]] = {}
         self._encoders: dict[tuple[str, tuple[str, ...] | None], RowEncoder] = {}
         self._lock = threading.Lock()
+        self._load_data = load_data  # CSV batches go as LOAD DATA (logical-import-method, where the server can)
 
     def write(self, writer: BatchWriter, job: TableJob, chunk: Chunk, saved: ChunkProgress) -> None:
         """Write ``chunk`` from ``saved`` to its end with ``writer``, then mark it finished."""
         data_file = chunk.file
         facts = self._facts.get(data_file)
+        encoder = self._encoder_for(job, facts.columns) if data_file.format != "sql" else None
+        load = self._load_data_target(job, data_file, facts.columns, facts.session.charset, encoder)
         target = ChunkTarget(job.key, self._prefix_for(job), data_file.relative, facts.session,
-                             _StoreProgress(self._store, self._task_id, chunk.key), self._admit)
+                             _StoreProgress(self._store, self._task_id, chunk.key), self._admit, load)
         position, rows = saved.position, saved.rows
         done = bytes_done(chunk, position.offset)
         reader: SQLReader | CSVReader
@@ -103,9 +107,12 @@ class ChunkStep:
                 if position.offset < facts.header_end:
                     position = ReadPosition(facts.header_end)
                 skip_to(stream, position.offset, path=data_file.relative)
+                assert encoder is not None
                 reader = CSVReader(stream, path=data_file.relative, csv=self._config.mydumper.csv,
                                    start=position.offset, end=chunk.end, columns=facts.columns,
-                                   encoder=self._encoder_for(job, facts.columns), block_size=self._block_size)
+                                   encoder=encoder if load is None else LoadDataEncoder(encoder.column_kinds,
+                                                                                        self._terminator),
+                                   block_size=self._block_size)
             for batch in reader.batches(self._batch_bytes, self._batch_rows):
                 if self._stop.is_set():
                     raise ImportCancelled("stopped")
@@ -119,6 +126,31 @@ class ChunkStep:
         self._store.finish_chunk(self._task_id, chunk.key, ChunkProgress(position, rows))
         self._stats.add_source_bytes(chunk_size(chunk) - done)
         fault_point("chunk-finished")
+
+    def _load_data_target(self, job: TableJob, data_file: DataFile, columns: tuple[str, ...] | None, charset: str,
+                          encoder: RowEncoder | None) -> LoadDataTarget | None:
+        """How this CSV chunk's batches go as LOAD DATA, or None for INSERT (SQL files, tables with BIT)."""
+        if not self._load_data or encoder is None or not usable_for(encoder.column_kinds):
+            return None
+        statement = load_statement(self._config.duplicate_mode, job.schema, job.table, columns, charset,
+                                   self._terminator)
+        tidb = self._config.tidb
+        return LoadDataTarget(statement, partial(self._read_again, data_file, columns, encoder),
+                              f"{tidb.host}:{tidb.port}")
+
+    def _read_again(self, data_file: DataFile, columns: tuple[str, ...] | None, encoder: RowEncoder,
+                    batch: RowBatch) -> RowBatch:
+        """A LOAD DATA batch's rows read again from the file as INSERT tuples (the server did not take it whole)."""
+        with open_source(data_file.path, data_file.compression) as stream:
+            skip_to(stream, batch.first_offset, path=data_file.relative)
+            reader = CSVReader(stream, path=data_file.relative, csv=self._config.mydumper.csv,
+                               start=batch.first_offset, end=batch.end.offset, columns=columns, encoder=encoder,
+                               block_size=self._block_size)
+            return next(reader.batches(1 << 62, 1 << 62))
+
+    @property
+    def _terminator(self) -> bytes:
+        return field_terminator(self._config.mydumper.csv.separator)
 
     def _admit(self, target: ChunkTarget, result: BatchResult) -> None:
         """Before COMMIT: refuse a batch whose bad rows or conflicts would break the error budget.
