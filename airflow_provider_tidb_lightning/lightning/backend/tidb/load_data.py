@@ -138,8 +138,9 @@ class LoadDataEncoder:
             elif value:
                 if value in text:
                     return True
-            elif text[:1] == sep or sep + sep in text or sep + b"\n" in text or b"\n" + sep in text:
-                return True
+            elif text[:1] in (sep[:1], b"\n") or any(map(text.__contains__, (sep + sep, sep + b"\n", b"\n" + sep,
+                                                                            b"\n\n"))):
+                return True  # an empty field: at a line's start or end, between two separators, or alone
         return False
 
 
