@@ -22,6 +22,7 @@ from benchmarks.loader import FAILED, NOT_AVAILABLE, OK, SQL_INPUT, Loader, Outc
 from benchmarks.measure import LoaderFailed
 from benchmarks.ours import our_loaders
 from benchmarks.peers import peer_loaders
+from benchmarks.plot import draw, save_results
 from benchmarks.prerequisites import ensure_tools
 from benchmarks.report import RunInfo, render, summarise
 from benchmarks.server import ScratchServer
@@ -44,6 +45,9 @@ def parse_args(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
                         help="leave the server running and every loaded database in place, for inspection")
     parser.add_argument("--repeat", type=_positive, default=1, metavar="N",
                         help="run every loader N times (interleaved) and report the median time (default 1)")
+    parser.add_argument("--plot", type=Path, default=CACHE_DIR / "throughput.png", metavar="PNG",
+                        help="where to draw rows/s per loader and scale, from every scale run so far "
+                             "(default .bench/throughput.png)")
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help=f"run only these loaders (shell patterns allowed): {', '.join(names)}")
     return parser.parse_args(argv)
@@ -138,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     text = render(outcomes, info, mismatches)
     print("\n" + text)
     (CACHE_DIR / "last.md").write_text(text)
+    save_results(CACHE_DIR, args.scale, info.total_rows, outcomes)
+    if draw(CACHE_DIR, args.plot, [lo.name for lo in loaders]):
+        print(f"plot: {args.plot}")
     if mismatches:
         print(f"!!! {len(mismatches)} DATA MISMATCH(ES): loaders disagree on what was loaded !!!",
               file=sys.stderr)

@@ -1,0 +1,60 @@
+"""The throughput plot: rows per second of every loader at every scale measured so far.
+
+Each run keeps its medians in ``.bench/results/sf<scale>.json`` (a loader run again replaces its
+entry), so runs at SF 0.1, 0.3 and 1 add up to one picture. ``make bench`` draws it to
+``.bench/throughput.png``; docs/performance.md shows a copy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.loader import OK, Outcome
+
+RESULTS = "results"
+
+
+def save_results(cache_dir: Path, scale: float, total_rows: int, outcomes: list[Outcome]) -> Path:
+    """Merge this run's medians into the scale's results file; returns its path."""
+    path = cache_dir / RESULTS / f"sf{scale:g}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    for o in outcomes:
+        if o.status == OK and o.measurement is not None:
+            saved[o.loader.name] = {"input": o.loader.input, "seconds": round(o.measurement.seconds, 3),
+                                    "rows_per_s": round(total_rows / o.measurement.seconds),
+                                    "peak_rss_mb": round(o.measurement.peak_rss_mb, 1)}
+    path.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def draw(cache_dir: Path, out: Path, order: list[str]) -> Path | None:
+    """A grouped bar chart (loaders across, one bar per scale); None when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install -e '.[test]'): no plot")
+        return None
+    runs = {float(p.stem[2:]): json.loads(p.read_text()) for p in (cache_dir / RESULTS).glob("sf*.json")}
+    if not runs:
+        return None
+    names = [n for n in order if any(n in r for r in runs.values())]
+    width = 0.8 / len(runs)
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.9 * len(names)), 4.5))
+    for i, scale in enumerate(sorted(runs)):
+        values = [runs[scale].get(n, {}).get("rows_per_s", 0) / 1000 for n in names]
+        ax.bar([x + i * width for x in range(len(names))], values, width, label=f"SF {scale:g}")
+    ax.set_xticks([x + width * (len(runs) - 1) / 2 for x in range(len(names))], names, rotation=30, ha="right")
+    ax.set_ylabel("thousand rows / s (higher is faster)")
+    ax.set_title("TPC-H load into MariaDB, 2 cores shared by loader and server")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
