@@ -63,7 +63,8 @@ def task_toml(variant: Variant, target: Target) -> str:
     if variant.csv:
         # Table files are named "<table>.tbl", which no default rule maps to a table: say it here.
         sections += [
-            _section("mydumper.csv", separator="|", delimiter="", header=False, trim_last_separator=True),
+            _section("mydumper.csv", separator="|", delimiter="", terminator="\n", header=False,
+                     trim_last_separator=True),
             _section("[mydumper.files]", pattern=r"^(\w+)\.tbl$", schema=SOURCE_DB, table="$1", type="csv"),
         ]
     return "\n".join(sections)

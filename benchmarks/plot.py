@@ -1,7 +1,8 @@
 """The throughput plot: rows per second of every loader at every scale measured so far.
 
-Each run keeps its medians in ``.bench/results/sf<scale>.json`` (a loader run again replaces its
-entry), so runs at SF 0.1, 0.3 and 1 add up to one picture. ``make bench`` draws it to
+Each run keeps its medians in ``.bench/results/sf<scale>.json`` (the scale's last run replaces the
+file: numbers from one run are comparable, a shared machine's numbers from two runs are not), so
+runs at SF 0.1, 0.3 and 1 add up to one picture. ``make bench`` draws it to
 ``.bench/throughput.png``; docs/performance.md shows a copy.
 """
 
@@ -16,10 +17,10 @@ RESULTS = "results"
 
 
 def save_results(cache_dir: Path, scale: float, total_rows: int, outcomes: list[Outcome]) -> Path:
-    """Merge this run's medians into the scale's results file; returns its path."""
+    """Write this run's medians as the scale's results file; returns its path."""
     path = cache_dir / RESULTS / f"sf{scale:g}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    saved = json.loads(path.read_text()) if path.is_file() else {}
+    saved = {}
     for o in outcomes:
         if o.status == OK and o.measurement is not None:
             saved[o.loader.name] = {"input": o.loader.input, "seconds": round(o.measurement.seconds, 3),
