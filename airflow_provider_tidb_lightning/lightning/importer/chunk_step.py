@@ -133,7 +133,7 @@ class ChunkStep:
         if not self._load_data or encoder is None or not usable_for(encoder.column_kinds):
             return None
         statement = load_statement(self._config.duplicate_mode, job.schema, job.table, columns, charset,
-                                   self._terminator)
+                                   self._terminator, no_backslash_escapes=encoder.no_backslash_escapes)
         tidb = self._config.tidb
         return LoadDataTarget(statement, partial(self._read_again, data_file, columns, encoder),
                               f"{tidb.host}:{tidb.port}")

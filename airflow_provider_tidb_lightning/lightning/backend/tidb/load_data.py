@@ -155,16 +155,20 @@ class LoadDataTarget:
 
 
 def load_statement(mode: str, schema: str, table: str, columns: tuple[str, ...] | None, charset: str,
-                   terminator: bytes) -> bytes:
+                   terminator: bytes, *, no_backslash_escapes: bool = False) -> bytes:
     """``LOAD DATA LOCAL INFILE`` for one table, its duplicate mode mapped as INSERT's is: error -> none
     (LOCAL skips duplicates with a warning, which sends the batch to INSERT), replace -> ``REPLACE``,
-    ignore -> ``IGNORE``. ``charset`` is the session's, a plain name the importer checked."""
+    ignore -> ``IGNORE``. ``charset`` is the session's, a plain name the importer checked.
+
+    The terminators are written as raw bytes inside their quotes, and the escape character as the
+    session's ``sql_mode`` reads a lone backslash, so the statement means the same either way.
+    """
     duplicates = {"error": "", "replace": " REPLACE", "ignore": " IGNORE"}[mode]
     column_list = f" ({','.join(quote_identifier(c) for c in columns)})" if columns else ""
-    term = "\\t" if terminator == _TAB else terminator.decode("ascii")
+    escape = "\\" if no_backslash_escapes else "\\\\"
     return (f"LOAD DATA LOCAL INFILE '{STREAM_NAME}'{duplicates} INTO TABLE {quote_table(schema, table)} "
-            f"CHARACTER SET {charset} FIELDS TERMINATED BY '{term}' ENCLOSED BY '' ESCAPED BY '\\\\' "
-            f"LINES STARTING BY '' TERMINATED BY '\\n'{column_list}").encode()
+            f"CHARACTER SET {charset} FIELDS TERMINATED BY '{terminator.decode('ascii')}' ENCLOSED BY '' "
+            f"ESCAPED BY '{escape}' LINES STARTING BY '' TERMINATED BY '\n'{column_list}").encode()
 
 
 @dataclass(frozen=True)

@@ -79,26 +79,26 @@ _UNESCAPE = {b"0": b"\x00", b"n": b"\n", b"t": b"\t", b"r": b"\r", b"b": b"\b", 
 
 
 def read_back(line: bytes, term: bytes) -> list[bytes | None]:
-    """A stream line as the server reads it: ``ESCAPED BY '\\\\'``, nothing enclosed."""
+    """A stream line as the server reads it: ``ESCAPED BY '\\'``, nothing enclosed."""
     fields: list[bytes | None] = []
     current = bytearray()
+    null = False  # the field so far is exactly the escape sequence \N
     i = 0
     while i < len(line):
         if line[i : i + 1] == b"\\":
             nxt = line[i + 1 : i + 2]
+            null = nxt == b"N" and not current and not null
             current += _UNESCAPE.get(nxt, nxt)
             i += 2
-            if nxt == b"N" and not current[:-1] and (i == len(line) or line[i : i + len(term)] == term):
-                current = bytearray(b"\\N")  # a whole-field \N: NULL, marked until the field ends
-            continue
-        if line[i : i + len(term)] == term:
-            fields.append(None if current == b"\\N" else bytes(current))
-            current = bytearray()
+        elif line[i : i + len(term)] == term:
+            fields.append(None if null else bytes(current))
+            current, null = bytearray(), False
             i += len(term)
-            continue
-        current += line[i : i + 1]
-        i += 1
-    fields.append(None if current == b"\\N" else bytes(current))
+        else:
+            current += line[i : i + 1]
+            null = False
+            i += 1
+    fields.append(None if null else bytes(current))
     return fields
 
 
@@ -136,9 +136,10 @@ def test_statement_maps_the_duplicate_mode_and_quotes_names() -> None:
     statement = load_statement("replace", "d`b", "t", ("a", "b`c"), "utf8mb4", b"|")
     assert statement == (b"LOAD DATA LOCAL INFILE 'lightning-batch' REPLACE INTO TABLE `d``b`.`t` CHARACTER SET "
                          b"utf8mb4 FIELDS TERMINATED BY '|' ENCLOSED BY '' ESCAPED BY '\\\\' LINES STARTING BY '' "
-                         b"TERMINATED BY '\\n' (`a`,`b``c`)")
+                         b"TERMINATED BY '\n' (`a`,`b``c`)")
     assert b" IGNORE INTO" in load_statement("ignore", "d", "t", None, "binary", b"\t")
-    assert b"'lightning-batch' INTO" in load_statement("error", "d", "t", None, "binary", b"\t")
+    plain = load_statement("error", "d", "t", None, "binary", b"\t", no_backslash_escapes=True)
+    assert b"'lightning-batch' INTO" in plain and b"TERMINATED BY '\t'" in plain and b"ESCAPED BY '\\' " in plain
 
 
 @pytest.mark.parametrize(("mode", "outcome", "conflicts"), [
