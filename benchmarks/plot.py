@@ -25,7 +25,9 @@ def save_results(cache_dir: Path, scale: float, total_rows: int, outcomes: list[
         if o.status == OK and o.measurement is not None:
             saved[o.loader.name] = {"input": o.loader.input, "seconds": round(o.measurement.seconds, 3),
                                     "rows_per_s": round(total_rows / o.measurement.seconds),
-                                    "peak_rss_mb": round(o.measurement.peak_rss_mb, 1)}
+                                    "peak_rss_mb": round(o.measurement.peak_rss_mb, 1),
+                                    "server_cpu_s": round(o.measurement.server_cpu_s, 2),
+                                    "client_cpu_s": round(o.measurement.client_cpu_s, 2)}
     path.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
     return path
 

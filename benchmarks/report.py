@@ -46,8 +46,10 @@ def summarise(attempts: list[Outcome], loaders: list[Loader]) -> list[Outcome]:
             summary.append(Outcome(loader, unsuccessful.status, detail=unsuccessful.detail))
             continue
         done = [a.measurement for a in mine if a.measurement is not None]
-        summary.append(Outcome(loader, OK, Measurement(seconds=statistics.median(m.seconds for m in done),
-                                                       peak_rss_mb=max(m.peak_rss_mb for m in done))))
+        summary.append(Outcome(loader, OK, Measurement(
+            seconds=statistics.median(m.seconds for m in done), peak_rss_mb=max(m.peak_rss_mb for m in done),
+            client_cpu_s=statistics.median(m.client_cpu_s for m in done),
+            server_cpu_s=statistics.median(m.server_cpu_s for m in done))))
     return summary
 
 
@@ -74,7 +76,7 @@ def _context(info: RunInfo) -> str:
 def _table(outcomes: list[Outcome], info: RunInfo) -> str:
     reference = _seconds_of(outcomes)
     header = ("| loader | input | seconds | MB/s | rows/s | vs myloader -t 2 | vs LOAD DATA x2 | vs insert_rows "
-              "| peak RSS MB |", "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+              "| peak RSS MB | CPU s: server + loader |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     return "\n".join([*header, *(_row(o, info, reference) for o in outcomes)]) + "\n"
 
 
@@ -82,13 +84,14 @@ def _row(outcome: Outcome, info: RunInfo, reference: Callable[[str], float | Non
     name, kind = outcome.loader.name, outcome.loader.input
     m = outcome.measurement
     if outcome.status != OK or m is None:
-        return f"| {name} | {kind} | {outcome.status}: {_short(outcome.detail)} | | | | | | |"
+        return f"| {name} | {kind} | {outcome.status}: {_short(outcome.detail)} | | | | | | | |"
     size = info.dataset.tbl_bytes() if kind == CSV_INPUT else info.dataset.dump_data_bytes()
     vs_sql = _ratio(reference(REFERENCE_SQL), m.seconds)
     vs_raw = _ratio(reference(REFERENCE_RAW), m.seconds)
     vs_csv = _ratio(reference(REFERENCE_CSV), m.seconds) if kind == CSV_INPUT else ""
     return (f"| {name} | {kind} | {m.seconds:.2f} | {size / MB / m.seconds:.1f} | "
-            f"{info.total_rows / m.seconds:,.0f} | {vs_sql} | {vs_raw} | {vs_csv} | {m.peak_rss_mb:.0f} |")
+            f"{info.total_rows / m.seconds:,.0f} | {vs_sql} | {vs_raw} | {vs_csv} | {m.peak_rss_mb:.0f} | "
+            f"{m.server_cpu_s:.1f} + {m.client_cpu_s:.1f} |")
 
 
 def _targets(outcomes: list[Outcome]) -> str:

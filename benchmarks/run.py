@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.loader import FAILED, NOT_AVAILABLE, OK, SQL_INPUT, Loader, Outcome, Target
@@ -101,8 +102,11 @@ def run_one(loader: Loader, server: ScratchServer, dataset: Dataset, work_dir: P
     _fresh_database(server, database, loader.precreate_schema)
     print(f"{loader.name} ...", end=" ", flush=True)
     try:
+        server_cpu = server.cpu_seconds()
         measurement = loader.load(Target(server, dataset, database, work_dir))
-        print(f"{measurement.seconds:.2f}s", flush=True)
+        measurement = replace(measurement, server_cpu_s=server.cpu_seconds() - server_cpu)
+        print(f"{measurement.seconds:.2f}s (CPU: server {measurement.server_cpu_s:.1f}s, "
+              f"loader {measurement.client_cpu_s:.1f}s)", flush=True)
         outcome = Outcome(loader, OK, measurement)
     except LoaderFailed as exc:
         print(f"{FAILED}\n{exc}", flush=True)
