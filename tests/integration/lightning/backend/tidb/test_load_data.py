@@ -98,12 +98,18 @@ def test_awkward_quoted_values_arrive_as_with_insert(db_server, tmp_path, make_d
     assert results[0][1][1] == "line1\nline2\r\nline3" and results[0][6][1:3] == ("|pipe\\N", b"\\N")
 
 
-def test_bad_rows_of_a_load_data_batch_are_recorded_with_file_and_offset(db_server, tmp_path, fresh_db):
+@pytest.mark.parametrize("checkpoint", ["mysql", "file", "off"])
+def test_bad_rows_of_a_load_data_batch_are_recorded_with_file_and_offset(db_server, tmp_path, fresh_db, checkpoint):
+    """With every checkpoint store: the file store and no checkpoint use autocommit connections, where
+    the batch gets its own transaction so that a batch with warnings can still be rolled back."""
     schema = "CREATE TABLE `t` (`id` INT PRIMARY KEY, `v` VARCHAR(8), `d` DATE);\n"
     lines = [b"1|ok|2020-01-01\n", b"2|far too long|2020-01-02\n", b"x|ok|2020-01-03\n", b"4|ok|2021-03-04\n",
              b"5|ok|2020-02-30\n", b"6|ok|\\N\n"]
     dump = _csv_dump(tmp_path, schema, b"".join(lines))
+    stores = {"mysql": {}, "file": {"driver": "file", "dsn": str(tmp_path / "checkpoint.json")},
+              "off": {"enable": False}}
     cfg = task_config(db_server, dump, fresh_db, source_db="src", lightning={"max-error": 3},
+                      checkpoint=stores[checkpoint],
                       mydumper={"csv": {"separator": "|", "delimiter": "", "header": False}},
                       tikv_importer={"on-duplicate": "error", **LOAD_DATA})
     statements, inserts = _status(db_server, "Com_load"), _status(db_server, "Com_insert")
