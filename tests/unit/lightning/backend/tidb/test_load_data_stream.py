@@ -21,8 +21,10 @@ from airflow_provider_tidb_lightning.lightning.backend.tidb.load_data import (
     LoadOutcome,
     accepted_conflicts,
     field_terminator,
+    insert_fallback,
     load_statement,
 )
+from airflow_provider_tidb_lightning.lightning.common.server_info import parse_server_version
 from airflow_provider_tidb_lightning.lightning.config.model import CSVSection
 from airflow_provider_tidb_lightning.lightning.mydump.csv_parser import CSVReader
 
@@ -156,3 +158,18 @@ def test_statement_maps_the_duplicate_mode_and_quotes_names() -> None:
 def test_a_batch_is_accepted_only_as_insert_would_have_taken_it(mode: str, outcome: LoadOutcome,
                                                                  conflicts: int | None) -> None:
     assert accepted_conflicts(mode, 3, outcome) == conflicts
+
+
+@pytest.mark.parametrize(("version", "falls_back"), [
+    ("8.0.11-TiDB-v7.5.1", True),  # commits LOAD DATA outside the transaction
+    ("5.7.25-TiDB-v6.5.0", True),
+    ("8.0.11-TiDB-v7.6.0", False),
+    ("8.0.11-TiDB-v8.5.1", False),
+    ("10.11.6-MariaDB-0+deb12u1", False),
+    ("8.0.36", False),
+])
+def test_old_tidb_writes_insert_statements(version: str, falls_back: bool) -> None:
+    reason = insert_fallback(parse_server_version(version))
+    assert (reason is not None) == falls_back
+    if reason:
+        assert "TiDB >= 7.6.0" in reason and "INSERT" in reason
