@@ -25,6 +25,7 @@ from benchmarks.ours import our_loaders
 from benchmarks.peers import peer_loaders
 from benchmarks.plot import draw, save_results
 from benchmarks.prerequisites import ensure_tools
+from benchmarks.refresh import refresh_loaders, swap_cost
 from benchmarks.report import RunInfo, render, summarise
 from benchmarks.server import ScratchServer
 from benchmarks.tpch_data import CACHE_DIR, Dataset, create_schema, prepare
@@ -36,7 +37,7 @@ def all_loaders() -> list[Loader]:
     peers = peer_loaders()
     sql_peers = [p for p in peers if p.input == SQL_INPUT]
     csv_peers = [p for p in peers if p.input != SQL_INPUT]
-    return [*sql_peers, *our_loaders(), *csv_peers]
+    return [*sql_peers, *our_loaders(), *refresh_loaders(), *csv_peers]
 
 
 def parse_args(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     mismatches = find_mismatches(attempts, expected)
     outcomes = summarise(attempts, chosen)
     info = RunInfo(args.scale, dataset, sum(expected.values()), version, args.repeat)
-    text = render(outcomes, info, mismatches)
+    text = render(outcomes, info, mismatches) + swap_cost(outcomes)
     print("\n" + text)
     (CACHE_DIR / "last.md").write_text(text)
     save_results(CACHE_DIR, args.scale, info.total_rows, outcomes)

@@ -1,5 +1,11 @@
 """Daily refresh: wait for last night's dump, wait for the target, import it, report what was loaded.
 
+The import runs in refresh mode ``swap``: each table is loaded into a shadow table and all of them
+replace the live tables in one atomic ``RENAME TABLE`` once every table is loaded and verified, so
+rows deleted at the source disappear here too and readers never see a half-loaded day. A failed
+try leaves yesterday's tables in place; its retry resumes into the same shadow tables. Whatever
+runs after ``import_dump`` (the report, asset events) sees the new tables: the swap is part of it.
+
 Point it at your environment with:
 
 * ``TIDB_LIGHTNING_DEMO_DUMP_DIR``: the dump directory the nightly mydumper/Dumpling job writes
@@ -63,6 +69,7 @@ with DAG(
         data_source_dir="{{ params.dump_dir }}",
         routes="{{ params.routes }}",
         on_duplicate="replace",
+        refresh="swap",
     )
 
     @task

@@ -11,7 +11,8 @@ made on the test server. Both are built once per session, in a few seconds.
 
 Fixtures other test files rely on: ``airflow_db``, ``db_server``, ``make_database``,
 ``fresh_db``, ``target``, ``scratch_databases``, ``tpch_tbl_dir``, ``sample_dir``, ``sample_sql``,
-``reference_db``, ``tidb_conn_id``. Helpers for tests live in ``tests/support/``, never in a test module.
+``reference_db``, ``tidb_conn_id``, ``s3_endpoint``, ``s3_sample``. Helpers for tests live in
+``tests/support/``, never in a test module.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tests.support import tpch
 from tests.support.db_checks import drop_side_schemas, load_reference
 from tests.support.db_server import DSN_ENV, DbServer, identify, server_from_dsn, start_private_server
 from tests.support.paths import REPO
+from tests.support.s3_server import S3Endpoint, start_s3
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="tl-airflow-home-")
 atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
@@ -171,3 +173,18 @@ def scratch_databases(db_server: DbServer) -> Iterator[list[str]]:
     with db_server.connect() as conn, conn.cursor() as cur:
         for name in names:
             cur.execute(f"DROP DATABASE IF EXISTS {quote_identifier(name)}")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    """moto's S3 server on 127.0.0.1 (a free port), checking credentials; bucket ``dumps`` exists."""
+    server, endpoint = start_s3()
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_sample(s3_endpoint: S3Endpoint, sample_sql: Path) -> str:
+    """The sample's mydumper dump uploaded to ``s3://dumps/tpch-sql/``; returns the prefix."""
+    s3_endpoint.upload_dir(sample_sql, "tpch-sql")
+    return "tpch-sql"

@@ -23,9 +23,12 @@ except ImportError:  # an older common-compat without these names: Airflow 3's o
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from ..hooks.object_storage import source_filesystem
 from ..hooks.tidb import TiDBHook
+from ..lightning.common.failpoint import fault_point
 from ..lightning.config.load import load_task_config
 from ..lightning.config.model import TidbSection
+from ..lightning.config.storage_url import mask_url
 from ..lightning.errors import ConfigError, LightningError
 from ..lightning.importer.run import run_import
 
@@ -57,8 +60,15 @@ class LightningImportOperator(BaseOperator):
         ``[{"schema-pattern": "app", "target-schema": "app_copy"}]``. Templated.
     :param filters: table filter (``mydumper.filter``), e.g. ``["app.orders", "app.customer"]``.
         Templated; a natural argument to ``.expand()`` for one mapped import per table group.
+    :param refresh: ``"swap"`` loads every table into a shadow table and swaps them all in with one
+        atomic ``RENAME TABLE`` at the end (``[refresh] mode``; see docs/refresh.md); ``"none"``
+        loads into the live tables.
     :param config_overrides: dotted TOML keys to values, e.g.
         ``{"lightning.max-error.type": 10}``. Templated.
+    :param source_conn_id: Airflow connection holding the credentials of an object storage source
+        (``s3://``, ``gcs://``, ``azure://`` in ``data_source_dir``), e.g. ``aws_default``; read through
+        Airflow's ``ObjectStoragePath``. Without it, the URL's own query parameters (or the
+        environment's default credentials) are used.
 
     Returns the import summary (rows, bytes, tables, duration) to XCom.
     """
@@ -76,6 +86,8 @@ class LightningImportOperator(BaseOperator):
         routes: list[dict[str, str]] | None = None,
         filters: list[str] | None = None,
         config_overrides: dict[str, Any] | None = None,
+        refresh: str | None = None,
+        source_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -86,6 +98,8 @@ class LightningImportOperator(BaseOperator):
         self.routes = routes
         self.filters = filters
         self.config_overrides = config_overrides
+        self.refresh = refresh
+        self.source_conn_id = source_conn_id
         # Created per execution in execute(): a threading.Event cannot be deep-copied with the task.
         self._cancel: threading.Event | None = None
 
@@ -95,12 +109,13 @@ class LightningImportOperator(BaseOperator):
         try:
             config = load_task_config(self.config, overrides=self._overrides())
             config.tidb = _target_from_connection(config.tidb, TiDBHook(tidb_conn_id=self.tidb_conn_id))
+            filesystem = source_filesystem(config.mydumper.data_source_dir, self.source_conn_id)
         except ConfigError as exc:
             # A configuration mistake fails the same way on every try: do not spend retries on it.
             raise AirflowFailException(str(exc)) from exc
         self.log.info(
             "Importing %s into %s:%s (on-duplicate %s, checkpoint %s)",
-            config.mydumper.data_source_dir,
+            mask_url(config.mydumper.data_source_dir),
             config.tidb.host,
             config.tidb.port,
             config.duplicate_mode,
@@ -109,9 +124,14 @@ class LightningImportOperator(BaseOperator):
         self._cancel = threading.Event()
         try:
             # Airflow 3's task logger has logging.Logger's methods without being one.
+            # keep_summary: a retry after a finished import (the worker died before Airflow recorded
+            # the success) returns the recorded summary and writes nothing (docs/checkpoints.md).
             summary = run_import(
-                config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log  # type: ignore[arg-type]
+                config, task_id=checkpoint_task_id, cancel=self._cancel, logger=self.log,  # type: ignore[arg-type]
+                filesystem=filesystem,
+                keep_summary=True,
             )
+            fault_point("import-returned")
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         except LightningError as exc:
@@ -132,6 +152,7 @@ class LightningImportOperator(BaseOperator):
             "tikv-importer.on-duplicate": self.on_duplicate,
             "mydumper.filter": self.filters,
             "routes": self.routes,
+            "refresh.mode": self.refresh,
         }
         overrides.update({key: value for key, value in explicit.items() if value is not None})
         overrides.update(_CHECKPOINT_OVERRIDES)

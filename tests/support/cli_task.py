@@ -37,7 +37,8 @@ def write_task(path: Path, server, db: str, source: Path | str, *, mode: str = "
     raw: dict[str, dict[str, Any]] = {
         "lightning": {"region-concurrency": 2, "task-info-schema-name": f"{db}_info", "level": "info"},
         "checkpoint": {"driver": "mysql", "schema": f"{db}_ckpt"},
-        "tikv-importer": {"on-duplicate": mode, "logical-import-batch-size": "16KiB"},
+        "tikv-importer": {"logical-import-batch-size": "16KiB"},
+        "conflict": {"strategy": mode},  # not the deprecated on-duplicate, whose warning is a line on stderr
         "mydumper": {"data-source-dir": str(source),
                      "filter": [f"tpch.{t}" for t in tables]},
         "tidb": {"host": server.host, "port": server.port, "user": server.user, "password": server.password},

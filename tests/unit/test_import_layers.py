@@ -31,7 +31,8 @@ ENGINE_BELOW |= {
 }
 ENGINE_BELOW["lightning.importer"] = {*ENGINE_BELOW, "lightning.backend", "lightning.checkpoints"}
 ENGINE_BELOW["lightning.cli"] = {"lightning.importer", *ENGINE_BELOW["lightning.importer"]}
-ENGINE_BELOW["lightning.ctl"] = ENGINE_BELOW["lightning.cli"]
+# tidb-lightning-ctl takes tidb-lightning's global flags: the ctl command reads them with the cli's code.
+ENGINE_BELOW["lightning.ctl"] = {"lightning.cli", *ENGINE_BELOW["lightning.cli"]}
 ALLOWED = dict(ENGINE_BELOW)
 ENGINE = {"lightning", *ENGINE_BELOW}
 ALLOWED["hooks"] = ENGINE

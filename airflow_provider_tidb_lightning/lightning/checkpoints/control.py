@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -62,8 +63,12 @@ def error_ignore(store: CheckpointStore, table: str, task_id: str | None = None)
     return changed
 
 
-def error_destroy(store: CheckpointStore, conn: Any, table: str, task_id: str | None = None) -> list[str]:
-    """Drop failed target tables and reset their checkpoint, so the next run imports them again."""
+def error_destroy(store: CheckpointStore, conn: Any, table: str, task_id: str | None = None,
+                  loaded_into: Callable[[str, str], str] | None = None) -> list[str]:
+    """Drop failed target tables and reset their checkpoint, so the next run imports them again.
+
+    ``loaded_into(task_id, key)`` names the table that received the rows when it is not the target
+    itself (refresh mode "swap" loads into a shadow table: that one is dropped, the live one kept)."""
     table = normalize_table(table)
     destroyed: list[str] = []
     for task in _tasks(store, task_id):
@@ -72,7 +77,7 @@ def error_destroy(store: CheckpointStore, conn: Any, table: str, task_id: str | 
             continue
         with conn.cursor() as cur:
             for key in sorted(failed):
-                cur.execute(f"DROP TABLE IF EXISTS {key}")
+                cur.execute(f"DROP TABLE IF EXISTS {loaded_into(task.task_id, key) if loaded_into else key}")
         _reset_tables(store, task, failed)
         destroyed.extend(f"{task.task_id}: {k}" for k in sorted(failed))
     return destroyed

@@ -61,9 +61,14 @@ class FileStore(MemoryStore):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
-        except BaseException:
+        except BaseException as exc:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise CheckpointError(
+                    f"cannot save the checkpoint file {self.path}: {exc.strerror or exc}. Free space there or set "
+                    "[checkpoint] dsn to a file on another disk, then rerun: it resumes from the last save"
+                ) from exc
             raise
         self._dirty = False
 

@@ -100,9 +100,14 @@ def columns_from_json(text: str | bytes | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(json.loads(text))
 
 
-def source_fingerprint(files: list[tuple[str, int]]) -> str:
-    """A hash of (relative path, size) of every data file, to notice a changed source cheaply."""
+def source_fingerprint(files: list[tuple[str, int]], stamps: dict[str, str] | None = None) -> str:
+    """A hash of (relative path, size) of every data file, to notice a changed source cheaply.
+
+    ``stamps`` adds what else identifies a file's content (its modification time or a hash, see
+    ``checkpoint.source-fingerprint``); without stamps the hash is the size-only one of earlier versions.
+    """
     digest = hashlib.sha256()
     for relative, size in sorted(files):
-        digest.update(f"{relative}\0{size}\n".encode())
+        stamp = (stamps or {}).get(relative)
+        digest.update((f"{relative}\0{size}" + (f"\0{stamp}" if stamp else "") + "\n").encode())
     return digest.hexdigest()

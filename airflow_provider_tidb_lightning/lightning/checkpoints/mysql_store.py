@@ -19,7 +19,7 @@ import pymysql
 from ..common.dberrors import classify
 from ..common.failpoint import fault_point
 from ..common.quoting import quote_identifier
-from ..common.retry import RetryPolicy
+from ..common.retry import RetryLog, RetryPolicy
 from ..mydump.rows import ReadPosition
 from .model import (
     ChunkCheckpoint,
@@ -108,6 +108,7 @@ class MySQLStore(CheckpointStore):
         own updates must too, or a restart that catches one would fail the import.
         """
         attempt = 0
+        tries = RetryLog(self._retry, f"checkpoint store (schema {self._q})")
         with self._lock:
             while True:
                 attempt += 1
@@ -124,10 +125,13 @@ class MySQLStore(CheckpointStore):
                         raise
                     return result
                 except (pymysql.err.MySQLError, OSError) as exc:
-                    if classify(exc) != "transient" or attempt >= self._retry.attempts:
+                    if classify(exc) != "transient":
+                        raise
+                    if attempt >= self._retry.attempts:
+                        tries.logger.error("%s: %s", tries.what, tries.gave_up(attempt))
                         raise
                     self._conn = None
-                    self._retry.sleep(attempt, None)
+                    tries.retry(attempt, exc)
 
     def _rollback(self) -> None:
         try:

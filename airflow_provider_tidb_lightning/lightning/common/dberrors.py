@@ -73,9 +73,32 @@ def classify(exc: BaseException) -> ErrorKind:
     return ErrorKind.FATAL
 
 
+# SQLSTATE of the server errors the engine meets, to print them as tidb-lightning (Go's MySQL driver)
+# does. PyMySQL reads the SQLSTATE off the wire but drops it, so it is looked up here; a server error
+# not listed gets the generic HY000, which is what the server sends for most errors.
+_SQLSTATES = {
+    1040: "08004", 1044: "42000", 1045: "28000", 1046: "3D000", 1049: "42000", 1050: "42S01", 1051: "42S02",
+    1053: "08S01", 1054: "42S22", 1062: "23000", 1064: "42000", 1136: "21S01", 1138: "22004", 1142: "42000",
+    1146: "42S02", 1149: "42000", 1048: "23000", 1213: "40001", 1216: "23000", 1263: "22004", 1264: "22003",
+    1265: "01000", 1292: "22007", 1317: "70100", 1367: "22007", 1406: "22001", 1416: "22003", 1452: "23000",
+    1586: "23000", 1690: "22003", 1918: "22007", 1927: "70100", 3140: "22032", 3156: "22018", 4025: "23000",
+}
+
+
+def sqlstate(code: int) -> str | None:
+    """The SQLSTATE of server error ``code``; None for client-side errors (2000-2999), which have none."""
+    if 2000 <= code < 3000:
+        return None
+    return _SQLSTATES.get(code, "HY000")
+
+
 def describe(exc: BaseException) -> str:
-    """The server's message as ``Error 1062: Duplicate entry ...`` without Python noise."""
+    """The server's message as tidb-lightning prints it, ``Error 1062 (23000): Duplicate entry ...``,
+    without Python noise (users grep logs and records for this form)."""
     code = error_code(exc)
     args: tuple[object, ...] = getattr(exc, "args", ())
     text = str(args[1]) if len(args) > 1 else str(exc)
-    return f"Error {code}: {text}" if code is not None else f"{type(exc).__name__}: {text}"
+    if code is None:
+        return f"{type(exc).__name__}: {text}"
+    state = sqlstate(code)
+    return f"Error {code} ({state}): {text}" if state else f"Error {code}: {text}"

@@ -9,9 +9,11 @@ marks those instants with :func:`fault_point`. Nothing happens unless the enviro
   committed by this process (an ordinary task failure, as Airflow would retry it);
 * ``TIDB_LIGHTNING_PY_LOSE_CONNECTION_AT=name:n`` raises the error of a lost connection (2013) the
   n-th time ``name`` is reached: the caller treats it as it treats a real one (closes the
-  connection, so the server rolls back, and retries).
+  connection, so the server rolls back, and retries);
+* ``TIDB_LIGHTNING_PY_FAIL_AT=name:n`` raises :class:`InjectedFault` the n-th time ``name`` is
+  reached (a task that fails at that instant, as Airflow would retry it).
 
-The names are listed in :data:`FAULT_POINTS`; the check costs three environment lookups when unset.
+The names are listed in :data:`FAULT_POINTS`; the check costs four environment lookups when unset.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ FAULT_POINTS = (
     "chunk-finished",
     "table-finished",
     "task-finished",  # before the checkpoint is cleaned up
+    "swap-starting",  # refresh mode "swap": verified, before the one RENAME TABLE
+    "swap-done",  # refresh mode "swap": after the RENAME, before old tables are dropped
+    "import-returned",  # the operator: run_import returned, the task has not yet
 )
 
 
@@ -55,8 +60,9 @@ def fault_point(name: str) -> None:
     """Mark a place; die or fail here if the environment asked for it (read at each call, so tests can set it)."""
     kill_at = _point_at("TIDB_LIGHTNING_PY_KILL_AT")
     lose_at = _point_at("TIDB_LIGHTNING_PY_LOSE_CONNECTION_AT")
+    fail_at = _point_at("TIDB_LIGHTNING_PY_FAIL_AT")
     fail_after = int(os.environ.get("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES") or 0)
-    if kill_at is None and lose_at is None and not fail_after:
+    if kill_at is None and lose_at is None and fail_at is None and not fail_after:
         return
     with _lock:
         seen = _counts[name] = _counts.get(name, 0) + 1
@@ -65,5 +71,7 @@ def fault_point(name: str) -> None:
     if lose_at == (name, seen):
         raise pymysql.err.OperationalError(
             2013, f"Lost connection to MySQL server during query (TIDB_LIGHTNING_PY_LOSE_CONNECTION_AT={name}:{seen})")
+    if fail_at == (name, seen):
+        raise InjectedFault(f"injected failure at {name}:{seen} (TIDB_LIGHTNING_PY_FAIL_AT)")
     if name == "batch-committed" and fail_after and seen == fail_after:
         raise InjectedFault(f"injected failure after {seen} committed batches (TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES)")

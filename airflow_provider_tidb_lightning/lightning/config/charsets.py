@@ -1,8 +1,9 @@
 """The character sets tidb-lightning reads dumps in, and what each means for this engine's session.
 
-tidb-lightning decodes files itself; this engine lets the server do it, by sending a file's bytes
-under ``SET NAMES`` of the file's character set. One table here serves the loader (which names are
-valid, which spellings fold together) and the importer (which ``SET NAMES`` a data file gets).
+tidb-lightning decodes schema files and CSV data itself, and so does this engine (mydump/schema_charset.py,
+mydump/data_charset.py); SQL data files are sent under ``SET NAMES`` of the file's character set and the
+server converts them. One table here serves the loader (which names are valid, which spellings fold
+together) and the importer (which ``SET NAMES`` a data file gets).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class Charset(StrEnum):
 CHARSET_ALIASES: dict[str, Charset] = {"utf8": Charset.UTF8MB4, "": Charset.BINARY}
 
 # Character sets tidb-lightning converts to UTF-8 itself (with data-invalid-char-replace for bytes the
-# source charset cannot decode); the others are passed through as they are.
+# source charset cannot decode), and so does mydump/data_charset.py for CSV data; the others are passed
+# through as they are.
 CONVERTED_CHARSETS = frozenset({Charset.GB18030, Charset.GBK, Charset.LATIN1})
 
 

@@ -30,7 +30,10 @@ from urllib.parse import unquote, urlsplit
 import tomli
 
 from ..errors import ConfigError
-from .charsets import CHARSET_ALIASES, CONVERTED_CHARSETS, Charset
+from .black_white_list import InvalidTables, adjust_black_white_list, table_names
+from .charsets import CHARSET_ALIASES, Charset
+from .conflict import adjust_conflict
+from .csv_literals import warn_literal_escapes
 from .model import (
     BACKENDS_OF_TIDB_LIGHTNING,
     SUPPORTED_BACKENDS,
@@ -39,12 +42,16 @@ from .model import (
     KeepAfterSuccess,
     LogicalImportMethod,
     OnDuplicate,
+    RefreshMode,
     Route,
+    SourceFingerprint,
+    TableName,
     TaskConfig,
     TidbSection,
     TLSMode,
 )
 from .sizes import parse_byte_size
+from .storage_url import is_remote, parse_storage_url
 
 log = logging.getLogger(__name__)
 
@@ -190,14 +197,23 @@ def _escaped_by(value: Any) -> bool:
     return text == "\\"
 
 
+def _table_names(value: Any) -> tuple[TableName, ...]:
+    """``[[black-white-list.do-tables]]`` / ``ignore-tables``: ``{db-name, tbl-name}`` tables."""
+    try:
+        return table_names(value)
+    except InvalidTables as exc:
+        raise _Invalid(str(exc), exc.at) from None
+
+
 def _source_dir(value: Any) -> str:
-    """A local directory, optionally as a ``file://`` URL; remote storage is not supported."""
+    """A local directory, optionally as a ``file://`` URL, or an object storage URL (s3://, gcs://, azure://)."""
     text = _string(value)
     if "://" not in text:
         return text
+    if is_remote(text):
+        parse_storage_url(text)  # an unknown scheme or parameter fails here, naming the key
+        return text
     url = urlsplit(text)
-    if url.scheme.lower() not in ("file", "local"):
-        raise _Invalid(f"only local directories are supported, not {url.scheme}:// storage")
     if url.netloc not in ("", "localhost") or not url.path:
         raise _Invalid(f"expected a file:///absolute/path URL, got {text!r}")
     return unquote(url.path)
@@ -321,6 +337,7 @@ _KEYS: dict[str, _Key] = {
     "checkpoint.driver": _Key("checkpoint.driver", _enum(CheckpointDriver)),
     "checkpoint.dsn": _Key("checkpoint.dsn", _string),
     "checkpoint.keep-after-success": _Key("checkpoint.keep_after_success", _keep_after_success),
+    "checkpoint.source-fingerprint": _Key("checkpoint.source_fingerprint", _enum(SourceFingerprint)),
     "tikv-importer.backend": _Key("tikv_importer.backend", _backend),
     "tikv-importer.on-duplicate": _Key("tikv_importer.on_duplicate", _enum(OnDuplicate)),
     "tikv-importer.logical-import-batch-size": _Key("tikv_importer.logical_import_batch_size", _size),
@@ -330,7 +347,9 @@ _KEYS: dict[str, _Key] = {
     "conflict.threshold": _Key("conflict.threshold", _integer(0)),
     "conflict.max-record-rows": _Key("conflict.max_record_rows", _integer(0)),
     "mydumper.data-source-dir": _Key("mydumper.data_source_dir", _source_dir),
+    "mydumper.character-set": _Key("mydumper.character_set", _charset(allow_auto=True)),
     "mydumper.data-character-set": _Key("mydumper.data_character_set", _charset(allow_auto=False)),
+    "mydumper.data-invalid-char-replace": _Key("mydumper.data_invalid_char_replace", _string),
     "mydumper.case-sensitive": _Key("mydumper.case_sensitive", _boolean),
     "mydumper.strict-format": _Key("mydumper.strict_format", _boolean),
     "mydumper.max-region-size": _Key("mydumper.max_region_size", _size),
@@ -350,6 +369,11 @@ _KEYS: dict[str, _Key] = {
     "mydumper.csv.trim-last-separator": _Key("mydumper.csv.trim_last_separator", _boolean),
     "mydumper.files": _Key("mydumper.files", _file_rules),
     "routes": _Key("routes", _routes),
+    # tidb-lightning's deprecated table selection, warned about (config/black_white_list.py)
+    "black-white-list.do-dbs": _Key("mydumper.black_white_list.do_dbs", _string_list),
+    "black-white-list.do-tables": _Key("mydumper.black_white_list.do_tables", _table_names),
+    "black-white-list.ignore-dbs": _Key("mydumper.black_white_list.ignore_dbs", _string_list),
+    "black-white-list.ignore-tables": _Key("mydumper.black_white_list.ignore_tables", _table_names),
     "tidb.host": _Key("tidb.host", _name),
     "tidb.port": _Key("tidb.port", _integer(1, 65535)),
     "tidb.user": _Key("tidb.user", _string),
@@ -364,11 +388,16 @@ _KEYS: dict[str, _Key] = {
     "tidb.security.ca-path": _Key("tidb.ca_path", _string, emit=False),
     "tidb.security.cert-path": _Key("tidb.cert_path", _string, emit=False),
     "tidb.security.key-path": _Key("tidb.key_path", _string, emit=False),
+    "refresh.mode": _Key("refresh.mode", _enum(RefreshMode, {"": "none", "off": "none"})),
+    "refresh.verify": _Key("refresh.verify", _boolean),
+    "refresh.allow-empty": _Key("refresh.allow_empty", _boolean),
+    "refresh.keep-old": _Key("refresh.keep_old", _integer(0, 100)),
 }
 
 # Tables whose keys are listed individually above (or below, as ignored or unapplied).
 _TABLES = frozenset(
-    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security".split()
+    "lightning checkpoint tikv-importer conflict mydumper mydumper.csv tidb tidb.security security refresh "
+    "black-white-list".split()
 )
 # Keys that are a table or a scalar shorthand for one of the table's keys (max-error = 10 sets its type).
 _TABLE_OR_SHORTHAND = frozenset({"lightning.max-error"})
@@ -389,18 +418,6 @@ class _Unapplied:
 
 
 _UNAPPLIED: dict[str, _Unapplied] = {
-    "mydumper.character-set": _Unapplied(
-        _charset(allow_auto=True),
-        lambda charset, _: charset in CONVERTED_CHARSETS,
-        "schema files are sent as they are, under their own SET NAMES (else utf8mb4), not converted from this "
-        "character set; convert them to UTF-8 first",
-    ),
-    "mydumper.data-invalid-char-replace": _Unapplied(
-        _string,
-        lambda _, values: values.get("mydumper.data-character-set", Charset.BINARY) in CONVERTED_CHARSETS,
-        "the server, not this engine, converts data from data-character-set (the file is sent under SET NAMES "
-        "of it) and applies its own rule to bytes it cannot convert: an error under a strict sql-mode",
-    ),
     "lightning.max-error.conflict": _Unapplied(
         _integer(0),
         lambda _, __: True,
@@ -519,6 +536,9 @@ def load_task_config(
         if key in values:
             _set(cfg, spec.attr, values[key])
     _adjust(cfg, base_dir, origin, require_source, file_rules)
+    adjust_conflict(cfg, values.keys(), lambda message, key: ConfigError(message, key=key, source=origin.of(key)))
+    adjust_black_white_list(cfg, lambda message, key: ConfigError(message, key=key, source=origin.of(key)))
+    warn_literal_escapes(cfg)
     return cfg
 
 
@@ -644,7 +664,7 @@ def _adjust(
         app.table_concurrency = app.region_concurrency
 
     md = cfg.mydumper
-    if md.data_source_dir and not os.path.isabs(md.data_source_dir):
+    if md.data_source_dir and not os.path.isabs(md.data_source_dir) and not is_remote(md.data_source_dir):
         from_file = not origin.is_override("mydumper.data-source-dir")
         relative_to = base_dir if base_dir is not None and from_file else Path.cwd()
         md.data_source_dir = os.path.normpath(relative_to / md.data_source_dir)
@@ -715,6 +735,8 @@ def task_config_to_dict(cfg: TaskConfig) -> dict[str, Any]:
         if not spec.emit:
             continue
         value = _to_toml(_get(cfg, spec.attr))
+        if key.startswith("black-white-list.") and not value:
+            continue  # deprecated: written back only when the task has it
         if key == "tidb.password" and value:
             value = PASSWORD_MASK
         elif key == "checkpoint.dsn":
@@ -732,7 +754,7 @@ def _to_toml(value: Any) -> Any:
         return value.value
     if isinstance(value, tuple | list):
         return [_to_toml(item) for item in value]
-    if isinstance(value, Route | FileRule):
+    if isinstance(value, Route | FileRule | TableName):
         return {name.replace("_", "-"): item for name, item in asdict(value).items()}
     if isinstance(value, dict):
         return dict(value)

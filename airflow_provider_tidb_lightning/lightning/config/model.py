@@ -62,6 +62,14 @@ class CheckpointDriver(StrEnum):
     MYSQL = "mysql"
 
 
+class SourceFingerprint(StrEnum):
+    """``checkpoint.source-fingerprint``: what a resume compares of each data file besides its path and size."""
+
+    SIZE = "size"  # nothing more: for copies whose times change on every copy
+    MTIME = "mtime"  # the modification time too: catches an edit that kept the size
+    CONTENT = "content"  # a SHA-256 of the bytes: catches any edit, at the cost of reading the dump once more
+
+
 class KeepAfterSuccess(StrEnum):
     """``checkpoint.keep-after-success``: what happens to a finished task's checkpoint."""
 
@@ -100,6 +108,7 @@ class CheckpointSection:
     driver: CheckpointDriver = CheckpointDriver.FILE
     dsn: str = ""  # file driver: path; mysql driver: "" = the target [tidb]
     keep_after_success: KeepAfterSuccess = KeepAfterSuccess.REMOVE
+    source_fingerprint: SourceFingerprint = SourceFingerprint.MTIME
 
 
 @dataclass
@@ -148,13 +157,39 @@ class FileRule:
     compression: str = ""
 
 
+@dataclass(frozen=True)
+class TableName:
+    """One ``{db-name, tbl-name}`` entry of ``[black-white-list]`` ``do-tables`` / ``ignore-tables``."""
+
+    db_name: str
+    tbl_name: str
+
+
+@dataclass
+class BlackWhiteList:
+    """tidb-lightning's deprecated ``[black-white-list]`` (MySQL replication rules), still read with a warning.
+
+    Kept on :class:`MydumperSection` because discovery, which filters tables, receives that section.
+    """
+
+    do_dbs: tuple[str, ...] = ()
+    do_tables: tuple[TableName, ...] = ()
+    ignore_dbs: tuple[str, ...] = ()
+    ignore_tables: tuple[TableName, ...] = ()
+
+    @property
+    def defined(self) -> bool:
+        return bool(self.do_dbs or self.do_tables or self.ignore_dbs or self.ignore_tables)
+
+
 @dataclass
 class MydumperSection:
-    """``[mydumper]``. ``character-set`` and ``data-invalid-char-replace`` have no field: the loader
-    checks them and warns when they would change the import (see docs/configuration.md)."""
+    """``[mydumper]``."""
 
     data_source_dir: str = ""
+    character_set: Charset = Charset.AUTO  # of the schema files (mydump/schema_charset.py)
     data_character_set: Charset = Charset.BINARY
+    data_invalid_char_replace: str = "\ufffd"  # for CSV data decoded from gbk / gb18030 / latin1
     case_sensitive: bool = False
     strict_format: bool = False
     max_region_size: int = 256 * 1024 * 1024
@@ -164,6 +199,7 @@ class MydumperSection:
     default_file_rules: bool = True
     csv: CSVSection = field(default_factory=CSVSection)
     files: list[FileRule] = field(default_factory=list)
+    black_white_list: BlackWhiteList = field(default_factory=BlackWhiteList)
 
 
 @dataclass
@@ -199,6 +235,23 @@ class TidbSection:
     session_vars: dict[str, str | int] = field(default_factory=dict)
 
 
+class RefreshMode(StrEnum):
+    """``[refresh] mode``: load into the live tables (``none``) or into shadow tables swapped in at the end."""
+
+    NONE = "none"
+    SWAP = "swap"
+
+
+@dataclass
+class RefreshSection:
+    """``[refresh]``: a full refresh that replaces each table whole, atomically (see docs/refresh.md)."""
+
+    mode: RefreshMode = RefreshMode.NONE
+    verify: bool = True  # compare row counts before the swap
+    allow_empty: bool = False  # let an empty load replace a populated live table
+    keep_old: int = 0  # replaced tables kept under dated names, newest first
+
+
 @dataclass
 class TaskConfig:
     lightning: LightningSection = field(default_factory=LightningSection)
@@ -208,9 +261,20 @@ class TaskConfig:
     mydumper: MydumperSection = field(default_factory=MydumperSection)
     routes: list[Route] = field(default_factory=list)
     tidb: TidbSection = field(default_factory=TidbSection)
+    refresh: RefreshSection = field(default_factory=RefreshSection)
     source: str = "<defaults>"  # where the config came from, for error messages
 
     @property
     def duplicate_mode(self) -> OnDuplicate:
         """The effective conflict mode: ``[conflict] strategy`` wins over ``on-duplicate``."""
         return self.conflict.strategy or self.tikv_importer.on_duplicate
+
+    @property
+    def statement_mode(self) -> OnDuplicate:
+        """The verb the TiDB backend writes: the duplicate mode's, except that ``ignore`` with conflicts to
+        record (``max-record-rows`` > 0) sends a plain ``INSERT``, so that a batch holding a duplicate fails,
+        is sent again row by row, and each duplicate is recorded and counted (tidb-lightning does the same)."""
+        mode = self.duplicate_mode
+        if mode is OnDuplicate.IGNORE and self.conflict.strategy and self.conflict.max_record_rows > 0:
+            return OnDuplicate.ERROR
+        return mode

@@ -10,12 +10,18 @@ and sent again is counted once, as its records are.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
+import pymysql
+
 from ..common.cursor import Cursor
+from ..common.dberrors import describe
 from ..common.quoting import quote_identifier
 from ..config.model import MaxError
+
+log = logging.getLogger(__name__)
 
 _RECORD_COLUMNS = """
     `id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -33,14 +39,23 @@ TYPE_ERROR_TABLE = "type_error_v1"
 CONFLICT_TABLE = "conflict_records"
 
 
+# The key that sets each kind's limit, as tidb-lightning's messages name it.
+BUDGET_KEYS = {"type": "max-error.type", "syntax": "max-error.syntax", "charset": "max-error.charset",
+               "conflict": "conflict.threshold"}
+
+
 class BudgetExceeded(Exception):
-    """Raised by :meth:`ErrorBudget.charge` when one more error of a kind is not allowed."""
+    """Raised by :meth:`ErrorBudget.charge` when one more error of a kind is not allowed.
+
+    The message is tidb-lightning's, word for word, because users and their alerts search logs for it.
+    """
 
     def __init__(self, kind: str, limit: int, over: int) -> None:
         self.kind = kind
         self.limit = limit
         self.over = over  # how many of the errors just charged are past the limit
-        super().__init__(f"more than {limit} {kind} error(s)")
+        super().__init__(f"The number of {kind} errors exceeds the threshold configured by "
+                         f"`{BUDGET_KEYS.get(kind, kind)}`: '{limit}'")
 
 
 @dataclass
@@ -82,6 +97,7 @@ class ErrorRecorder:
         self.task_id = task_id
         self.max_conflict_records = max_conflict_records
         self._conflicts_recorded = 0
+        self._first_conflict_recorded = False
         self._lock = threading.Lock()
 
     def table(self, name: str) -> str:
@@ -110,6 +126,43 @@ class ErrorRecorder:
                 if self._conflicts_recorded >= self.max_conflict_records:
                     return
                 self._conflicts_recorded += 1
+        self._insert(cur, target, kind, table, path, offset, error, row)
+
+    def record_first_conflict(self, cur: Cursor, *, table: str, path: str, offset: int, error: str, row: bytes) -> None:
+        """Record the import's first duplicate under ``conflict.strategy = "error"`` and commit it alone.
+
+        The caller has rolled its batch back and is about to stop the import: the record is what tells
+        the user which row it was (tidb-lightning's ``RecordDuplicateOnce``). Only the first writer to get
+        here records; failing to record is logged, and the import fails on the duplicate all the same.
+        """
+        with self._lock:
+            if self._first_conflict_recorded:
+                return
+            self._first_conflict_recorded = True
+            self._conflicts_recorded += 1
+        try:
+            self._insert(cur, CONFLICT_TABLE, "conflict", table, path, offset, error, row)
+            cur.connection.commit()
+        except pymysql.err.MySQLError as exc:
+            log.warning("could not record the duplicate row of %s at byte offset %d in %s: %s", path, offset,
+                        self.table(CONFLICT_TABLE), describe(exc))
+
+    def log_details(self, logger: logging.Logger, budget: ErrorBudget) -> None:
+        """Say how many errors the task has and which table holds them, as tidb-lightning's ``LogErrorDetails``
+        does at the end of a run (counts are the budget's: committed errors, with those of earlier runs)."""
+        for kind in ("type", "syntax"):
+            if budget.used.get(kind, 0):
+                logger.warning("Detect %d data %s errors in total, please refer to table %s for more details",
+                               budget.used[kind], kind, self.table(TYPE_ERROR_TABLE))
+        with self._lock:
+            first_recorded = self._first_conflict_recorded
+        conflicts = budget.used.get("conflict", 0) if self.max_conflict_records > 0 else 0
+        if first_recorded or conflicts:
+            logger.warning("Detect %d conflict errors in total, please refer to table %s for more details",
+                           max(conflicts, 1 if first_recorded else 0), self.table(CONFLICT_TABLE))
+
+    def _insert(self, cur: Cursor, target: str, kind: str, table: str, path: str, offset: int, error: str,
+                row: bytes) -> None:
         cur.execute(
             f"INSERT INTO {self.table(target)} (`task_id`, `table_name`, `path`, `offset`, `kind`, `error`, `row_data`)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s)",

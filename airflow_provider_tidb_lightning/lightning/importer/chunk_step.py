@@ -23,17 +23,18 @@ from ..common.failpoint import fault_point
 from ..config.model import TaskConfig
 from ..errormanager.records import BudgetExceeded, ErrorBudget
 from ..errors import ImportCancelled, ImportFailed, SchemaError
-from ..mydump.compression import open_source, skip_to
+from ..mydump.compression import skip_to
 from ..mydump.csv_parser import CSVReader
+from ..mydump.data_charset import open_data
 from ..mydump.layout import Chunk, DataFile
+from ..mydump.parquet_parser import ParquetReader
 from ..mydump.rows import ReadPosition, RowBatch
-from ..mydump.sql_parser import SQLReader
+from ..mydump.sql_parser import ANSI_QUOTES_MODES, SQLReader
+from .column_check import MissingColumns
 from .file_facts import FileFactsCache
 from .plan import TableJob
 from .stats import RunStats
 
-_BUDGET_KEYS = {"type": "lightning.max-error.type", "syntax": "lightning.max-error.syntax",
-                "charset": "lightning.max-error.charset", "conflict": "conflict.threshold"}
 _MIN_BLOCK = 1 << 20
 
 
@@ -53,7 +54,10 @@ class _StoreProgress:
 
 
 def chunk_size(chunk: Chunk) -> int:
-    """Source bytes a chunk stands for in the progress line (a compressed file counts whole, at its end)."""
+    """Source bytes a chunk stands for in the progress line (a compressed file counts whole, at its end;
+    a Parquet file, whose chunks are row ranges, counts whole at the end of its last chunk)."""
+    if chunk.file.format == "parquet":
+        return chunk.file.size if chunk.end is None else 0
     if chunk.file.compression:
         return chunk.file.size
     end = chunk.end if chunk.end is not None else chunk.file.size
@@ -62,7 +66,7 @@ def chunk_size(chunk: Chunk) -> int:
 
 def bytes_done(chunk: Chunk, offset: int) -> int:
     """Source bytes of ``chunk`` done when it is at ``offset`` (compressed: unknown until the end, so 0)."""
-    return 0 if chunk.file.compression else max(0, offset - chunk.start)
+    return 0 if chunk.file.compression or chunk.file.format == "parquet" else max(0, offset - chunk.start)
 
 
 class ChunkStep:
@@ -85,34 +89,43 @@ class ChunkStep:
         self._prefixes: dict[str, Callable[[tuple[str, ...] | None], bytes]] = {}
         self._encoders: dict[tuple[str, tuple[str, ...] | None], RowEncoder] = {}
         self._lock = threading.Lock()
+        self._missing = MissingColumns()
         self._load_data = load_data  # CSV batches go as LOAD DATA (logical-import-method, where the server can)
 
     def write(self, writer: BatchWriter, job: TableJob, chunk: Chunk, saved: ChunkProgress) -> None:
         """Write ``chunk`` from ``saved`` to its end with ``writer``, then mark it finished."""
         data_file = chunk.file
         facts = self._facts.get(data_file)
-        encoder = self._encoder_for(job, facts.columns) if data_file.format != "sql" else None
-        load = self._load_data_target(job, data_file, facts.columns, facts.session.charset, encoder)
+        load = self._load_data_target(job, data_file, facts.columns, facts.session.charset)
         target = ChunkTarget(job.key, self._prefix_for(job), data_file.relative, facts.session,
                              _StoreProgress(self._store, self._task_id, chunk.key), self._admit, load)
         position, rows = saved.position, saved.rows
         done = bytes_done(chunk, position.offset)
-        reader: SQLReader | CSVReader
-        with open_source(data_file.path, data_file.compression) as stream:
+        reader: SQLReader | CSVReader | ParquetReader
+        with open_data(data_file, self._config.mydumper) as stream:
             if data_file.format == "sql":
                 skip_to(stream, position.offset, path=data_file.relative)
                 reader = SQLReader(stream, path=data_file.relative, start=chunk.start, end=chunk.end,
-                                   resume=position, block_size=self._block_size)
+                                   resume=position, block_size=self._block_size,
+                                   no_backslash_escapes=self._sql_mode_has("NO_BACKSLASH_ESCAPES"),
+                                   dump_no_backslash_escapes=facts.dump_no_backslash_escapes,
+                                   ansi_quotes=self._sql_mode_has(*ANSI_QUOTES_MODES))
+            elif data_file.format == "parquet":  # positions are row numbers
+                reader = ParquetReader(stream, path=data_file.relative, start=max(chunk.start, position.offset),
+                                       end=chunk.end, encoder=self._encoder_for(job, facts.columns))
             else:
                 if position.offset < facts.header_end:
                     position = ReadPosition(facts.header_end)
                 skip_to(stream, position.offset, path=data_file.relative)
-                assert encoder is not None
+                encoder = self._encoder_for(job, facts.columns)
                 reader = CSVReader(stream, path=data_file.relative, csv=self._config.mydumper.csv,
                                    start=position.offset, end=chunk.end, columns=facts.columns,
                                    encoder=encoder if load is None else LoadDataEncoder(encoder.column_kinds,
                                                                                         self._terminator),
                                    block_size=self._block_size)
+                if facts.columns is not None:
+                    self._missing.report(job.key, [name for name, _ in self._table_columns.get(job.key, [])],
+                                         facts.columns, data_file.relative)
             for batch in reader.batches(self._batch_bytes, self._batch_rows):
                 if self._stop.is_set():
                     raise ImportCancelled("stopped")
@@ -127,10 +140,13 @@ class ChunkStep:
         self._stats.add_source_bytes(chunk_size(chunk) - done)
         fault_point("chunk-finished")
 
-    def _load_data_target(self, job: TableJob, data_file: DataFile, columns: tuple[str, ...] | None, charset: str,
-                          encoder: RowEncoder | None) -> LoadDataTarget | None:
-        """How this CSV chunk's batches go as LOAD DATA, or None for INSERT (SQL files, tables with BIT)."""
-        if not self._load_data or encoder is None or not usable_for(encoder.column_kinds):
+    def _load_data_target(self, job: TableJob, data_file: DataFile, columns: tuple[str, ...] | None,
+                          charset: str) -> LoadDataTarget | None:
+        """How this CSV chunk's batches go as LOAD DATA, or None for INSERT (other formats, tables with BIT)."""
+        if not self._load_data or data_file.format != "csv":
+            return None
+        encoder = self._encoder_for(job, columns)
+        if not usable_for(encoder.column_kinds):
             return None
         statement = load_statement(self._config.duplicate_mode, job.schema, job.table, columns, charset,
                                    self._terminator, no_backslash_escapes=encoder.no_backslash_escapes)
@@ -141,7 +157,7 @@ class ChunkStep:
     def _read_again(self, data_file: DataFile, columns: tuple[str, ...] | None, encoder: RowEncoder,
                     batch: RowBatch) -> RowBatch:
         """A LOAD DATA batch's rows read again from the file as INSERT tuples (the server did not take it whole)."""
-        with open_source(data_file.path, data_file.compression) as stream:
+        with open_data(data_file, self._config.mydumper) as stream:
             skip_to(stream, batch.first_offset, path=data_file.relative)
             reader = CSVReader(stream, path=data_file.relative, csv=self._config.mydumper.csv,
                                start=batch.first_offset, end=batch.end.offset, columns=columns, encoder=encoder,
@@ -180,8 +196,7 @@ class ChunkStep:
         except BudgetExceeded as exceeded:
             raise ImportFailed(
                 f"table {target.table_key}: {batch_conflicts} duplicate key(s) in {target.path} in the batch from "
-                f"byte offset {result.first_offset}; {exceeded} (the limit set by conflict.threshold) — the import "
-                "stops here",
+                f"byte offset {result.first_offset}; {exceeded} — the import stops here",
                 table=target.table_key, path=target.path, offset=result.first_offset,
             ) from None
         for kind, rows in by_kind.items():
@@ -191,7 +206,7 @@ class ChunkStep:
                 over = rows[len(rows) - exceeded.over]
                 raise ImportFailed(
                     f"table {target.table_key}: {kind} error in {target.path} at byte offset {over.offset}: "
-                    f"{over.error}; {exceeded} (the limit set by {_BUDGET_KEYS[kind]}) — the import stops here",
+                    f"{over.error}; {exceeded} — the import stops here",
                     table=target.table_key, path=target.path, offset=over.offset, server_error=over.error,
                 ) from None
 
@@ -201,7 +216,7 @@ class ChunkStep:
             prefix = self._prefixes.get(job.key)
             if prefix is None:
                 prefix = self._prefixes[job.key] = lru_cache(maxsize=64)(
-                    partial(insert_prefix, self._config.duplicate_mode, job.schema, job.table))
+                    partial(insert_prefix, self._config.statement_mode, job.schema, job.table))
             return prefix
 
     def _encoder_for(self, job: TableJob, columns: tuple[str, ...] | None) -> RowEncoder:
@@ -217,9 +232,15 @@ class ChunkStep:
                 else:
                     unknown = [c for c in columns if c.lower() not in types]
                     if unknown:
-                        raise SchemaError(f"the CSV header names column(s) {', '.join(unknown)} that the target "
-                                          "table does not have", table=job.key)
+                        raise SchemaError(f"the CSV header or Parquet file names column(s) {', '.join(unknown)} that "
+                                          "the target table does not have", table=job.key)
                     kinds = [column_kind(types[c.lower()]) for c in columns]
-                no_backslash = "NO_BACKSLASH_ESCAPES" in (self._config.tidb.sql_mode or "").upper()
+                no_backslash = self._sql_mode_has("NO_BACKSLASH_ESCAPES")
                 encoder = self._encoders[key] = RowEncoder(kinds, no_backslash_escapes=no_backslash)
             return encoder
+
+    def _sql_mode_has(self, *modes: str) -> bool:
+        """Whether the sessions' ``sql_mode`` (``tidb.sql-mode``) has one of ``modes``:
+        ``NO_BACKSLASH_ESCAPES`` (a backslash is an ordinary character) and ``ANSI_QUOTES`` (``"..."``
+        names a column) change how literals must be written."""
+        return not set(modes).isdisjoint((self._config.tidb.sql_mode or "").upper().replace(" ", "").split(","))

@@ -23,10 +23,12 @@ from ..checkpoints.model import (
 )
 from ..common.quoting import quote_table
 from ..config.model import TaskConfig
+from ..config.storage_url import is_remote, parse_storage_url, source_identity
 from ..errors import CheckpointError
 from ..mydump.layout import Chunk, DatabaseSource, DumpLayout, TableSource
 from ..mydump.region import split_chunks
 from ..mydump.rows import ReadPosition
+from .file_facts import file_stamp
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ def build_plan(layout: DumpLayout, config: TaskConfig) -> Plan:
     chunks: dict[str, list[Chunk]] = {}
     views: list[TableSource] = []
     sizes: list[tuple[str, int]] = []
+    stamps: dict[str, str] = {}
     for source in layout.tables:
         if source.is_view:
             views.append(source)
@@ -77,10 +80,12 @@ def build_plan(layout: DumpLayout, config: TaskConfig) -> Plan:
         sources.setdefault(key, []).append(source)
         for data_file in source.data_files:
             sizes.append((data_file.relative, data_file.size))
+            stamps[data_file.relative] = file_stamp(data_file, config.checkpoint.source_fingerprint)
             chunks.setdefault(key, []).extend(split_chunks(data_file, config.mydumper))
     jobs = tuple(TableJob(key, found[0].target_schema, found[0].target_table, tuple(found), tuple(chunks.get(key, ())))
                  for key, found in sources.items())
-    return Plan(tuple(_target_databases(layout)), jobs, tuple(views), source_fingerprint(sizes))
+    return Plan(tuple(_target_databases(layout)), jobs, tuple(views),
+                source_fingerprint(sizes, stamps))
 
 
 def _target_databases(layout: DumpLayout) -> list[DatabaseSource]:
@@ -98,18 +103,25 @@ def derive_task_id(config: TaskConfig) -> str:
     """A task id from what is imported where, but not from the host or port of the target.
 
     Moving the target behind another address (a new load balancer, a failover) must not make a
-    rerun start over, so only the source, its selection and its routing count.
+    rerun start over, so only the source, its selection and its routing count. An object storage
+    URL counts without its credentials: a rotated key resumes the same task, and no secret is in the id.
     """
     m = config.mydumper
+    remote = is_remote(m.data_source_dir)
     identity = {
-        "source": os.path.abspath(m.data_source_dir),
+        "source": source_identity(m.data_source_dir) if remote else os.path.abspath(m.data_source_dir),
         "filter": list(m.filter),
         "files": [asdict(r) for r in m.files],
         "routes": [asdict(r) for r in config.routes],
         "no_schema": m.no_schema,
     }
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-    return f"{os.path.basename(os.path.normpath(m.data_source_dir)) or 'import'}-{digest}"
+    if remote:
+        url = parse_storage_url(m.data_source_dir)
+        name = url.prefix.rpartition("/")[2] or url.bucket
+    else:
+        name = os.path.basename(os.path.normpath(m.data_source_dir))
+    return f"{name or 'import'}-{digest}"
 
 
 def check_resumable(saved: TaskCheckpoint, plan: Plan, new: TaskCheckpoint) -> None:
@@ -133,10 +145,14 @@ def check_resumable(saved: TaskCheckpoint, plan: Plan, new: TaskCheckpoint) -> N
                for p in sorted(set(old_files) & set(new_files)) if old_files[p] != new_files[p]]
     parts = [f"{label}: {', '.join(items[:10])}{' ...' if len(items) > 10 else ''}"
              for label, items in (("added", added), ("removed", removed), ("resized", resized)) if items]
+    if not parts and set(saved.chunks) == set(new.chunks):
+        parts = ["a data file was rewritten in place: same names and sizes, but a different modification time or "
+                 "content (checkpoint.source-fingerprint)"]
     what = "; ".join(parts) or (
         "the files split into different chunks (mydumper.max-region-size or strict-format changed)")
     raise CheckpointError(
         f"task {saved.task_id}: the source changed since the checkpoint was saved ({what}). Resuming would skip or "
-        "double rows. Restore the original files, or start over with tidb-lightning-py-ctl --checkpoint-remove=all "
-        "(and clear the target tables if they hold rows of the earlier run)"
+        "double rows. Restore the original files (with their modification times: cp -p), or start over with "
+        "tidb-lightning-py-ctl --checkpoint-remove=all (and clear the target tables if they hold rows of the earlier "
+        "run)"
     )

@@ -26,18 +26,22 @@ import pymysql
 
 from ..backend.tidb.load_data import insert_fallback, local_infile_off, refused_message
 from ..backend.tidb.writer import BatchWriter, WriteContext
-from ..checkpoints import CheckpointStore, open_store
+from ..checkpoints import CheckpointStore
+from ..checkpoints.finished import record_finished, recorded_summary
 from ..checkpoints.model import TableStatus, TaskCheckpoint
 from ..common.connection import connect
 from ..common.failpoint import fault_point
 from ..common.server_info import detect_server
 from ..config.model import LogicalImportMethod, TaskConfig, TidbSection
 from ..errormanager.records import ErrorBudget, ErrorRecorder
-from ..errors import ImportCancelled, ImportFailed, SchemaError, SourceError
+from ..errors import CheckpointError, ConfigError, ImportCancelled, ImportFailed, SchemaError, SourceError
 from ..mydump.discovery import discover
+from ..mydump.storage import open_storage
 from .chunk_step import ChunkStep, bytes_done, chunk_size
+from .failures import close_after_failure, open_checkpoint_store
 from .plan import Plan, TableJob, build_plan, check_resumable, derive_task_id
 from .progress import ProgressReporter
+from .refresh import SwapRefresh, plan_for
 from .scheduler import Scheduler
 from .stats import RunStats
 from .summary import ImportSummary
@@ -49,21 +53,45 @@ _PACKET_SLACK = 1024  # room in max_allowed_packet for the packet header and the
 
 
 def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: threading.Event | None = None,
-               logger: logging.Logger | None = None) -> ImportSummary:
+               logger: logging.Logger | None = None, keep_summary: bool = False,
+               filesystem: Any | None = None) -> ImportSummary:
     """Import ``config.mydumper.data_source_dir`` into ``config.tidb``; see the module docstring.
 
     ``task_id`` names the checkpoint: the same id resumes. ``cancel.set()`` stops the writers after
-    their current batch and raises :class:`ImportCancelled`.
+    their current batch and raises :class:`ImportCancelled`. ``keep_summary`` (the operator's
+    exactly once across retries, mysql checkpoints only) records the summary before the checkpoint
+    is cleaned up, and returns a recorded summary instead of importing again (:mod:`..checkpoints.finished`).
+    ``filesystem`` is an fsspec filesystem holding the credentials of an object storage source (the
+    operator's ``source_conn_id``); without it they come from the URL (:mod:`..mydump.storage`).
     """
     log = logger or logging.getLogger("airflow_provider_tidb_lightning")
-    layout = discover(config.mydumper, config.routes)
-    plan = build_plan(layout, config)
     task_id = task_id or derive_task_id(config)
-    store = open_store(config.checkpoint, lambda: connect(config.tidb))
+    if keep_summary:
+        recorded = _recorded_summary(config, task_id)
+        if recorded is not None:
+            log.info("task %s finished in an earlier try (%d rows): returning its summary, writing nothing", task_id,
+                     recorded.total_rows)
+            return recorded
+    storage = open_storage(config.mydumper.data_source_dir, filesystem=filesystem, cancel=cancel)
+    layout = discover(config.mydumper, config.routes, storage)
+    plan, swap = plan_for(config, build_plan(layout, config), task_id, log)
+    store = open_checkpoint_store(config)
     try:
-        return _Import(config, plan, task_id, store, log, cancel or threading.Event()).run()
-    finally:
-        store.close()
+        summary = _Import(config, plan, task_id, store, log, cancel or threading.Event(), swap, keep_summary).run()
+    except BaseException:
+        close_after_failure(store, log)
+        raise
+    store.close()
+    return summary
+
+
+def _recorded_summary(config: TaskConfig, task_id: str) -> ImportSummary | None:
+    if not (config.checkpoint.enable and config.checkpoint.driver == "mysql"):
+        raise ConfigError("a finished record (keep_summary) needs [checkpoint] enable = true and driver = \"mysql\"",
+                          key="checkpoint.driver")
+    with closing(connect(config.tidb)) as admin, admin.cursor() as cur:
+        recorded = recorded_summary(cur, config.checkpoint.schema, task_id)
+    return None if recorded is None else ImportSummary.from_dict(recorded)
 
 
 def _connect_writer(tidb: TidbSection, autocommit: bool, local_infile: bool = False) -> pymysql.Connection:
@@ -72,13 +100,16 @@ def _connect_writer(tidb: TidbSection, autocommit: bool, local_infile: bool = Fa
 
 class _Import:
     def __init__(self, config: TaskConfig, plan: Plan, task_id: str, store: CheckpointStore,
-                 log: logging.Logger, cancel: threading.Event) -> None:
+                 log: logging.Logger, cancel: threading.Event, swap: SwapRefresh | None = None,
+                 keep_summary: bool = False) -> None:
         self.config = config
+        self.swap = swap  # refresh mode "swap": the plan loads shadow tables, swapped in after the data
         self.plan = plan
         self.task_id = task_id
         self.store = store
         self.log = log
         self.user_cancel = cancel
+        self.keep_summary = keep_summary
         self.stop = threading.Event()
         self.started = time.monotonic()
         self.resumed = False
@@ -89,7 +120,7 @@ class _Import:
                       len(self.plan.tables), sum(len(t.chunks) for t in self.plan.tables), len(self.plan.views),
                       self.config.duplicate_mode)
         task = self._load_checkpoint()
-        self.tables = TableStep(self.store, self.task_id, task.tables, self.log)
+        self.tables = TableStep(self.store, self.task_id, task.tables, self.log, self.swap)
         self.stats = RunStats((job.key for job in self.plan.tables), done_bytes=self._bytes_done(task),
                               total_bytes=sum(chunk_size(c) for job in self.plan.tables for c in job.chunks))
         # Short-lived admin connections: one idle through an hours-long data phase could time out.
@@ -100,22 +131,31 @@ class _Import:
             budget = ErrorBudget.from_config(self.config.lightning.max_error, self._conflict_limit())
             budget.used.update(recorder.count_existing(cur))
             max_statement = self._max_statement(cur)
-            csv_columns = self.tables.create_schema(cur, self.plan, no_schema=self.config.mydumper.no_schema)
+            csv_columns = self.tables.create_schema(cur, self.plan, no_schema=self.config.mydumper.no_schema,
+                                                    charset=self.config.mydumper.character_set)
             self.load_data = self._use_load_data(admin, cur)
         chunks = ChunkStep(self.config, self.store, self.task_id, stats=self.stats, budget=budget,
                            table_columns=csv_columns, max_statement=max_statement, stop=self.stop,
                            load_data=self.load_data)
         ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
                            max_statement=max_statement, cancel=self.stop)
-        self._write_data(task, chunks, ctx)
+        try:
+            self._write_data(task, chunks, ctx)
+        finally:
+            recorder.log_details(self.log, budget)  # names the tables holding this run's records, failed or not
+        if self.swap is not None:  # before the views, so they are created against the new tables
+            self.swap.swap_in(lambda: connect(self.config.tidb), self.store, self.stats)
         if not self.config.mydumper.no_schema and self.plan.views:
             with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
                 for view in self.plan.views:
-                    create_view(cur, view)
+                    create_view(cur, view, self.config.mydumper.character_set)
         fault_point("task-finished")
-        self._keep_after_success()
         summary = ImportSummary(self.task_id, self.stats.summaries(self.resumed), time.monotonic() - self.started,
                                 self.resumed)
+        if self.keep_summary:  # before the checkpoint goes: from here on a retry finds one or the other
+            with closing(connect(self.config.tidb)) as admin, admin.cursor() as cur:
+                record_finished(cur, self.config.checkpoint.schema, self.task_id, summary.to_dict())
+        self._keep_after_success()
         self.log.info("import finished: %d rows, %.1f MB in %.1f s", summary.total_rows, summary.total_bytes / 1e6,
                       summary.seconds)
         return summary
@@ -237,7 +277,7 @@ class _Import:
         if job is not None and data_problem:
             try:
                 self.tables.failed(job, exc)
-            except (pymysql.err.MySQLError, OSError) as save_error:
+            except (pymysql.err.MySQLError, OSError, CheckpointError) as save_error:
                 self.log.warning("could not mark table %s failed in the checkpoint: %s", job.key, save_error)
         if isinstance(exc, ImportCancelled) and self.user_cancel.is_set():
             raise ImportCancelled(f"task {self.task_id}: import cancelled; the checkpoint is consistent, rerun to "

@@ -43,3 +43,9 @@ class ImportSummary:
             "total_bytes": self.total_bytes,
             "tables": [asdict(t) | {"seconds": round(t.seconds, 3)} for t in self.tables],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportSummary:
+        """The summary :meth:`to_dict` gave (as a finished record keeps it)."""
+        tables = [TableSummary(**t) for t in data["tables"]]
+        return cls(data["task_id"], tables, float(data["seconds"]), bool(data["resumed"]))

@@ -17,9 +17,11 @@ import pymysql
 from ..common.dberrors import describe
 from ..common.failpoint import fault_point
 from ..common.quoting import quote_identifier, quote_table
+from ..config.charsets import Charset
 from ..errors import SchemaError, SourceError
 from ..mydump.compression import open_source
 from ..mydump.layout import DatabaseSource, SchemaFile, TableSource
+from ..mydump.schema_charset import decode_schema_file, is_set_names
 from ..mydump.schema_file import (
     DDLParseError,
     default_create_database,
@@ -33,22 +35,32 @@ from ..mydump.schema_file import (
 log = logging.getLogger(__name__)
 
 
-def _statements(schema_file: SchemaFile) -> list[tuple[int, bytes]]:
-    with open_source(schema_file.path, schema_file.compression) as stream:
+def _statements(schema_file: SchemaFile, charset: Charset) -> tuple[list[tuple[int, bytes]], bool]:
+    """The file's statements, decoded to UTF-8 from ``charset``, and whether they were converted.
+
+    Offsets are of the decoded text (the file's own when it was not converted)."""
+    with open_source(schema_file.path, schema_file.compression, opener=schema_file.opener) as stream:
         data = stream.read()
+    data, converted = decode_schema_file(data, charset, schema_file.relative)
     try:
-        return split_statements(data)
+        return split_statements(data), converted
     except DDLParseError as exc:
         raise SourceError(str(exc), path=schema_file.relative, offset=exc.offset) from None
 
 
-def _run_file(cur: Any, schema_file: SchemaFile, want: str, rewrite: Callable[[bytes], bytes], what: str) -> bool:
-    """Execute the SET statements and the rewritten CREATE of kind ``want``; True if one was found."""
+def _run_file(cur: Any, schema_file: SchemaFile, want: str, rewrite: Callable[[bytes], bytes], what: str,
+              charset: Charset) -> bool:
+    """Execute the SET statements and the rewritten CREATE of kind ``want``; True if one was found.
+
+    A file converted from another character set runs under ``utf8mb4`` without its own ``SET NAMES``."""
     found = False
     try:
-        for offset, statement in _statements(schema_file):
+        statements, converted = _statements(schema_file, charset)
+        for offset, statement in statements:
             kind = statement_kind(statement)
-            if kind == "set":
+            if kind == "set" and converted and is_set_names(statement):
+                log.debug("%s: skipping %.60r: the file was converted to UTF-8", schema_file.relative, statement)
+            elif kind == "set":
                 cur.execute(statement)
             elif kind == want and not found:
                 cur.execute(rewrite(statement))
@@ -62,7 +74,7 @@ def _run_file(cur: Any, schema_file: SchemaFile, want: str, rewrite: Callable[[b
     return found
 
 
-def create_database(cur: Any, database: DatabaseSource) -> None:
+def create_database(cur: Any, database: DatabaseSource, charset: Charset = Charset.AUTO) -> None:
     """``CREATE DATABASE IF NOT EXISTS`` the target, with the options of the dump's schema-create file."""
     target = database.target_schema
     if database.schema_file is None:
@@ -71,12 +83,12 @@ def create_database(cur: Any, database: DatabaseSource) -> None:
         except pymysql.err.MySQLError as exc:
             raise SchemaError(f"creating database failed: {describe(exc)}", table=target) from exc
     elif not _run_file(cur, database.schema_file, "create-database",
-                       lambda s: rewrite_create_database(s, target), target):
+                       lambda s: rewrite_create_database(s, target), target, charset):
         raise SchemaError(f"{database.schema_file.relative} holds no CREATE DATABASE statement", table=target)
     fault_point("schema-created")
 
 
-def create_table(cur: Any, table: TableSource) -> None:
+def create_table(cur: Any, table: TableSource, charset: Charset = Charset.AUTO) -> None:
     """``CREATE TABLE IF NOT EXISTS`` the routed target from the table's schema file."""
     name = quote_table(table.target_schema, table.target_table)
     if table.schema_file is None:
@@ -89,19 +101,19 @@ def create_table(cur: Any, table: TableSource) -> None:
             )
         return
     if not _run_file(cur, table.schema_file, "create-table",
-                     lambda s: rewrite_create_table(s, table.target_schema, table.target_table), name):
+                     lambda s: rewrite_create_table(s, table.target_schema, table.target_table), name, charset):
         raise SchemaError(f"{table.schema_file.relative} holds no CREATE TABLE statement", table=name)
     fault_point("schema-created")
 
 
-def create_view(cur: Any, view: TableSource) -> None:
+def create_view(cur: Any, view: TableSource, charset: Charset = Charset.AUTO) -> None:
     """``CREATE OR REPLACE VIEW`` from a ``-schema-view.sql`` file (after the tables have their data)."""
     name = quote_table(view.target_schema, view.target_table)
     assert view.schema_file is not None
     # mydumper writes the view's body with unqualified table names: they live in the view's database.
     cur.execute(f"USE {quote_identifier(view.target_schema)}")
     if not _run_file(cur, view.schema_file, "create-view",
-                     lambda s: rewrite_create_view(s, view.target_schema, view.target_table), name):
+                     lambda s: rewrite_create_view(s, view.target_schema, view.target_table), name, charset):
         raise SchemaError(f"{view.schema_file.relative} holds no CREATE VIEW statement", table=name)
     fault_point("schema-created")
 

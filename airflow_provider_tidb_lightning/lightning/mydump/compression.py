@@ -3,7 +3,9 @@
 Dumps are often compressed and far larger than the disk left on the worker, so gzip and
 zstd files are decoded while they are read. A damaged archive must not look like a short
 file: reaching the end of the input inside a gzip member or zstd frame is an error, reported
-with the file and the decompressed offset reached, like any other data error.
+with the file and the decompressed offset reached, like any other data error. A zstd decoder
+hands out whole blocks (up to 128 KiB) only, so the offset it reached can be well before the
+break, even 0 in a small file: the message also names the compressed byte where the stream broke.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import BinaryIO, Protocol
 import zstandard
 
 from ..errors import SourceError
+from .storage import open_local
 
 _READ_SIZE = 64 * 1024
 
@@ -85,7 +88,7 @@ class _DecompressingReader(io.RawIOBase):
 
     Concatenated members are one stream, as ``gzip -c a b`` and ``zstd`` multi-frame files
     are. Decoder errors and a stream ending inside a member become SourceError with the
-    number of decompressed bytes produced so far.
+    number of decompressed bytes produced so far, and the compressed bytes read.
     """
 
     def __init__(self, raw: BinaryIO, path: str, compression: Compression) -> None:
@@ -96,6 +99,7 @@ class _DecompressingReader(io.RawIOBase):
         self._decoder: _Decoder | None = None
         self._pending = bytearray()
         self._produced = 0
+        self._consumed = 0  # compressed bytes read
         self._finished = False
 
     def readable(self) -> bool:
@@ -120,33 +124,36 @@ class _DecompressingReader(io.RawIOBase):
         data = self._raw.read(_READ_SIZE)
         if not data:
             if self._decoder is not None and not self._decoder.eof:
-                raise self._fail(f"truncated {self._compression} stream")
+                unit = "member" if self._compression == Compression.GZIP else "frame"
+                raise self._fail(f"truncated {self._compression} stream: the file ends at compressed byte "
+                                 f"{self._consumed}, inside a {unit}")
             self._finished = True
             return
+        read_from = self._consumed
+        self._consumed += len(data)
         while data:
             if self._decoder is None or self._decoder.eof:
                 self._decoder = _DECODERS[self._compression]()
             try:
                 out = self._decoder.decompress(data)
             except _DECODE_ERRORS as exc:
-                raise self._fail(f"corrupt {self._compression} stream: {exc}") from exc
+                raise self._fail(f"corrupt {self._compression} stream in compressed bytes {read_from}-"
+                                 f"{self._consumed}: {exc}") from exc
             self._pending += out
             self._produced += len(out)
             data = self._decoder.unused_data if self._decoder.eof else b""
 
 
-def open_source(path: str, compression: str) -> BinaryIO:
+def open_source(path: str, compression: str, *, opener: Callable[[str], BinaryIO] = open_local) -> BinaryIO:
     """Open ``path`` for reading its decompressed bytes from the start.
 
     ``compression`` is "", "gzip" or "zstd" (aliases and "auto" are accepted too). Plain files
     come back as ordinary seekable binary files; compressed ones as forward-only buffered
-    streams. Errors while decoding are raised by ``read`` as SourceError.
+    streams. Errors while decoding are raised by ``read`` as SourceError. ``opener`` opens the raw
+    bytes: a local file by default, or an object through :meth:`.storage.ObjectStorage.open`.
     """
     codec = normalize_compression(compression, path)
-    try:
-        raw = open(path, "rb")  # returned to the caller, who closes it
-    except OSError as exc:
-        raise SourceError(f"cannot open: {exc.strerror or exc}", path=path) from exc
+    raw = opener(path)  # returned to the caller, who closes it
     if not codec:
         return raw
     return io.BufferedReader(_DecompressingReader(raw, path, codec), buffer_size=_READ_SIZE)

@@ -247,11 +247,15 @@ class _RecordSource(StreamWindow):
 def read_csv_header(
     stream: BinaryIO, *, path: str, csv: CSVSection, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
 ) -> tuple[tuple[str, ...], int]:
-    """Read the header record at the stream's start: (column names, offset after the header)."""
+    """Read the header record at the stream's start: (column names, offset after the header).
+
+    A file with no record at all (0 bytes, or blank lines) has no header and no rows: ``()`` and its
+    end, as tidb-lightning imports nothing from it rather than failing.
+    """
     source = _RecordSource(stream, path, _Grammar(csv), 0, 64 * 1024, max_record_bytes)
     _skip_bom(source)
     if not source.skip_blank_lines():
-        raise SourceError("empty CSV file, expected a header", path=path, offset=0)
+        return (), source.base + source.pos
     offset, fields = source.next_record()  # type: ignore[misc]
     names = []
     for field in fields:

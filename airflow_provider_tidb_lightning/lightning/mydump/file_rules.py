@@ -8,11 +8,19 @@ the first that matches decides. ``[[mydumper.files]]`` rules come first, then (u
 ``{db}-schema-create.sql``            database schema (``schema-schema``)
 ``{db}.{tbl}-schema.sql``             table schema (``table-schema``)
 ``{db}.{tbl}-schema-view.sql``        view schema (``view-schema``)
-``{db}.{tbl}[.{N}].sql`` / ``.csv``   data (``sql`` / ``csv``), ``N`` is the sort key
+``{db}.{tbl}[.{N}[.{M}]].sql``        data (``sql`` / ``csv``, and ``.parquet``), ``N`` (or ``N.M``) is
+/ ``.csv`` / ``.parquet``             the sort key
 ``*-schema-trigger(s).sql``,          ignored
 ``*-schema-post.sql``, ``*.bak``,
-mydumper's ``metadata``
+``metadata`` (mydumper's and
+Dumpling's, INI or not, and
+mydumper's ``metadata.partial.N``)
+``*-schema-sequence.sql``             ignored, with a warning (see :func:`is_sequence_schema`)
 ====================================  ===============================================
+
+``N.M`` is mydumper ≥ 0.14's sub-chunk of chunk ``N`` (``db.tbl.00000.00001.sql``, written with
+``--rows``): it belongs to table ``tbl``. tidb-lightning's own rule reads such a file as table
+``tbl.00000``, which has no schema file; this provider routes it to its table on purpose.
 
 Each may end in ``.gz``/``.gzip``/``.zst``/``.zstd``. Built-in rules ignore case, split the
 database from the table at the *first* dot (``my-db.my.tbl.sql`` is table ``my.tbl`` of
@@ -45,14 +53,16 @@ class FileKind(StrEnum):
     VIEW_SCHEMA = "view-schema"
     SQL = "sql"
     CSV = "csv"
+    PARQUET = "parquet"
     IGNORE = "ignore"
 
 
 class DataFormat(StrEnum):
-    """The format of a data file: the two data kinds of :class:`FileKind`."""
+    """The format of a data file: the data kinds of :class:`FileKind`."""
 
     SQL = "sql"
     CSV = "csv"
+    PARQUET = "parquet"
 
 
 _KINDS = frozenset(kind.value for kind in FileKind)
@@ -88,7 +98,8 @@ _DIRS = r"^(?:[^/]*/)*"
 _DEFAULT_RULES = (
     _Rule("default rule", re.compile(r"(?i)-schema-(?:triggers?|post)\.sql(?:\.\w+)?$"), FileKind.IGNORE),
     _Rule("default rule", re.compile(r"(?i)\.bak$"), FileKind.IGNORE),
-    _Rule("default rule", re.compile(r"(?i)(?:^|/)metadata$"), FileKind.IGNORE),
+    _Rule("default rule", re.compile(r"(?i)(?:^|/)metadata(?:\.partial(?:\.\d+)?)?$"), FileKind.IGNORE),
+    _Rule("default rule", re.compile(r"(?i)-schema-sequence\.sql(?:\.\w+)?$"), FileKind.IGNORE),
     _Rule(
         "default rule",
         re.compile(rf"(?i){_DIRS}([^/.]+)-schema-create\.sql{_COMPRESSED}"),
@@ -117,7 +128,7 @@ _DEFAULT_RULES = (
     ),
     _Rule(
         "default rule",
-        re.compile(rf"(?i){_DIRS}([^/.]+)\.([^/]+?)(?:\.([0-9]+))?\.(sql|csv){_COMPRESSED}"),
+        re.compile(rf"(?i){_DIRS}([^/.]+)\.([^/]+?)(?:\.([0-9]+(?:\.[0-9]+)?))?\.(sql|csv|parquet){_COMPRESSED}"),
         "$4",
         schema="$1",
         table="$2",
@@ -126,6 +137,19 @@ _DEFAULT_RULES = (
         unescape=True,
     ),
 )
+
+
+_SEQUENCE_SCHEMA = re.compile(r"(?i)-schema-sequence\.sql(?:\.\w+)?$")
+
+
+def is_sequence_schema(relative: str) -> bool:
+    """A Dumpling / mydumper ``{db}.{seq}-schema-sequence.sql`` file.
+
+    Sequences are not created: the TiDB backend imports tables and views, as tidb-lightning does,
+    and MySQL has no sequences. Discovery warns about each such file so the user can create the
+    sequence on the target (the file holds the ``CREATE SEQUENCE`` and its ``SETVAL``).
+    """
+    return _SEQUENCE_SCHEMA.search(relative) is not None
 
 
 def _template_refs(template: str) -> list[str]:

@@ -2,21 +2,26 @@
 
 The layout is plain data so that the schema step, the chunk scheduler and the checkpoint
 store can read it without touching the file system again. Paths are kept twice: ``path``
-(absolute, to open) and ``relative`` (to data-source-dir, stable across machines, used in
-messages and checkpoint keys).
+(absolute, or an object's key, to open with ``opener``) and ``relative`` (to data-source-dir,
+stable across machines, used in messages and checkpoint keys).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from .compression import Compression
 from .file_rules import DataFormat
+from .storage import open_local
+
+Opener = Callable[[str], BinaryIO]
 
 
 @dataclass(frozen=True)
 class DataFile:
-    """One SQL or CSV data file of a source table."""
+    """One SQL, CSV or Parquet data file of a source table."""
 
     path: str
     relative: str
@@ -28,6 +33,8 @@ class DataFile:
     compression: Compression
     size: int  # bytes on disk (compressed size for compressed files)
     sort_key: str  # the file number / rule key, for stable ordering
+    version: str = ""  # an object's ETag or modification time, added to the checkpoint's fingerprint
+    opener: Opener = field(default=open_local, compare=False, repr=False)  # the storage's open(path)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class SchemaFile:
     source_schema: str
     source_table: str | None
     compression: Compression
+    opener: Opener = field(default=open_local, compare=False, repr=False)  # the storage's open(path)
 
 
 @dataclass

@@ -21,8 +21,10 @@ from typing import BinaryIO
 
 from ..config.model import MydumperSection
 from ..errors import SourceError
+from .data_charset import decodes
 from .file_rules import DataFormat
 from .layout import Chunk, DataFile
+from .parquet_parser import row_group_chunks
 
 _MIN_BLOCK = 4096
 
@@ -80,16 +82,22 @@ def split_chunks(file: DataFile, mydumper: MydumperSection) -> list[Chunk]:
     """The chunks of one data file, in order, covering it with no gap and no overlap.
 
     Pieces are about ``max-region-size`` bytes (a piece ends at the first cut after the
-    mark, so it may be a little longer). The last chunk ends at EOF (``end`` None).
+    mark, so it may be a little longer). The last chunk ends at EOF (``end`` None). A Parquet
+    file is cut between row groups, and its chunks' ``start`` / ``end`` are row numbers.
     """
     region = max(mydumper.max_region_size, 1)
-    if file.compression or not mydumper.strict_format or file.size <= region:
+    if file.format == DataFormat.PARQUET:
+        with file.opener(file.path) as stream:
+            ranges = row_group_chunks(stream, file.relative, region)
+        return [Chunk(file, index, start, end) for index, (start, end) in enumerate(ranges)]
+    # A decoded CSV file is read as a stream of its UTF-8 text (data_charset.py): no byte cut of it.
+    if file.compression or not mydumper.strict_format or file.size <= region or decodes(file, mydumper):
         return [Chunk(file, 0, 0, None)]
     cut = _cut_for(file, mydumper.csv.terminator)
     block = max(mydumper.read_block_size, _MIN_BLOCK)
     starts = [0]
     try:
-        with open(file.path, "rb") as handle:
+        with file.opener(file.path) as handle:
             while starts[-1] + region < file.size:
                 start = _next_cut(handle, cut, starts[-1] + region, file.size, block)
                 if start is None or start >= file.size:

@@ -18,12 +18,16 @@ _TOKEN = re.compile(
     re.S,
 )
 _LEADING_COMMENTS = re.compile(rb"^(?:\s+|/\*(?!!).*?\*/|--[ \t][^\n]*|#[^\n]*)*", re.S)
-_NAME = rb"(?:`(?:[^`]|``)+`|[\w$]+)"
+# An identifier as the TiDB (and MySQL) parser reads it: quoted, or unquoted of ASCII letters, digits,
+# ``_``, ``$`` and any non-ASCII character (the bytes >= 0x80 of its UTF-8 form): ``CREATE TABLE 中文表``.
+_NAME = rb"(?:`(?:[^`]|``)+`|[0-9A-Za-z_$\x80-\xff]+)"
+# ``IF NOT EXISTS``, also inside the version comment mysqldump and mydumper write (``/*!32312 IF NOT EXISTS*/``).
+_IF_NOT_EXISTS = rb"(?:IF\s+NOT\s+EXISTS\s+|/\*!\d*\s*IF\s+NOT\s+EXISTS\s*\*/\s*)?"
 _CREATE_TABLE = re.compile(
-    rb"^CREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _NAME + rb"(?:\s*\.\s*" + _NAME + rb")?",
+    rb"^CREATE\s+(?:TEMPORARY\s+)?TABLE\s+" + _IF_NOT_EXISTS + _NAME + rb"(?:\s*\.\s*" + _NAME + rb")?",
     re.I,
 )
-_CREATE_DATABASE = re.compile(rb"^CREATE\s+(?:DATABASE|SCHEMA)\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _NAME, re.I)
+_CREATE_DATABASE = re.compile(rb"^CREATE\s+(?:DATABASE|SCHEMA)\s+" + _IF_NOT_EXISTS + _NAME, re.I)
 _CREATE_VIEW = re.compile(
     rb"^CREATE\s+(?:OR\s+REPLACE\s+)?(?P<algorithm>ALGORITHM\s*=\s*\w+\s+)?"
     rb"(?:DEFINER\s*=\s*(?:`[^`]*`|'[^']*'|[^\s@]+)(?:\s*@\s*(?:`[^`]*`|'[^']*'|[^\s]+))?\s+)?"

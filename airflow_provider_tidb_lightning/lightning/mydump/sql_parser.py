@@ -1,21 +1,37 @@
 """Streaming reader of mydumper / Dumpling SQL data files: ``INSERT ... VALUES (..),(..);``.
 
-The TiDB backend re-sends rows as SQL, so the reader never decodes values: it cuts each row tuple
-out of the byte stream verbatim and lets the server parse it. It still checks the tuple grammar
-(balanced parentheses, terminated strings, no bare ``;``) so that one bad row cannot swallow its
-neighbours into a single malformed statement, and so errors point at the offending byte offset.
+The TiDB backend re-sends rows as SQL, so the reader cuts each row tuple out of the byte stream
+and hands it on verbatim -- but only once it is proved to hold nothing but literals. A tuple is
+text the server would evaluate: ``(1,(SELECT ...))``, ``LOAD_FILE(..)``, ``SLEEP(2)`` or
+``@@hostname`` in a dump would run with the import user's rights. So the reader accepts inside a
+tuple what tidb-lightning's lexer (``mydump/parser.rl``) accepts, and nothing else: ``NULL``,
+``TRUE``/``FALSE``, numbers, quoted strings, hex and bit literals (``x'..'``, ``0x..``, ``b'..'``,
+``0b..``), the ``CONVERT(<string> USING utf8mb4)`` that mydumper writes for JSON, and unquoted
+words, which tidb-lightning takes as strings and which are therefore sent quoted. Anything else
+(a parenthesis inside a tuple, a backquote, a comment, an operator after a value) is refused with
+the file and byte offset.
+
+The lexer also reads the file the way tidb-lightning's does: rows follow ``VALUES``; other words
+(``BEGIN``, ``COMMIT``, a table name) are noise; and tuples after a ``;`` are rows of the last
+statement's columns. ``SET``, ``LOCK``/``UNLOCK TABLES`` statements are skipped whole.
+
+Strings are re-encoded when the dump and the session disagree on backslashes: a dump written with
+backslash escapes (the default, and what mydumper and Dumpling write) read by a session with
+``NO_BACKSLASH_ESCAPES`` -- or a dump that declares ``NO_BACKSLASH_ESCAPES`` in its own
+``SET SQL_MODE`` read by one without -- gets each string holding a backslash rewritten for the
+session, so the stored value is the one the dump meant.
 
 Two paths read the VALUES list, and both cut the same rows, offsets and resume positions:
 
-* the careful path, the reference: a lexer in the manner of tidb-lightning's ``mydump/parser.rl``
-  that walks a tuple token by token (plain text, string literal, ``(``, ``)``, ``,``) and raises a
-  located error on anything else. Its tokens are typed, so a later check can classify what a
-  tuple holds without a second grammar;
+* the careful path, the reference: a lexer in the manner of tidb-lightning's that finds a tuple's
+  end token by token (plain text, string literal, ``(``, ``)``, ``,``), then checks its values
+  one by one (re-encoding a value where needed) and raises a located error on anything else;
 * the fast path, :func:`fast_rows`: a stretch of whole rows laid out one per line, as mydumper and
   Dumpling write them, proved to be exactly those rows by counting its quotes, parentheses and
-  separators with C-level ``bytes`` operations, and passed on as one segment, uncopied and unsplit.
-  Wherever the proof does not hold (escapes, parentheses or both quote kinds in the data, comments
-  between rows) it tells the reader how far to go carefully instead.
+  separators with C-level ``bytes`` operations, proved to hold nothing but strings, numbers and
+  ``NULL`` by one regular expression, and passed on as one segment, uncopied and unsplit.
+  Wherever the proof does not hold (escapes, parentheses or both quote kinds in the data, words,
+  comments between rows) it tells the reader how far to go carefully instead.
 
 Statements (``INSERT`` headers, ``SET``, comments) are always read carefully: there are few. As in
 tidb-lightning, the statement's table name and verb are ignored: the target table and the
@@ -29,23 +45,80 @@ from collections.abc import Iterator
 from itertools import accumulate
 from typing import BinaryIO, NamedTuple
 
+from ..common.quoting import string_literal
 from ..errors import SourceError
 from .rows import SEGMENT_SEPARATOR, ReadPosition, RowBatch
 from .window import DEFAULT_MAX_RECORD_BYTES, StreamWindow
 
 # --- careful path: the tuple lexer ----------------------------------------------------------------
-_STR_SINGLE = rb"'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'"
-_STR_DOUBLE = rb'"[^"\\]*+(?:(?:\\.|"")[^"\\]*+)*+"'
+# String literals, by whether the dump escapes with backslashes (True: NO_BACKSLASH_ESCAPES).
+_STRINGS = {
+    False: (rb"'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'", rb'"[^"\\]*+(?:(?:\\.|"")[^"\\]*+)*+"'),
+    True: (rb"'[^']*+(?:''[^']*+)*+'", rb'"[^"]*+(?:""[^"]*+)*+"'),
+}
+_STR_SINGLE, _STR_DOUBLE = _STRINGS[False]
 
-# Token kinds inside a row tuple: ``m.lastindex`` of a :data:`_TUPLE_TOKEN` match.
+# Token kinds inside a row tuple: ``m.lastindex`` of a :data:`_TUPLE_TOKENS` match.
 PLAIN, STRING, OPEN, CLOSE, COMMA, SEMICOLON, OPEN_STRING = range(1, 8)
-_TUPLE_TOKEN = re.compile(
-    rb"([^()'\",;]++)"  # PLAIN: numbers, keywords, operators, blanks (never a string's quote)
-    rb"|(" + _STR_SINGLE + b"|" + _STR_DOUBLE + rb")"  # STRING: a whole literal, escapes included
-    rb"|(\()|(\))|(,)|(;)"
-    rb"|(['\"])",  # OPEN_STRING: a quote whose string does not end in the buffer
-    re.S,
+
+
+def _tuple_token(single: bytes, double: bytes) -> re.Pattern[bytes]:
+    return re.compile(
+        rb"([^()'\",;]++)"  # PLAIN: numbers, keywords, operators, blanks (never a string's quote)
+        rb"|(" + single + b"|" + double + rb")"  # STRING: a whole literal, escapes included
+        rb"|(\()|(\))|(,)|(;)"
+        rb"|(['\"])",  # OPEN_STRING: a quote whose string does not end in the buffer
+        re.S,
+    )
+
+
+_TUPLE_TOKENS = {flavor: _tuple_token(*strings) for flavor, strings in _STRINGS.items()}
+
+# One value of a tuple and the blanks around it: ``m.lastindex`` is the kind. The word is
+# tidb-lightning's ``unquoted`` token (anything up to a blank, quote, parenthesis, separator, ``/``
+# or ``*``); its CONVERT is the ``convert(`` ... ``using utf8mb4)`` pair around one string.
+V_STRING, V_CONVERT, V_BINARY, V_WORD = 1, 4, 5, 6
+_BLANK = rb"[ \t\r\n]*+"
+
+
+def _value_token(single: bytes, double: bytes) -> re.Pattern[bytes]:
+    string = single + b"|" + double
+    return re.compile(
+        _BLANK + rb"(?:"
+        rb"(" + string + rb")"
+        rb"|((?i:CONVERT)\(" + _BLANK + rb")(" + string + rb")(" + _BLANK + rb"(?i:USING)[ \t\r\n]++(?i:utf8mb4)"
+        + _BLANK + rb"\))"
+        rb"|([xX]'[0-9a-fA-F]*+'|[bB]'[01]*+')"
+        rb"|([^ \t\r\n,;()'\"`/*]++)"
+        rb")" + _BLANK,
+        re.S,
+    )
+
+
+_VALUE_TOKENS = {flavor: _value_token(*strings) for flavor, strings in _STRINGS.items()}
+
+
+def _verbatim_row(single: bytes, double: bytes) -> re.Pattern[bytes]:
+    """A whole tuple of values that go as they are (no word): one match instead of a loop per value."""
+    string = single + b"|" + double
+    value = (_BLANK + rb"(?:" + string + rb"|[-+]?(?:[0-9]++(?:\.[0-9]*+)?|\.[0-9]++)(?:[eE][-+]?[0-9]++)?"
+             rb"|(?i:NULL|TRUE|FALSE)(?![^ \t\r\n,)])|0x[0-9a-fA-F]++|0b[01]++|[xX]'[0-9a-fA-F]*+'|[bB]'[01]*+'"
+             rb"|(?i:CONVERT)\(" + _BLANK + rb"(?:" + string + rb")" + _BLANK + rb"(?i:USING)[ \t\r\n]++(?i:utf8mb4)"
+             + _BLANK + rb"\))" + _BLANK)
+    return re.compile(rb"\(" + value + rb"(?:," + value + rb")*+\)", re.S)
+
+
+_VERBATIM_ROWS = {flavor: _verbatim_row(*strings) for flavor, strings in _STRINGS.items()}
+# Words the server reads as the same literal tidb-lightning makes of them: sent as they are.
+_LITERAL_WORD = re.compile(
+    rb"(?i:NULL|TRUE|FALSE)|[-+]?(?:[0-9]++(?:\.[0-9]*+)?|\.[0-9]++)(?:[eE][-+]?[0-9]++)?|0x[0-9a-fA-F]++|0b[01]++"
 )
+# Backslash sequences of a backslash-escaped string (MySQL's table; ``\%`` and ``\_`` keep the backslash).
+_ESCAPES = {b"0": b"\x00", b"b": b"\b", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"Z": b"\x1a", b"%": b"\\%",
+            b"_": b"\\_"}
+_ESCAPE = {b"'": re.compile(rb"\\(.)|''", re.S), b'"': re.compile(rb'\\(.)|""', re.S)}
+_ONLY_LITERALS = ("only literals are accepted in a row tuple: NULL, TRUE/FALSE, numbers, strings, hex/bit literals, "
+                  "CONVERT(<string> USING utf8mb4) and words taken as strings")
 
 # _BLANKS and _SPACE match the empty string, so their match() is never None (hence the type ignores).
 _BLANKS = re.compile(rb"[ \t\r\n]*+")
@@ -54,26 +127,41 @@ _BLANKS = re.compile(rb"[ \t\r\n]*+")
 _SPACE = re.compile(
     rb"(?:\s++"
     rb"|/\*(?:[^*]++|\*(?!/))*+\*/"  # /* */ and /*!40101 ... */ (versioned comments are skipped)
-    rb"|(?:--(?=[\s\x00-\x1f])|\#)[^\n]*+(?:\n|\Z)"  # -- and # line comments
+    rb"|(?:--|\#)[^\n]*+(?:\n|\Z)"  # -- (tidb-lightning's: no blank needed after it) and # line comments
     rb")*+",
     re.S,
 )
-_NAME = rb"(?:`(?:[^`]|``)++`|[\w$\x80-\xff]++)"
+_NAME = rb"(?:`(?:[^`]|``)++`|\"(?:[^\"]|\"\")++\"|[\w$\x80-\xff]++)"
+_SP = _SPACE.pattern  # blanks and comments
+_GAP = rb"(?:\s|(?=/\*|--\s|\#))" + _SP  # at least one blank or comment
 _HEADER = re.compile(
-    rb"(?:INSERT|REPLACE)(?:\s++(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE))*+\s++(?:INTO\s++)?"
-    + _NAME
-    + rb"(?:\s*+\.\s*+"
-    + _NAME
-    + rb")?\s*+(?:\(((?:`(?:[^`]|``)*+`|[^)`])*+)\)\s*+)?VALUES?\s*+(?=\()",
-    re.I,
+    rb"(?:INSERT|REPLACE)(?:" + _GAP + rb"(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE))*+" + _GAP
+    + rb"(?:INTO" + _GAP + rb")?" + _NAME + rb"(?:" + _SP + rb"\." + _SP + _NAME + rb")?" + _SP
+    + rb"(?:\(((?:`(?:[^`]|``)*+`|\"(?:[^\"]|\"\")*+\"|[^)`\"])*+)\)" + _SP + rb")?VALUES?" + _SP + rb"(?=\()",
+    re.I | re.S,
 )
 _INSERT_VERB = re.compile(rb"(?:INSERT|REPLACE)\b", re.I)
 _SKIPPED_VERB = re.compile(rb"(?:SET|LOCK\s++TABLES?|UNLOCK\s++TABLES?)\b", re.I)
+# What tidb-lightning's lexer reads as a literal, not as a word (so not as a table name).
+_LITERAL_TOKEN = re.compile(rb"(?i:NULL|TRUE|FALSE)|-?[0-9]++|0x[0-9a-fA-F]++|0b[01]++")
+# The bare words of a noise statement (group 1; quoted names and comments match with it empty).
+_NOISE_WORD = re.compile(
+    rb"\"(?:[^\"\\]|\\.|\"\")*+\"|`(?:[^`]|``)*+`|/\*(?:[^*]++|\*(?!/))*+\*/|(?:--|\#)[^\n]*+|([^\s,;()'\"`/*]++)", re.S
+)
 _SKIPPED_STATEMENT = re.compile(rb"(?:[^;'\"`]++|" + _STR_SINGLE + b"|" + _STR_DOUBLE + rb"|`(?:[^`]|``)*+`)*+;", re.S)
-_COLUMN_NAME = re.compile(rb"`((?:[^`]|``)*+)`|([^\s,`]++)")
+# A statement of words only (BEGIN; COMMIT; START TRANSACTION;): noise to tidb-lightning's lexer.
+_NOISE_STATEMENT = re.compile(
+    rb"(?:[^\s,;()'\"`/*]++|" + _STR_DOUBLE + rb"|`(?:[^`]|``)*+`)(?:" + _SPACE.pattern
+    + rb"(?:[^\s,;()'\"`/*]++|" + _STR_DOUBLE + rb"|`(?:[^`]|``)*+`))*+" + _SPACE.pattern + rb";",
+    re.S,
+)
+_COLUMN_NAME = re.compile(rb"\s*+(?:`((?:[^`]|``)*+)`|\"((?:[^\"]|\"\")*+)\"|([^\s,()'\"`/*]++))\s*+(?:,|\Z)")
 _SET_NAMES = re.compile(rb"\bSET\s++NAMES\s++['\"`]?([\w]+)", re.I)
 _SET_TIME_ZONE = re.compile(rb"\bSET\s++(?:SESSION\s++|@@(?:SESSION\.)?)?TIME_ZONE\s*+=\s*+'([^'\\]{1,64})'", re.I)
+_SET_SQL_MODE = re.compile(rb"(?<![@\w])SQL_MODE\s*+=\s*+(['\"])([^'\"]*+)\1", re.I)
 _FIRST_INSERT = re.compile(rb"\b(?:INSERT|REPLACE)\b", re.I)
+# The sql_mode names that make "..." an identifier: ANSI_QUOTES and the combinations holding it.
+ANSI_QUOTES_MODES = ("ANSI_QUOTES", "ANSI", "DB2", "MAXDB", "MSSQL", "ORACLE", "POSTGRESQL")
 
 # Enough look-ahead to classify a statement or a comment start without reading more.
 _MIN_AHEAD = 64
@@ -88,6 +176,19 @@ _STEP = len(SEGMENT_SEPARATOR)
 _BOUNDARY = SEGMENT_SEPARATOR + b"("
 # The bytes that decide where strings and rows begin and end; bytes.translate deletes the rest.
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"\"'`\\\n();")
+# Outside its strings, a proved body holds only numbers, NULL and the separators: no word, operator,
+# blank or comment, no empty tuple, and ")" only before ",\n(" or at the end, so every line is one
+# tuple (the skeleton proved that strings do not span lines). Degenerate numbers (``1..2``, ``(1,,2)``,
+# a lone ``.``) are not worth a slower check: they are no expression, and the server refuses them as
+# syntax errors, which the writer reports as bad rows with their offsets.
+_LITERALS_ONLY = {
+    quote: re.compile(
+        rb"\((?=[-0-9.N" + quote + rb"])[0-9.,]*+(?:(?:" + quote + b"[^" + quote + b"]*+" + quote
+        + rb"|\),\n\((?=[-0-9.N" + quote + rb"])|(?<=[,(])(?:NULL(?=[,)])|-(?=[0-9.]))|(?<=[0-9])[eE][-+]?(?=[0-9]))"
+        rb"[0-9.,]*+)*+\)"
+    )
+    for quote in (b"'", b'"')
+}
 
 
 class FastRun(NamedTuple):
@@ -109,12 +210,12 @@ class FastRun(NamedTuple):
 def _plain_rows(body: bytes) -> int:
     """The number of rows in ``body`` when each of its lines is provably one whole row, else 0.
 
-    The proof runs on the body's *skeleton* (its quotes, backslashes, backticks, parentheses,
+    The proof starts on the body's *skeleton* (its quotes, backslashes, backticks, parentheses,
     semicolons and newlines, a few percent of its size): no backslash and only one kind of quote,
     so quotes pair up in order; an even number of quotes on every line, so no string spans a line;
-    exactly one ``(`` and one ``)`` per line, at its start and end (every line but the last ends in
-    ``),``), so every line is one tuple with no parenthesis inside; and every ``;`` has an odd
-    number of quotes before it on its line, so it is inside a string.
+    as many ``(`` and ``)`` as lines. Then one regular expression reads the body: outside its
+    strings, numbers, ``NULL`` and separators only (no ``;``), and every line break between ``),``
+    and ``(``; so every line is one tuple with no parenthesis inside.
     """
     skeleton = body.translate(None, _NOT_STRUCTURE)
     if b"\\" in skeleton or b"`" in skeleton:
@@ -126,20 +227,13 @@ def _plain_rows(body: bytes) -> int:
     if (
         skeleton.count(b"(") != count
         or skeleton.count(b")") != count
-        or body.count(b"),\n(") != count - 1
         or body[:1] != b"("
         or body[-1:] != b")"
         # every run of quotes between newlines has even length: removing pairs leaves no quote
         or quote in skeleton.translate(None, b"();").replace(quote + quote, b"")
     ):
         return 0
-    semi = skeleton.find(b";")
-    while semi >= 0:
-        line_start = skeleton.rfind(b"\n", 0, semi) + 1
-        if not skeleton.count(quote, line_start, semi) & 1:
-            return 0
-        semi = skeleton.find(b";", semi + 1)
-    return count
+    return count if _LITERALS_ONLY[quote].fullmatch(body) else 0
 
 
 def fast_rows(buf: bytes, pos: int, max_bytes: int, max_rows: int) -> FastRun:
@@ -224,14 +318,39 @@ def sniff_time_zone(head: bytes) -> str | None:
     return m.group(1).decode("ascii") if m else None
 
 
+def sniff_no_backslash_escapes(head: bytes) -> bool:
+    """Whether the ``SET SQL_MODE=...`` that precedes the first INSERT in ``head`` has
+    ``NO_BACKSLASH_ESCAPES``: the dump's strings were then written without backslash escapes.
+
+    mysqldump writes ``/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='...' */``; mydumper and
+    Dumpling set no mode, and their strings use backslash escapes.
+    """
+    first = _FIRST_INSERT.search(head)
+    modes = [m.group(2) for m in _SET_SQL_MODE.finditer(head, 0, first.start() if first else len(head))]
+    return bool(modes) and b"NO_BACKSLASH_ESCAPES" in modes[-1].upper()
+
+
 def _parse_columns(raw: bytes, path: str, offset: int) -> tuple[str, ...]:
+    """The names of a statement's column list: quoted or bare identifiers, as tidb-lightning reads them
+    (a number or a string there is an error)."""
     names = []
-    for quoted, bare in _COLUMN_NAME.findall(raw):
-        name = quoted.replace(b"``", b"`") if quoted or not bare else bare
+    i = 0
+    while i < len(raw):
+        m = _COLUMN_NAME.match(raw, i)
+        bare = m.group(3) if m is not None else None
+        if m is None or (bare is not None and (_LITERAL_TOKEN.fullmatch(bare) or bare.lower() == b"values")):
+            raise SourceError(f"malformed column list {raw[:60]!r}", path=path, offset=offset)
+        if bare is not None:
+            name = bare
+        elif m.group(1) is not None:
+            name = m.group(1).replace(b"``", b"`")
+        else:
+            name = m.group(2).replace(b'""', b'"')
         try:
             names.append(name.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise SourceError("column name is not valid UTF-8", path=path, offset=offset) from exc
+        i = m.end()
     return tuple(names)
 
 
@@ -292,6 +411,12 @@ class SQLReader(StreamWindow):
 
     ``fast=False`` switches the fast path off (tests compare both paths on the same input); the
     output is the same either way.
+
+    ``no_backslash_escapes`` is the session's: whether its ``sql_mode`` has ``NO_BACKSLASH_ESCAPES``.
+    ``dump_no_backslash_escapes`` says how the dump wrote its strings (see
+    :func:`sniff_no_backslash_escapes`). When they differ, strings with a backslash are re-encoded.
+    ``ansi_quotes``: the session's ``sql_mode`` has ``ANSI_QUOTES``, where ``"..."`` names a column;
+    the dump's ``"..."`` strings (mydumper's) are then sent in single quotes.
     """
 
     def __init__(
@@ -305,13 +430,24 @@ class SQLReader(StreamWindow):
         block_size: int = 1 << 20,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
         fast: bool = True,
+        no_backslash_escapes: bool = False,
+        dump_no_backslash_escapes: bool = False,
+        ansi_quotes: bool = False,
     ) -> None:
         super().__init__(stream, path=path, start=resume.offset if resume else start, block_size=block_size,
                          max_record=max_record_bytes)
         self._end = end
         self._done = False
         self._in_values = bool(resume and resume.in_values)
-        self._columns = resume.columns if resume and resume.in_values else None
+        # The columns of the last statement: rows after its ';' are still its rows (tidb-lightning's lexer).
+        self._columns = resume.columns if resume else None
+        self._tuple_token = _TUPLE_TOKENS[dump_no_backslash_escapes]
+        self._value_token = _VALUE_TOKENS[dump_no_backslash_escapes]
+        self._verbatim_row = _VERBATIM_ROWS[dump_no_backslash_escapes]
+        self._session_nbe = no_backslash_escapes
+        self._reencode = no_backslash_escapes != dump_no_backslash_escapes
+        self._dump_nbe = dump_no_backslash_escapes
+        self._ansi_quotes = ansi_quotes
         self._column_cache: dict[bytes | None, tuple[str, ...] | None] = {None: None}
         # Stream offset before which the careful path reads (the fast path declined that stretch).
         self._careful_until = -1 if fast else 1 << 62
@@ -373,9 +509,7 @@ class SQLReader(StreamWindow):
 
         if not batch:
             return None
-        end = ReadPosition(self.base + self.pos, columns if self._in_values else None, self._in_values)
-        if not self._in_values:
-            self._columns = None
+        end = ReadPosition(self.base + self.pos, self._columns, self._in_values)
         return batch.build(columns, end)
 
     def _fast_run(self, max_bytes: int, max_rows: int) -> FastRun:
@@ -386,7 +520,10 @@ class SQLReader(StreamWindow):
             self.fill()
         if max_bytes <= 0:
             return FastRun(self.pos, 0, False, self.pos)
-        return fast_rows(self.buf, self.pos, max_bytes, max_rows)
+        run = fast_rows(self.buf, self.pos, max_bytes, max_rows)
+        if self._ansi_quotes and run.rows and self.buf.find(b'"', self.pos, run.end) >= 0:
+            return FastRun(self.pos, 0, False, run.end)  # its "..." strings need single quotes
+        return run
 
     def _careful_row(self) -> tuple[bytes, int, int, bool]:
         """The careful path: the row tuple at the position and the separator after it.
@@ -414,7 +551,7 @@ class SQLReader(StreamWindow):
             if not self.eof and (len(buf) - q < 2 or buf.startswith(b"/*", q)):
                 self._fill_for(p, "unterminated comment after a row tuple (more than {limit} bytes)")
                 continue
-            row = buf[p:end]
+            row = self._literals_only(buf[p:end], self.base + p)
             if q == len(buf):  # the last statement of the file may lack its ';'
                 return row, p, q, False
             sep = buf[q]
@@ -433,7 +570,7 @@ class SQLReader(StreamWindow):
         an error, so a bad row cannot swallow the rest of its statement."""
         depth = 0
         i = p
-        match = _TUPLE_TOKEN.match
+        match = self._tuple_token.match
         while True:
             m = match(buf, i)
             if m is None:  # end of buffer
@@ -459,12 +596,91 @@ class SQLReader(StreamWindow):
         self._fill_for(p, _TOO_LONG)
         return _NEED_MORE
 
-    def _next_statement(self) -> tuple[tuple[str, ...] | None, int] | None:
-        """Skip comments and ignorable statements up to the next INSERT/REPLACE of the chunk.
+    def _literals_only(self, row: bytes, offset: int) -> bytes:
+        """``row`` (a whole tuple from the stream offset ``offset``) checked value by value: itself
+        when every value may go as it is, else a copy with words quoted and strings re-encoded for
+        the session. Anything but a literal raises a :class:`SourceError` at the value."""
+        if (self._verbatim_row.fullmatch(row) and not (self._reencode and b"\\" in row)
+                and not (self._ansi_quotes and b'"' in row)):
+            return row
+        match = self._value_token.match
+        pieces: list[bytes] = []
+        copied = 0  # row[copied:] is not in pieces yet
+        i, last = 1, len(row) - 1
+        while True:
+            m = match(row, i)
+            kind = m.lastindex if m is not None else None
+            if kind is None:
+                raise self._refused(row, i, offset)
+            assert m is not None
+            start, stop = (m.start(V_CONVERT - 2), m.end(kind)) if kind == V_CONVERT else m.span(kind)
+            new: bytes | None = None
+            if kind == V_STRING:
+                new = self._session_string(m.group(1))
+            elif kind == V_CONVERT:
+                inner = self._session_string(m.group(3))
+                if inner is not None:
+                    new = m.group(2) + inner + m.group(4)
+            elif kind == V_WORD:
+                word = m.group(V_WORD)
+                if word.startswith(b"--") or word.lower() == b"values":
+                    raise self._refused(row, start, offset)
+                if _LITERAL_WORD.fullmatch(word) is None:
+                    new = string_literal(word, no_backslash_escapes=self._session_nbe)
+            if new is not None:
+                pieces += (row[copied:start], new)
+                copied = stop
+            i = m.end()
+            if i == last:
+                break
+            if row[i] != 0x2C:  # ","
+                raise self._refused(row, i, offset, after=start)
+            i += 1
+        if not pieces:
+            return row
+        pieces.append(row[copied:])
+        return b"".join(pieces)
 
-        Returns its column list and the buffer index just after ``VALUES``; leaves the position at
-        the statement start, so the caller can end a batch before a different column list.
-        Returns ``None`` at the end of the chunk or file.
+    def _session_string(self, literal: bytes) -> bytes | None:
+        """A string literal of the dump re-encoded for the session, or None when it reads the same there."""
+        if not (self._reencode and b"\\" in literal) and not (self._ansi_quotes and literal[:1] == b'"'):
+            return None
+        quote, text = literal[:1], literal[1:-1]
+        if self._dump_nbe or b"\\" not in literal:
+            value = text.replace(quote + quote, quote)
+        else:
+            value = _ESCAPE[quote].sub(lambda m: _ESCAPES.get(m[1], m[1]) if m[1] is not None else quote, text)
+        return string_literal(value, no_backslash_escapes=self._session_nbe)
+
+    def _refused(self, row: bytes, i: int, offset: int, after: int | None = None) -> SourceError:
+        """The error for what stands at ``row[i]`` (after blanks): where a value should be or, with
+        ``after`` (the previous value's start, where the error points), where ``,`` or ``)`` should be."""
+        i = _BLANKS.match(row, i).end()  # type: ignore[union-attr]
+        if row.startswith((b"/*", b"--", b"#"), i):
+            what = "a comment"
+        elif row.startswith(b"(", i):
+            what = "a function call" if after is not None else "an expression in parentheses (a sub-query?)"
+        elif row.startswith(b"`", i):
+            what = "an identifier"
+        elif after is not None:
+            what = "an expression or a charset introducer"
+        elif row.startswith((b",", b")"), i):
+            what = "a missing value"
+        else:
+            what = "an operator"
+        at = i if after is None else after
+        return SourceError(f"{what} in a row tuple at {row[at : at + 24]!r}: {_ONLY_LITERALS}",
+                           path=self.path, offset=offset + at)
+
+    def _next_statement(self) -> tuple[tuple[str, ...] | None, int] | None:
+        """Skip comments and ignorable statements up to the next rows of the chunk.
+
+        Rows follow an INSERT/REPLACE header, or (as tidb-lightning reads a file) a ``;`` that ends
+        rows: those are more rows of the same columns. A ``SET``/``LOCK``/``UNLOCK`` statement or a
+        statement of words only (``BEGIN``, ``COMMIT``) is skipped and ends the columns' reach.
+        Returns the column list and the buffer index of the first tuple; leaves the position at the
+        statement start, so the caller can end a batch before a different column list. Returns
+        ``None`` at the end of the chunk or file.
         """
         while True:
             buf = self.buf
@@ -479,9 +695,11 @@ class SQLReader(StreamWindow):
                 return None
             if buf.startswith(b"/*", p):
                 raise self.error("unterminated comment", p)
-            if buf[p] == 0x3B:  # empty statement
+            if buf[p] in b";,":  # empty statement; tidb-lightning's lexer skips separators
                 self.pos = p + 1
                 continue
+            if buf[p] == 0x28:  # "(": more rows after a ';'
+                return self._columns, p
             m = _HEADER.match(buf, p)
             if m is not None:
                 raw = m.group(1)
@@ -489,18 +707,26 @@ class SQLReader(StreamWindow):
                 if columns is None and raw is not None:
                     columns = self._column_cache[raw] = _parse_columns(raw, self.path, self.base + p)
                 return columns, m.end()
-            if _SKIPPED_VERB.match(buf, p):
-                s = _SKIPPED_STATEMENT.match(buf, p)
-                if s is not None:
-                    self.pos = s.end()
-                elif self.eof:
-                    self.pos = len(buf)
-                else:
-                    self._fill_for(p, "statement longer than {limit} bytes")
-                continue
             if _INSERT_VERB.match(buf, p):
                 if not self.eof and len(buf) - p < _MAX_HEADER:
                     self.fill()
                     continue
                 raise self.error("malformed INSERT statement", p)
+            skipped = _SKIPPED_STATEMENT if _SKIPPED_VERB.match(buf, p) else _NOISE_STATEMENT
+            s = skipped.match(buf, p)
+            if s is not None and skipped is _NOISE_STATEMENT and any(
+                    w and _LITERAL_TOKEN.fullmatch(w) for w in _NOISE_WORD.findall(buf, p, s.end())):
+                s = None  # a literal where tidb-lightning's lexer expects a table name
+            if s is not None and (s.end() < len(buf) or self.eof):
+                self.pos = s.end()
+                self._columns = None
+                continue
+            if s is None and skipped is _SKIPPED_STATEMENT and self.eof:
+                self.pos = len(buf)
+                continue
+            if not self.eof and len(buf) - p <= self.max_record:
+                self._fill_for(p, "statement longer than {limit} bytes")
+                continue
+            if skipped is _SKIPPED_STATEMENT:
+                self._fill_for(p, "statement longer than {limit} bytes")
             raise self.error(f"unexpected statement {buf[p : p + 30]!r}", p)

@@ -24,7 +24,8 @@ from tests.support.db_checks import TPCH_COUNTS
 from tests.support.paths import REPO
 
 EXAMPLE_DAGS = REPO / "example_dags"
-EXAMPLE_DAG_IDS = {"tidb_lightning_daily_refresh", "tidb_lightning_backfill", "tidb_lightning_mapped_tables"}
+EXAMPLE_DAG_IDS = {"tidb_lightning_daily_refresh", "tidb_lightning_backfill", "tidb_lightning_mapped_tables",
+                   "tidb_lightning_from_s3"}
 SAMPLE_ROWS = TPCH_COUNTS
 
 

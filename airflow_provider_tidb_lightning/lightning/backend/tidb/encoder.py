@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 from binascii import hexlify
+from functools import partial
 
-from ...common.quoting import quote_identifier, quote_table
+from ...common.quoting import escape_string, quote_identifier, quote_table
 
 STRING = "string"
 BINARY = "binary"
@@ -82,21 +83,6 @@ def column_kind(data_type: str) -> str:
     return STRING
 
 
-def _escape_backslash(value: bytes) -> bytes:
-    return (
-        value.replace(b"\\", b"\\\\")
-        .replace(b"'", b"\\'")
-        .replace(b"\x00", b"\\0")
-        .replace(b"\n", b"\\n")
-        .replace(b"\r", b"\\r")
-        .replace(b"\x1a", b"\\Z")
-    )
-
-
-def _escape_quote_only(value: bytes) -> bytes:
-    return value.replace(b"'", b"''")
-
-
 def _bit_literal(value: bytes) -> bytes:
     # A number or bit literal is kept as written; anything else is the raw bit pattern.
     if _BIT_LITERAL.fullmatch(value):
@@ -115,7 +101,7 @@ class RowEncoder:
     def __init__(self, column_kinds: list[str] | None, *, no_backslash_escapes: bool) -> None:
         self.column_kinds = list(column_kinds) if column_kinds is not None else None
         self.no_backslash_escapes = no_backslash_escapes
-        self._escape = _escape_quote_only if no_backslash_escapes else _escape_backslash
+        self._escape = partial(escape_string, no_backslash_escapes=no_backslash_escapes)
         self._special = re.compile(rb"'") if no_backslash_escapes else _NEEDS_ESCAPE
         self._apostrophe = b"''" if no_backslash_escapes else b"\\'"
         self.all_quoted = self.column_kinds is None or all(kind in (STRING, NUMBER) for kind in self.column_kinds)

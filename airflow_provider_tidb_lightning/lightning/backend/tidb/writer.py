@@ -27,7 +27,7 @@ import pymysql
 
 from ...common.dberrors import classify, describe, error_code
 from ...common.failpoint import fault_point
-from ...common.retry import RetryPolicy
+from ...common.retry import RetryLog, RetryPolicy
 from ...errors import ImportCancelled, ImportFailed
 from ...mydump.rows import ReadPosition, RowBatch
 from .load_data import REFUSED_CODES, LoadDataTarget, accepted_conflicts, refused_message, send_stream, stream_of
@@ -50,6 +50,10 @@ class BadRowRecorder(Protocol):
 
     def record(self, cur: Any, *, kind: str, table: str, path: str, offset: int, error: str, row: bytes) -> None:
         """Insert one record with ``cur``."""
+
+    def record_first_conflict(self, cur: Any, *, table: str, path: str, offset: int, error: str, row: bytes) -> None:
+        """Under ``conflict.strategy = "error"``: record the import's first duplicate and commit it on its own
+        (the batch was rolled back), as tidb-lightning's ``RecordDuplicateOnce``."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,8 @@ class BatchWriter:
         if len(prefix) + batch.nbytes + 2 * len(batch) > ctx.max_statement:
             self._check_row_sizes(target, batch, prefix)
         in_flight: BatchResult | None = None  # sent and COMMIT issued, outcome unknown
+        tries = RetryLog(ctx.retry, f"table {target.table_key}: writing {target.path} at byte offset "
+                                    f"{batch.first_offset}")
         attempt = 0
         while True:
             attempt += 1
@@ -163,12 +169,11 @@ class BatchWriter:
                 self.close()  # the server rolls back what this connection had not committed
                 if attempt >= ctx.retry.attempts:
                     raise ImportFailed(
-                        f"table {target.table_key}: gave up after {attempt} tries writing {target.path} at byte "
-                        f"offset {batch.first_offset}: {describe(exc)}",
+                        f"{tries.what}: {tries.gave_up(attempt)}: {describe(exc)}",
                         table=target.table_key, path=target.path, offset=batch.first_offset,
                         server_error=describe(exc), data_error=False,
                     ) from exc
-                ctx.retry.sleep(attempt, ctx.cancel)
+                tries.retry(attempt, exc, ctx.cancel)
         fault_point("batch-committed")
         return result
 
@@ -248,10 +253,12 @@ class BatchWriter:
                 server_error = describe(exc)
                 if kind == "conflict" and ctx.mode == "error":
                     self._rollback(cur.connection)
+                    ctx.recorder.record_first_conflict(cur, table=target.table_key, path=target.path, offset=offset,
+                                                       error=server_error, row=row)
                     raise ImportFailed(
                         f"table {target.table_key}: duplicate key in {target.path} at byte offset {offset} with "
-                        f"on-duplicate = \"error\": {server_error}. Use on-duplicate = \"replace\" or \"ignore\" "
-                        "to import into a table that already holds these keys.",
+                        f"conflict.strategy = \"error\": {server_error}. Use conflict.strategy = \"replace\" or "
+                        "\"ignore\" to import into a table that already holds these keys.",
                         table=target.table_key, path=target.path, offset=offset, server_error=server_error,
                     ) from None
                 ctx.recorder.record(cur, kind=kind, table=target.table_key, path=target.path, offset=offset,

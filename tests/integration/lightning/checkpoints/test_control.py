@@ -225,4 +225,4 @@ def test_remove_python_api_and_bad_table_name(two_finished_tasks, db_server, tar
     finally:
         store.close()
     result = ctl(two_finished_tasks, "--checkpoint-remove=nation")
-    assert result.returncode == 1 and "must be db.tbl" in result.stderr
+    assert result.returncode == 2 and "must be db.tbl" in result.stderr

@@ -153,7 +153,7 @@ def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, mon
         monkeypatch.setattr(file_store_module.json, "dump", partial_dump)
     else:
         monkeypatch.setattr(file_store_module.os, fail_in, boom)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(CheckpointError, match=f"cannot save the checkpoint file {path}: No space left"):
         store.save_table("t", TableCheckpoint("`d`.`x`", TableStatus.DONE))
     monkeypatch.undo()
     assert path.read_bytes() == before

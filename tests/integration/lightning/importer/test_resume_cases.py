@@ -3,6 +3,7 @@ spelling, each ``keep-after-success`` mode, and a restart of the server itself."
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -106,7 +107,7 @@ def _copy_sample(sample_sql: Path, directory: Path, tables: tuple[str, ...]) -> 
     shutil.copy(sample_sql / "tpch-schema-create.sql", directory)
     for table in tables:
         for path in sample_sql.glob(f"tpch.{table}[.-]*"):
-            shutil.copy(path, directory)
+            shutil.copy2(path, directory)  # with its times: the rerun compares them
     for path in directory.iterdir():
         path.chmod(0o644)
     return directory
@@ -121,7 +122,7 @@ def test_changed_source_is_refused_with_the_file_named(sample_sql, db_server, ta
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
 
     orders = source / "tpch.orders.sql"
-    original = orders.read_bytes()
+    original, times = orders.read_bytes(), orders.stat()
     if change == "added":
         (source / "tpch.orders.00001.sql").write_text("INSERT INTO `orders` VALUES (70000,1,'O',1.00,'1998-01-01',"
                                                       "'1-URGENT','Clerk#000000001',0,'x');\n")
@@ -144,9 +145,10 @@ def test_changed_source_is_refused_with_the_file_named(sample_sql, db_server, ta
     if change == "added":
         (source / "tpch.orders.00001.sql").unlink()
     elif change == "removed":
-        shutil.copy(sample_sql / "tpch.nation.sql", source)
+        shutil.copy2(sample_sql / "tpch.nation.sql", source)  # restored with its modification time
     else:
         orders.write_bytes(original)
+        os.utime(orders, ns=(times.st_atime_ns, times.st_mtime_ns))
     summary = run_import(load_task_config(str(task)), task_id="changed")
     assert summary.resumed
     with db_server.connect() as conn:

@@ -88,7 +88,7 @@ def test_the_budget_error_names_table_file_and_offset_after_a_retry(db_server, t
     message = str(info.value)
     assert f"table `{fresh_db}`.`t`" in message
     assert f"src.t.000000001.sql at byte offset {ROWS.index('(3,')}" in message
-    assert "lightning.max-error.type" in message and "more than 1 type error(s)" in message
+    assert "The number of type errors exceeds the threshold configured by `max-error.type`: '1'" in message
     assert (info.value.table, info.value.path, info.value.offset) == (
         f"`{fresh_db}`.`t`", "src.t.000000001.sql", ROWS.index("(3,"))
     assert _scalar(db_server, f"SELECT COUNT(*) FROM `{fresh_db}`.t") == 0  # the refused batch was rolled back

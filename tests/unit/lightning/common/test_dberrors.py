@@ -32,6 +32,20 @@ def test_kinds_equal_the_strings_callers_compare_with():
     assert {k.value for k in ErrorKind} == {"transient", "conflict", "type", "syntax", "fatal"}
 
 
-def test_describe_keeps_the_server_message_only():
-    assert describe(pymysql.err.IntegrityError(1062, "Duplicate entry")) == "Error 1062: Duplicate entry"
-    assert describe(ValueError("bad")) == "ValueError: bad"
+@pytest.mark.parametrize(
+    ("exc", "text"),
+    [
+        # As tidb-lightning (Go's MySQL driver) prints them: code, SQLSTATE, the server's message.
+        (pymysql.err.IntegrityError(1062, "Duplicate entry '1' for key 'PRIMARY'"),
+         "Error 1062 (23000): Duplicate entry '1' for key 'PRIMARY'"),
+        (pymysql.err.DataError(1406, "Data too long for column 'v' at row 1"),
+         "Error 1406 (22001): Data too long for column 'v' at row 1"),
+        (pymysql.err.ProgrammingError(1146, "Table 'x.y' doesn't exist"),
+         "Error 1146 (42S02): Table 'x.y' doesn't exist"),
+        (pymysql.err.OperationalError(1105, "unknown"), "Error 1105 (HY000): unknown"),  # not listed: HY000
+        (pymysql.err.OperationalError(2013, "Lost connection"), "Error 2013: Lost connection"),  # client: none
+        (ValueError("bad"), "ValueError: bad"),
+    ],
+)
+def test_describe_prints_code_sqlstate_and_the_server_message(exc, text):
+    assert describe(exc) == text

@@ -204,11 +204,13 @@ def test_every_section_parses_from_a_toml_file(tmp_path, caplog):
         "mysql",
         "root:s3cret@tcp(127.0.0.1:4000)/",
         "origin",
+        "mtime",  # checkpoint.source-fingerprint's default
     )
     assert cfg.tikv_importer.on_duplicate == "ignore"
     assert cfg.tikv_importer.logical_import_batch_size == 1024 * 1024
     assert cfg.tikv_importer.logical_import_batch_rows == 1000
-    assert (cfg.conflict.strategy, cfg.conflict.threshold, cfg.conflict.max_record_rows) == ("error", 0, 5)
+    # max-record-rows follows the threshold except under replace, as in tidb-lightning (see test_conflict.py)
+    assert (cfg.conflict.strategy, cfg.conflict.threshold, cfg.conflict.max_record_rows) == ("error", 0, 0)
     assert cfg.duplicate_mode == "error"
 
     md = cfg.mydumper
@@ -229,9 +231,11 @@ def test_every_section_parses_from_a_toml_file(tmp_path, caplog):
     assert (tidb.sql_mode, tidb.tls) == ("STRICT_TRANS_TABLES", TLSMode.CLUSTER)
     assert tidb.status_port == 10080  # the file's 10081 is not applied, and said so:
     (warning,) = [r.getMessage() for r in caplog.records if "not applied" in r.getMessage()]
-    for key in ("lightning.max-error.conflict", "mydumper.data-invalid-char-replace", "tidb.status-port"):
+    for key in ("lightning.max-error.conflict", "tidb.status-port"):
         assert key in warning
-    assert "mydumper.character-set" not in warning  # utf8mb4 schema files are sent as they are anyway
+    assert cfg.mydumper.data_invalid_char_replace == "?"  # applied to CSV data decoded from gbk
+    assert "mydumper.character-set" not in warning  # applied: schema files are decoded from it
+    assert cfg.mydumper.character_set is Charset.UTF8MB4
     assert tidb.max_allowed_packet == 16 << 20
     assert tidb.session_vars == {"tidb_distsql_scan_concurrency": 5, "time_zone": "+00:00"}
     assert (tidb.ca_path, tidb.cert_path, tidb.key_path) == ("/etc/ca.pem", "/etc/cert.pem", "/etc/key.pem")
@@ -255,10 +259,13 @@ def test_file_url_and_relative_dict_path(tmp_path, monkeypatch):
     )
 
 
-def test_remote_storage_is_rejected():
-    err = raises_config_error({"mydumper": {"data-source-dir": "s3://bucket/dump"}})
-    assert err.key == "mydumper.data-source-dir"
-    assert "s3://" in str(err)
+def test_storage_urls_are_kept_and_checked():
+    url = "s3://bucket/dump?endpoint=http://127.0.0.1:9000&access-key=AKIA&secret-access-key=SECRET"
+    assert load_task_config({"mydumper": {"data-source-dir": url}}).mydumper.data_source_dir == url
+    err = raises_config_error({"mydumper": {"data-source-dir": "ftp://host/dump"}})
+    assert err.key == "mydumper.data-source-dir" and "ftp://" in str(err)
+    err = raises_config_error({"mydumper": {"data-source-dir": "s3://bucket/d?secret-access-key=SECRET&acess-key=x"}})
+    assert "'acess-key'" in str(err) and "SECRET" not in str(err)
 
 
 # --- sizes ------------------------------------------------------------------------------------------
@@ -610,7 +617,7 @@ def test_enumerations_are_case_insensitive_and_follow_tidb_lightning_aliases():
         },
     )
     assert cfg.tikv_importer.on_duplicate == "ignore"
-    assert cfg.conflict.strategy == ""
+    assert cfg.conflict.strategy == "ignore"  # "none" follows the deprecated on-duplicate, as in tidb-lightning
     assert cfg.checkpoint.keep_after_success == "rename"
     assert cfg.lightning.level == "warn"
     assert cfg.mydumper.data_character_set == "binary"
@@ -715,13 +722,6 @@ def unapplied_warnings(caplog, overrides) -> list[str]:
 @pytest.mark.parametrize(
     ("overrides", "key", "reason"),
     [
-        ({"mydumper.character-set": "gbk"}, "mydumper.character-set", "convert them to UTF-8 first"),
-        ({"mydumper.character-set": "GB18030"}, "mydumper.character-set", "not converted"),
-        (
-            {"mydumper.data-character-set": "gbk", "mydumper.data-invalid-char-replace": "?"},
-            "mydumper.data-invalid-char-replace",
-            "the server, not this engine, converts",
-        ),
         ({"lightning.max-error": {"conflict": 10}}, "lightning.max-error.conflict", "conflict.threshold"),
         ({"tidb.status-port": 10081}, "tidb.status-port", "status_port extra"),
     ],
@@ -734,11 +734,9 @@ def test_unapplied_key_is_warned_about_by_name(caplog, overrides, key, reason):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"mydumper.character-set": "auto"},  # UTF-8 schema files: what is sent is what tidb-lightning sends
-        {"mydumper.character-set": "utf8"},
-        {"mydumper.character-set": "binary"},
-        {"mydumper.data-invalid-char-replace": "?"},  # binary data: tidb-lightning does not replace either
-        {"mydumper.data-character-set": "utf8mb4", "mydumper.data-invalid-char-replace": "?"},
+        {"mydumper.character-set": "gbk"},  # applied: schema files are decoded (see test_schema_charset.py)
+        # applied: CSV data is decoded with it (see test_data_charset.py)
+        {"mydumper.data-character-set": "gbk", "mydumper.data-invalid-char-replace": "?"},
         {"tidb.status-port": 10080},  # the default, as converted Loader configurations say
     ],
 )
@@ -749,8 +747,7 @@ def test_unapplied_key_is_quiet_when_it_would_change_nothing(caplog, overrides):
 @pytest.mark.parametrize(
     ("overrides", "key"),
     [
-        ({"mydumper.character-set": "latin2"}, "mydumper.character-set"),
-        ({"mydumper.data-invalid-char-replace": 1}, "mydumper.data-invalid-char-replace"),
+        ({"mydumper.data-invalid-char-replace": 1}, "mydumper.data-invalid-char-replace"),  # now applied; typed
         ({"tidb.status-port": 70000}, "tidb.status-port"),
         ({"lightning.max-error": {"conflict": "many"}}, "lightning.max-error.conflict"),
     ],
@@ -777,7 +774,7 @@ def test_enumerated_settings_load_as_enum_members():
         },
     )
     assert cfg.tikv_importer.on_duplicate is OnDuplicate.IGNORE
-    assert cfg.conflict.strategy == "" and cfg.duplicate_mode is OnDuplicate.IGNORE
+    assert cfg.conflict.strategy is OnDuplicate.IGNORE and cfg.duplicate_mode is OnDuplicate.IGNORE
     assert cfg.checkpoint.driver is CheckpointDriver.MYSQL
     assert cfg.checkpoint.keep_after_success is KeepAfterSuccess.RENAME
     assert cfg.tidb.tls is TLSMode.SKIP_VERIFY

@@ -102,6 +102,19 @@ def test_truncated_zstd(tmp_path: Path) -> None:
     assert info.value.offset is not None and 0 < info.value.offset < len(PAYLOAD)
 
 
+def test_truncated_small_zstd_names_the_compressed_byte(tmp_path: Path) -> None:
+    """A zstd decoder gives whole blocks only: cut inside the first, nothing was decoded, so the
+    decompressed offset is 0 and the message says where the compressed stream broke."""
+    compressed = zstandard.ZstdCompressor().compress(b"INSERT INTO t VALUES (1);\n" * 100)
+    path = tmp_path / "db.t.sql.zst"
+    path.write_bytes(compressed[:-5])
+    with pytest.raises(SourceError) as info:
+        read_all(path, "zstd")
+    assert info.value.reason == f"truncated zstd stream: the file ends at compressed byte {len(compressed) - 5}, " \
+                                "inside a frame"
+    assert info.value.path == str(path) and info.value.offset == 0
+
+
 def test_not_zstd_at_all(tmp_path: Path) -> None:
     path = tmp_path / "db.t.sql.zst"
     path.write_bytes(b"this is plain text, not a zstd frame\n" * 10)

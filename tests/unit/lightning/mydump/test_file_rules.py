@@ -7,7 +7,12 @@ import pytest
 from airflow_provider_tidb_lightning.lightning.config.model import FileRule
 from airflow_provider_tidb_lightning.lightning.errors import ConfigError, SourceError
 from airflow_provider_tidb_lightning.lightning.mydump.compression import Compression
-from airflow_provider_tidb_lightning.lightning.mydump.file_rules import FileKind, FileRouter, RouteResult
+from airflow_provider_tidb_lightning.lightning.mydump.file_rules import (
+    FileKind,
+    FileRouter,
+    RouteResult,
+    is_sequence_schema,
+)
 
 DEFAULTS = FileRouter([])
 
@@ -37,6 +42,16 @@ DEFAULTS = FileRouter([])
         ("db%2Ename.t%25x.sql", RouteResult("sql", "db.name", "t%x")),
         ("caf%C3%A9-schema-create.sql", RouteResult("schema-schema", "café")),
         ("%E8%A1%A8.%E5%AD%97.sql", RouteResult("sql", "表", "字")),
+        # mydumper >= 0.14: sub-chunk M of chunk N, compressed with zstd
+        ("tpch.lineitem.00000.00001.sql", RouteResult("sql", "tpch", "lineitem", "00000.00001")),
+        ("tpch.lineitem.00002.00010.sql.zst", RouteResult("sql", "tpch", "lineitem", "00002.00010", "zstd")),
+        ("tpch.lineitem.00000.00001.csv.gz", RouteResult("csv", "tpch", "lineitem", "00000.00001", "gzip")),
+        ("tpch-schema-create.sql.zst", RouteResult("schema-schema", "tpch", "", "", "zstd")),
+        ("tpch.v-schema-view.sql.zst", RouteResult("view-schema", "tpch", "v", "", "zstd")),
+        # Dumpling: escaped dots, percent signs, slashes and non-ASCII in both names
+        ("a%2Eb.c%2Fd.000000000.sql", RouteResult("sql", "a.b", "c/d", "000000000")),
+        ("%E4%B8%AD%E6%96%87.%E8%A1%A8-schema.sql", RouteResult("table-schema", "中文", "表")),
+        ("%E4%B8%AD%E6%96%87.%E8%A7%86%E5%9B%BE-schema-view.sql", RouteResult("view-schema", "中文", "视图")),
         # directories do not matter, but names never span them
         ("export/2024/tpch.orders.0001.sql", RouteResult("sql", "tpch", "orders", "0001")),
         ("a.b/tpch.orders.sql", RouteResult("sql", "tpch", "orders")),
@@ -57,6 +72,9 @@ def test_default_rules(relative: str, expected: RouteResult) -> None:
         "tpch.t-schema-post.sql.gz",
         "tpch.t.sql.bak",
         "tpch.t.00001.csv.gz.BAK",
+        "metadata.partial.0",
+        "tpch.s-schema-sequence.sql",
+        "tpch.s-schema-sequence.sql.zst",
     ],
 )
 def test_default_ignore_rules(relative: str) -> None:
@@ -144,7 +162,7 @@ def test_without_default_rules_only_custom_rules_apply() -> None:
         (FileRule(pattern="(unclosed", schema="a", table="b", type="sql"), "pattern", "invalid regular expression"),
         (FileRule(pattern="", schema="a", table="b", type="sql"), "pattern", "needs a pattern"),
         (FileRule(pattern="x", schema="a", table="b", type=""), "type", "needs a type"),
-        (FileRule(pattern="x", schema="a", table="b", type="parquet"), "type", "unknown file type"),
+        (FileRule(pattern="x", schema="a", table="b", type="orc"), "type", "unknown file type"),
         (FileRule(pattern="(x)", schema="a", table="$2", type="sql"), "table", "group '2'"),
         (FileRule(pattern="(?P<a>x)", schema="${b}", table="t", type="sql"), "schema", "group 'b'"),
         (FileRule(pattern="x", table="t", type="sql"), "schema", "needs a schema"),
@@ -166,3 +184,12 @@ def test_route_results_carry_enum_members_even_from_templates() -> None:
     assert result is not None
     assert result.kind is FileKind.CSV and result.compression is Compression.GZIP
     assert FileRouter([]).route("db-schema-create.sql") == RouteResult(FileKind.SCHEMA_SCHEMA, "db")
+
+
+@pytest.mark.parametrize(
+    ("relative", "expected"),
+    [("tpch.s-schema-sequence.sql", True), ("tpch.s-schema-sequence.sql.gz", True), ("tpch.s-schema.sql", False),
+     ("tpch.sequence.sql", False)],
+)
+def test_sequence_schema_files_are_recognised(relative: str, expected: bool) -> None:
+    assert is_sequence_schema(relative) is expected

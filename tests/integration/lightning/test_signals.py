@@ -1,0 +1,75 @@
+"""SIGTERM and SIGINT stop the command line at a consistent point, with one line, 143 / 130, resumable.
+
+Airflow, Kubernetes and systemd stop a process with SIGTERM. The real program runs in a
+subprocess importing the TPC-H subset in small batches; once rows are committed it gets the
+signal. It must end with the documented status and one log line, the target must hold exactly the
+rows its checkpoint counts, and a rerun (``on-duplicate = "error"``: a row sent twice fails it)
+must finish the import with each row exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support.checkpoint_checks import (
+    TOTAL_ROWS,
+    assert_consistent_after_crash,
+    assert_exact,
+    checkpoint_state,
+)
+from tests.support.cli_task import FAULT_ENV, run_cli, summary_of, write_task
+from tests.support.paths import REPO
+
+
+def _wait_for_rows(db_server, db: str, task_id: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    with db_server.connect() as conn:
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if sum(checkpoint_state(conn, db, task_id)["rows"].values()) > 0:
+                    return
+            except Exception:  # noqa: BLE001 - the checkpoint schema is not created yet
+                pass
+            time.sleep(0.02)
+    raise AssertionError(f"no committed rows before the signal (exit {process.poll()})")
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_stops_at_a_consistent_point_and_the_rerun_resumes(db_server, target, reference_db, sample_sql,
+                                                                  tmp_path, signum, status):
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, mode="error",
+                      lightning={"region-concurrency": 1}, tikv_importer={"logical-import-batch-rows": 100})
+    log = tmp_path / "run.log"
+    env = {k: v for k, v in os.environ.items() if k not in FAULT_ENV}
+    cmd = [sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.cli", "--config", str(task),
+           "--task-id", "stopped", "--log-file", str(log)]
+    process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_rows(db_server, target, "stopped", process)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    text = log.read_text()
+    assert process.returncode == status, text + stderr
+    assert "Traceback" not in text + stderr and stdout == ""
+    name = signal.Signals(signum).name
+    errors = [line for line in text.splitlines() if "[ERROR]" in line]
+    assert len(errors) == 1 and f"stopped by {name}" in errors[0] and "rerun to resume" in errors[0], text
+    assert f"received {name}: stopping at the next consistent point" in text
+
+    with db_server.connect() as conn:
+        state = assert_consistent_after_crash(conn, target, "stopped")
+    committed = sum(state["rows"].values())
+    assert 0 < committed < TOTAL_ROWS
+    summary = summary_of(run_cli(task, task_id="stopped"))
+    assert summary["resumed"] is True and summary["total_rows"] == TOTAL_ROWS - committed
+    with db_server.connect() as conn:
+        assert_exact(conn, target, reference_db)
