@@ -1,6 +1,8 @@
-"""Run one loader as a child process and measure its wall time and peak memory.
+"""Run one loader as a child process and measure its wall time, CPU time and peak memory.
 
 Every loader, ours included, runs as a child of the harness so all are timed the same way.
+Its CPU time comes from ``wait4``; on a shared machine CPU seconds are steadier than wall
+seconds (other work stretches the wall time of a load, hardly its CPU).
 Peak RSS is the child's ``VmHWM`` (its high-water mark) sampled from ``/proc/<pid>/status``
 while it runs. ``ru_maxrss`` cannot be used: ``RUSAGE_CHILDREN`` is the maximum over *all*
 children so far, and even one child's own figure (``wait4``) starts from the harness's size,
@@ -16,6 +18,7 @@ interpreter start-up and imports (Airflow's take seconds) are not billed to the 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -36,6 +39,8 @@ class LoaderFailed(RuntimeError):
 class Measurement:
     seconds: float
     peak_rss_mb: float
+    client_cpu_s: float = 0.0  # user + system CPU of the loader process and the children it waited for
+    server_cpu_s: float = 0.0  # user + system CPU of the server during the load (set by the harness)
 
 
 def run_measured(argv: list[str], log_path: Path, *, stdin_files: Iterable[Path] = (),
@@ -55,7 +60,8 @@ def run_measured(argv: list[str], log_path: Path, *, stdin_files: Iterable[Path]
         sampler = _PeakRssSampler(child.pid)
         sampler.start()
         _feed(child, stdin_files)
-        child.wait()
+        _, status, usage = os.wait4(child.pid, 0)  # the child's own CPU, which Popen.wait() does not report
+        child.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         sampler.stop()
     output = log_path.read_text(errors="replace")
@@ -64,7 +70,14 @@ def run_measured(argv: list[str], log_path: Path, *, stdin_files: Iterable[Path]
         raise LoaderFailed(f"{Path(argv[0]).name} exited with {child.returncode}: {tail[-1]} (log {log_path})\n"
                            + "\n".join(tail))
     seconds = _self_reported_seconds(output) if self_timed else None
-    return Measurement(seconds=seconds or wall, peak_rss_mb=sampler.peak_kib / 1024)
+    return Measurement(seconds=seconds or wall, peak_rss_mb=sampler.peak_kib / 1024,
+                       client_cpu_s=usage.ru_utime + usage.ru_stime)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU a running process has used so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class _PeakRssSampler(threading.Thread):

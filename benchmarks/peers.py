@@ -7,12 +7,16 @@
 - ``insert-rows``: Airflow's ``MySqlHook.insert_rows`` with its defaults on the ``.tbl`` rows,
   what a DAG does without a dedicated provider (the reference for CSV loads);
 - ``load-data``: ``LOAD DATA LOCAL INFILE`` of the ``.tbl`` files, the server's own bulk path,
-  a ceiling rather than a competitor.
+  a ceiling rather than a competitor;
+- ``mariadb-load-2``: the same by the ``mariadb`` client in two parallel sessions, each loading half
+  of every table: the raw limit of a logical import into this server with two connections (the
+  reference for ``logical-import-method = "load-data"``).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from functools import partial
@@ -27,6 +31,8 @@ WORKER = "benchmarks.peer_worker"
 MYLOADER_THREADS: tuple[int, ...] = (1, 2, 4)
 REFERENCE_SQL = "myloader-t2"
 REFERENCE_CSV = "insert-rows"
+REFERENCE_RAW = "mariadb-load-2"
+RAW_STREAMS = 2
 
 
 def mariadb_client(target: Target) -> Measurement:
@@ -35,6 +41,23 @@ def mariadb_client(target: Target) -> Measurement:
     files = [f for t in TABLES for f in (dump.dump_schema_file(t), *dump.dump_sql_files(t))]
     argv = ["mariadb", "--no-defaults", *target.server.client_args(), target.database]
     return run_measured(argv, target.log_path("mariadb-client"), stdin_files=files)
+
+
+def mariadb_load_data(streams: int, target: Target) -> Measurement:
+    """``streams`` ``mariadb`` sessions at once, each running LOAD DATA LOCAL INFILE on its part of every table.
+
+    Timed as one shell that starts them and waits for both; its peak RSS is the shell's, not the clients'.
+    """
+    client = ["mariadb", "--no-defaults", "--local-infile=1", *target.server.client_args(), target.database]
+    sessions = []
+    for parts in target.dataset.tbl_parts(streams):
+        statements = "".join(
+            f"LOAD DATA LOCAL INFILE '{part}' INTO TABLE `{part.name.split('.')[0]}` FIELDS TERMINATED BY '|' "
+            "ESCAPED BY '' LINES TERMINATED BY '|\\n';" for part in parts)
+        sessions.append(" ".join(shlex.quote(a) for a in [*client, "-e", statements]))
+    started = "".join(f"{session} & p{k}=$!; " for k, session in enumerate(sessions))
+    script = started + " && ".join(f"wait $p{k}" for k in range(len(sessions)))
+    return run_measured(["bash", "-c", script], target.log_path(f"mariadb-load-{streams}"))
 
 
 def myloader(threads: int, target: Target) -> Measurement:
@@ -90,5 +113,6 @@ def peer_loaders() -> list[Loader]:
           for n in MYLOADER_THREADS),
         Loader("mariadb-client", SQL_INPUT, precreate_schema=False, load=mariadb_client),
         Loader("load-data", CSV_INPUT, precreate_schema=True, load=load_data),
+        Loader(REFERENCE_RAW, CSV_INPUT, precreate_schema=True, load=partial(mariadb_load_data, RAW_STREAMS)),
         Loader("insert-rows", CSV_INPUT, precreate_schema=True, load=insert_rows, probe=probe_airflow),
     ]

@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.loader import FAILED, NOT_AVAILABLE, OK, SQL_INPUT, Loader, Outcome, Target
 from benchmarks.measure import LoaderFailed
 from benchmarks.ours import our_loaders
 from benchmarks.peers import peer_loaders
+from benchmarks.plot import draw, save_results
 from benchmarks.prerequisites import ensure_tools
 from benchmarks.refresh import refresh_loaders, swap_cost
 from benchmarks.report import RunInfo, render, summarise
@@ -46,6 +48,9 @@ def parse_args(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
                         help="leave the server running and every loaded database in place, for inspection")
     parser.add_argument("--repeat", type=_positive, default=1, metavar="N",
                         help="run every loader N times (interleaved) and report the median time (default 1)")
+    parser.add_argument("--plot", type=Path, default=CACHE_DIR / "throughput.png", metavar="PNG",
+                        help="where to draw rows/s per loader and scale, from every scale run so far "
+                             "(default .bench/throughput.png)")
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help=f"run only these loaders (shell patterns allowed): {', '.join(names)}")
     return parser.parse_args(argv)
@@ -99,8 +104,11 @@ def run_one(loader: Loader, server: ScratchServer, dataset: Dataset, work_dir: P
     _fresh_database(server, database, loader.precreate_schema)
     print(f"{loader.name} ...", end=" ", flush=True)
     try:
+        server_cpu = server.cpu_seconds()
         measurement = loader.load(Target(server, dataset, database, work_dir))
-        print(f"{measurement.seconds:.2f}s", flush=True)
+        measurement = replace(measurement, server_cpu_s=server.cpu_seconds() - server_cpu)
+        print(f"{measurement.seconds:.2f}s (CPU: server {measurement.server_cpu_s:.1f}s, "
+              f"loader {measurement.client_cpu_s:.1f}s)", flush=True)
         outcome = Outcome(loader, OK, measurement)
     except LoaderFailed as exc:
         print(f"{FAILED}\n{exc}", flush=True)
@@ -140,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     text = render(outcomes, info, mismatches) + swap_cost(outcomes)
     print("\n" + text)
     (CACHE_DIR / "last.md").write_text(text)
+    save_results(CACHE_DIR, args.scale, info.total_rows, outcomes)
+    if draw(CACHE_DIR, args.plot, [lo.name for lo in loaders]):
+        print(f"plot: {args.plot}")
     if mismatches:
         print(f"!!! {len(mismatches)} DATA MISMATCH(ES): loaders disagree on what was loaded !!!",
               file=sys.stderr)

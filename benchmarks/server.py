@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from benchmarks.measure import process_cpu_seconds
 from tests.support.throwaway_mariadb import ThrowawayMariaDB
 
 SERVER_OPTIONS: tuple[str, ...] = (
@@ -46,6 +47,11 @@ class ScratchServer(ThrowawayMariaDB):
         with self.connect() as conn, conn.cursor() as cur:
             for statement in statements:
                 cur.execute(statement)
+
+    def cpu_seconds(self) -> float:
+        """CPU the server process has used so far."""
+        assert self.process is not None
+        return process_cpu_seconds(self.process.pid)
 
     def version(self) -> str:
         with self.connect() as conn, conn.cursor() as cur:

@@ -54,6 +54,17 @@ class Dataset:
         """Bytes of INSERT statements in the dump (schema files excluded): what SQL loaders parse."""
         return sum(f.stat().st_size for t in TABLES for f in self.dump_sql_files(t))
 
+    def tbl_parts(self, streams: int) -> list[list[Path]]:
+        """Each table's ``.tbl`` file cut at line ends into ``streams`` parts of equal size, one list of
+        parts per stream: what ``streams`` parallel LOAD DATA sessions read (made once, cached)."""
+        parts_dir = self.root / f"tbl-parts{streams}"
+        if not (parts_dir / "done").is_file():
+            parts_dir.mkdir(exist_ok=True)
+            for table in TABLES:
+                _cut(self.tbl_file(table), [parts_dir / f"{table}.{k}.tbl" for k in range(streams)])
+            (parts_dir / "done").touch()
+        return [[parts_dir / f"{table}.{k}.tbl" for table in TABLES] for k in range(streams)]
+
     def expected_rows(self) -> dict[str, int]:
         """Rows per table, counted from the ``.tbl`` lines: the truth every load is checked against."""
         return {t: _count_lines(self.tbl_file(t)) for t in TABLES}
@@ -70,6 +81,19 @@ def prepare(cache_root: Path, scale: float, server: ScratchServer) -> Dataset:
         print(f"generating TPC-H SF {scale:g} with tpchgen-cli ...", flush=True)
         generate_tbl(dataset.tbl_dir, scale)
     return dataset
+
+
+def _cut(source: Path, parts: list[Path]) -> None:
+    """Copy ``source`` into ``parts`` of (nearly) equal size, each ending at a line end."""
+    size = source.stat().st_size
+    with source.open("rb") as f:
+        for k, part in enumerate(parts):
+            with part.open("wb") as out:
+                goal = size * (k + 1) // len(parts) - f.tell()
+                while goal > 0 and (block := f.read(min(goal, 1 << 20))):
+                    out.write(block)
+                    goal -= len(block)
+                out.write(f.readline() if k < len(parts) - 1 else f.read())
 
 
 def _count_lines(path: Path) -> int:

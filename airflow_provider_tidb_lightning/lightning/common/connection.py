@@ -20,7 +20,8 @@ from .cursor import Cursor
 REQUIRED_TLS_MODES = frozenset({TLSMode.SKIP_VERIFY, TLSMode.CLUSTER})
 
 
-def connect_args(tidb: TidbSection, *, database: str | None = None, autocommit: bool = True) -> dict[str, Any]:
+def connect_args(tidb: TidbSection, *, database: str | None = None, autocommit: bool = True,
+                 local_infile: bool = False) -> dict[str, Any]:
     """PyMySQL ``connect()`` keyword arguments for ``tidb`` (TLS, timeouts, packet size, charset)."""
     args: dict[str, Any] = {
         "host": tidb.host,
@@ -31,7 +32,7 @@ def connect_args(tidb: TidbSection, *, database: str | None = None, autocommit: 
         "connect_timeout": tidb.connect_timeout,
         "autocommit": autocommit,
         "max_allowed_packet": int(tidb.max_allowed_packet),
-        "local_infile": False,
+        "local_infile": local_infile,
     }
     if tidb.read_timeout:
         args["read_timeout"] = tidb.read_timeout
@@ -75,10 +76,17 @@ def _tls_mode(tidb: TidbSection) -> TLSMode:
 
 
 def connect(
-    tidb: TidbSection, *, database: str | None = None, autocommit: bool = True
+    tidb: TidbSection, *, database: str | None = None, autocommit: bool = True, local_infile: bool = False
 ) -> pymysql.Connection[pymysql.cursors.Cursor]:
-    """Open a connection and apply ``sql_mode`` and the configured session variables."""
-    conn = pymysql.connect(**connect_args(tidb, database=database, autocommit=autocommit))
+    """Open a connection and apply ``sql_mode`` and the configured session variables.
+
+    ``local_infile`` announces ``LOAD DATA LOCAL`` in the handshake, for the writers of
+    ``logical-import-method = "load-data"``; PyMySQL's own handler, which would open any file the
+    server names, stays off: the engine answers the server only with the batch it sent the
+    statement for (``backend/tidb/load_data.py``).
+    """
+    conn = pymysql.connect(**connect_args(tidb, database=database, autocommit=autocommit, local_infile=local_infile))
+    conn._local_infile = False  # type: ignore[attr-defined]  # handshake done: never read a file the server names
     try:
         with conn.cursor() as cur:
             if _tls_mode(tidb) in REQUIRED_TLS_MODES:

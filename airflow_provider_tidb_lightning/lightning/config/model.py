@@ -38,6 +38,14 @@ class OnDuplicate(StrEnum):
     IGNORE = "ignore"
 
 
+class LogicalImportMethod(StrEnum):
+    """How the TiDB backend sends rows (``tikv-importer.logical-import-method``): ``INSERT`` statements
+    (tidb-lightning's way, the default), or ``LOAD DATA LOCAL INFILE`` streams for CSV sources."""
+
+    INSERT = "insert"
+    LOAD_DATA = "load-data"
+
+
 class TLSMode(StrEnum):
     """tidb-lightning's ``tidb.tls``. Declared with the config rather than in ``common.connection`` (which
     applies it) because the loader validates it and config sits below common in the import order."""
@@ -113,6 +121,7 @@ class TikvImporterSection:
     on_duplicate: OnDuplicate = OnDuplicate.REPLACE
     logical_import_batch_size: int = 96 * 1024
     logical_import_batch_rows: int = 65536
+    logical_import_method: LogicalImportMethod = LogicalImportMethod.INSERT
 
 
 @dataclass

@@ -15,6 +15,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from ..backend.tidb.encoder import RowEncoder, column_kind, insert_prefix
+from ..backend.tidb.load_data import LoadDataEncoder, LoadDataTarget, field_terminator, load_statement, usable_for
 from ..backend.tidb.writer import BadRow, BatchResult, BatchWriter, ChunkTarget
 from ..checkpoints import CheckpointStore
 from ..checkpoints.model import ChunkProgress
@@ -25,9 +26,9 @@ from ..errors import ImportCancelled, ImportFailed, SchemaError
 from ..mydump.compression import skip_to
 from ..mydump.csv_parser import CSVReader
 from ..mydump.data_charset import open_data
-from ..mydump.layout import Chunk
+from ..mydump.layout import Chunk, DataFile
 from ..mydump.parquet_parser import ParquetReader
-from ..mydump.rows import ReadPosition
+from ..mydump.rows import ReadPosition, RowBatch
 from ..mydump.sql_parser import ANSI_QUOTES_MODES, SQLReader
 from .column_check import MissingColumns
 from .file_facts import FileFactsCache
@@ -86,7 +87,7 @@ class ChunkStep:
 
     def __init__(self, config: TaskConfig, store: CheckpointStore, task_id: str, *, stats: RunStats,
                  budget: ErrorBudget, table_columns: dict[str, list[tuple[str, str]]], max_statement: int,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, load_data: bool = False) -> None:
         self._config = config
         self._store = store
         self._task_id = task_id
@@ -102,6 +103,7 @@ class ChunkStep:
         self._encoders: dict[tuple[str, tuple[str, ...] | None], RowEncoder] = {}
         self._lock = threading.Lock()
         self._missing = MissingColumns()
+        self._load_data = load_data  # CSV batches go as LOAD DATA (logical-import-method, where the server can)
 
     def write(self, writer: BatchWriter, job: TableJob, chunk: Chunk, saved: ChunkProgress, token: str = "") -> None:
         """Write ``chunk`` from ``saved`` to its end with ``writer``, then mark it finished.
@@ -111,8 +113,9 @@ class ChunkStep:
         """
         data_file = chunk.file
         facts = self._facts.get(data_file)
+        load = self._load_data_target(job, data_file, facts.columns, facts.session.charset)
         target = ChunkTarget(job.key, self._prefix_for(job), data_file.relative, facts.session,
-                             _StoreProgress(self._store, self._task_id, chunk.key, saved, token), self._admit)
+                             _StoreProgress(self._store, self._task_id, chunk.key, saved, token), self._admit, load)
         position, rows = saved.position, saved.rows
         done = bytes_done(chunk, position.offset)
         reader: SQLReader | CSVReader | ParquetReader
@@ -131,9 +134,12 @@ class ChunkStep:
                 if position.offset < facts.header_end:
                     position = ReadPosition(facts.header_end)
                 skip_to(stream, position.offset, path=data_file.relative)
+                encoder = self._encoder_for(job, facts.columns)
                 reader = CSVReader(stream, path=data_file.relative, csv=self._config.mydumper.csv,
                                    start=position.offset, end=chunk.end, columns=facts.columns,
-                                   encoder=self._encoder_for(job, facts.columns), block_size=self._block_size)
+                                   encoder=encoder if load is None else LoadDataEncoder(encoder.column_kinds,
+                                                                                        self._terminator),
+                                   block_size=self._block_size)
                 if facts.columns is not None:
                     self._missing.report(job.key, [name for name, _ in self._table_columns.get(job.key, [])],
                                          facts.columns, data_file.relative)
@@ -150,6 +156,34 @@ class ChunkStep:
         self._store.finish_chunk(self._task_id, chunk.key, ChunkProgress(position, rows), token)
         self._stats.add_source_bytes(chunk_size(chunk) - done)
         fault_point("chunk-finished")
+
+    def _load_data_target(self, job: TableJob, data_file: DataFile, columns: tuple[str, ...] | None,
+                          charset: str) -> LoadDataTarget | None:
+        """How this CSV chunk's batches go as LOAD DATA, or None for INSERT (other formats, tables with BIT)."""
+        if not self._load_data or data_file.format != "csv":
+            return None
+        encoder = self._encoder_for(job, columns)
+        if not usable_for(encoder.column_kinds):
+            return None
+        statement = load_statement(self._config.duplicate_mode, job.schema, job.table, columns, charset,
+                                   self._terminator, no_backslash_escapes=encoder.no_backslash_escapes)
+        tidb = self._config.tidb
+        return LoadDataTarget(statement, partial(self._read_again, data_file, columns, encoder),
+                              f"{tidb.host}:{tidb.port}")
+
+    def _read_again(self, data_file: DataFile, columns: tuple[str, ...] | None, encoder: RowEncoder,
+                    batch: RowBatch) -> RowBatch:
+        """A LOAD DATA batch's rows read again from the file as INSERT tuples (the server did not take it whole)."""
+        with open_data(data_file, self._config.mydumper) as stream:
+            skip_to(stream, batch.first_offset, path=data_file.relative)
+            reader = CSVReader(stream, path=data_file.relative, csv=self._config.mydumper.csv,
+                               start=batch.first_offset, end=batch.end.offset, columns=columns, encoder=encoder,
+                               block_size=self._block_size)
+            return next(reader.batches(1 << 62, 1 << 62))
+
+    @property
+    def _terminator(self) -> bytes:
+        return field_terminator(self._config.mydumper.csv.separator)
 
     def _admit(self, target: ChunkTarget, result: BatchResult) -> None:
         """Before COMMIT: refuse a batch whose bad rows or conflicts would break the error budget.

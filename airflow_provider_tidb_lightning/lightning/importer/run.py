@@ -33,6 +33,7 @@ from typing import Any
 
 import pymysql
 
+from ..backend.tidb.load_data import insert_fallback, local_infile_off, refused_message
 from ..backend.tidb.writer import BatchWriter, WriteContext
 from ..checkpoints import CheckpointStore
 from ..checkpoints.finished import record_finished, recorded_summary
@@ -40,7 +41,8 @@ from ..checkpoints.model import WORKER_STEP, Outlook, StepState, TableStatus, Ta
 from ..checkpoints.store import LostChunk
 from ..common.connection import connect
 from ..common.failpoint import fault_point
-from ..config.model import TaskConfig, TidbSection
+from ..common.server_info import detect_server
+from ..config.model import LogicalImportMethod, TaskConfig, TidbSection
 from ..errormanager.records import ErrorBudget, ErrorRecorder
 from ..errors import CheckpointError, ConfigError, ImportCancelled, ImportFailed, SchemaError, SourceError
 from ..mydump.discovery import discover
@@ -108,8 +110,8 @@ def _recorded_summary(config: TaskConfig, task_id: str) -> ImportSummary | None:
     return None if recorded is None else ImportSummary.from_dict(recorded)
 
 
-def _connect_writer(tidb: TidbSection, autocommit: bool) -> pymysql.Connection:
-    return connect(tidb, autocommit=autocommit)
+def _connect_writer(tidb: TidbSection, autocommit: bool, local_infile: bool = False) -> pymysql.Connection:
+    return connect(tidb, autocommit=autocommit, local_infile=local_infile)
 
 
 class _Import:
@@ -136,6 +138,7 @@ class _Import:
         self.lost: list[str] = []  # chunks given up because another worker took their lease
         self.phase = "schema"  # then data, finished (for the status endpoint)
         self.scheduler: Scheduler | ClaimScheduler | None = None
+        self.load_data = False  # CSV batches go as LOAD DATA: asked for, and the server can
 
     def run(self) -> ImportSummary:
         self.log.info("task %s: %d table(s), %d chunk(s), %d view(s), on-duplicate = %s", self.task_id,
@@ -155,8 +158,10 @@ class _Import:
                 budget.used.update(recorder.count_existing(cur))
                 max_statement = self._max_statement(cur)
                 csv_columns = self._schema_step(cur)
+                self.load_data = self._use_load_data(admin, cur)
             chunks = ChunkStep(self.config, self.store, self.task_id, stats=self.stats, budget=budget,
-                               table_columns=csv_columns, max_statement=max_statement, stop=self.stop)
+                               table_columns=csv_columns, max_statement=max_statement, stop=self.stop,
+                               load_data=self.load_data)
             ctx = WriteContext(mode=self.config.duplicate_mode, connect=self._writer_connection, recorder=recorder,
                                max_statement=max_statement, cancel=self.stop)
             try:
@@ -316,6 +321,20 @@ class _Import:
             return 0
         return self.config.conflict.threshold if self.config.conflict.strategy else _UNLIMITED
 
+    def _use_load_data(self, admin: pymysql.Connection, cur: Any) -> bool:
+        """``logical-import-method = "load-data"``: whether this server takes it (an old TiDB gets INSERT, with a
+        warning); a server with ``local_infile`` off stops the import before any row is sent."""
+        if self.config.tikv_importer.logical_import_method != LogicalImportMethod.LOAD_DATA:
+            return False
+        fallback = insert_fallback(detect_server(admin))
+        if fallback is not None:
+            self.log.warning(fallback)
+            return False
+        if local_infile_off(cur):
+            tidb = self.config.tidb
+            raise ImportFailed(refused_message(f"{tidb.host}:{tidb.port}", "local_infile = OFF"), data_error=False)
+        return True
+
     def _max_statement(self, cur: Any) -> int:
         cur.execute("SELECT @@max_allowed_packet")
         server = int(cur.fetchone()[0])
@@ -376,7 +395,7 @@ class _Import:
         tidb = self.config.tidb
         if "foreign_key_checks" not in {name.lower() for name in tidb.session_vars}:
             tidb = replace(tidb, session_vars={"foreign_key_checks": 0, **tidb.session_vars})
-        return self.store.writer_connection(partial(_connect_writer, tidb))
+        return self.store.writer_connection(partial(_connect_writer, tidb, local_infile=self.load_data))
 
     def _worker(self, scheduler: Scheduler | ClaimScheduler, chunks: ChunkStep, ctx: WriteContext,
                 errors: list[tuple[TableJob | None, BaseException]]) -> None:

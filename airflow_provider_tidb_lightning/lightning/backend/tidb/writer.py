@@ -25,11 +25,12 @@ from typing import Any, Protocol
 
 import pymysql
 
-from ...common.dberrors import classify, describe
+from ...common.dberrors import classify, describe, error_code
 from ...common.failpoint import fault_point
 from ...common.retry import RetryLog, RetryPolicy
 from ...errors import ImportCancelled, ImportFailed
 from ...mydump.rows import ReadPosition, RowBatch
+from .load_data import REFUSED_CODES, LoadDataTarget, accepted_conflicts, refused_message, send_stream, stream_of
 
 _DATA_ERRORS = ("conflict", "type", "syntax")
 
@@ -73,6 +74,7 @@ class ChunkTarget:
     session: Session  # character set and time zone this file's values are written in
     progress: ProgressCommit
     admit: Callable[[ChunkTarget, BatchResult], None]  # raises to refuse a sent batch before it commits
+    load_data: LoadDataTarget | None = None  # logical-import-method = "load-data": batches go as LOAD DATA
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +181,11 @@ class BatchWriter:
 
     def _send(self, conn: pymysql.Connection, target: ChunkTarget, batch: RowBatch, prefix: bytes) -> BatchResult:
         """Send the batch once, leaving the transaction open."""
+        if target.load_data is not None:
+            loaded = self._send_load_data(conn, target, target.load_data, batch)
+            if loaded is not None:
+                return loaded
+            batch = self._redo_batch(target, target.load_data, batch)
         cur: Any = conn.cursor()  # Any: PyMySQL sends a bytes statement as it is, its stubs admit only str
         try:
             try:
@@ -195,6 +202,41 @@ class BatchWriter:
             return BatchResult(written, 0, 0, conflicts, batch.nbytes, batch.end, batch.first_offset)
         finally:
             cur.close()
+
+    def _send_load_data(self, conn: pymysql.Connection, target: ChunkTarget, load: LoadDataTarget,
+                        batch: RowBatch) -> BatchResult | None:
+        """Send the batch as one LOAD DATA stream in a transaction; ``None`` (rolled back) when the server did
+        not take every row as INSERT would have, so that the batch goes again as INSERT."""
+        if conn.get_autocommit():
+            conn.begin()  # the batch is judged before it commits, whatever the connection's mode
+        try:
+            outcome = send_stream(conn, load.statement, stream_of(batch))
+        except pymysql.err.MySQLError as exc:
+            if error_code(exc) in REFUSED_CODES:
+                raise ImportFailed(f"table {target.table_key}: {refused_message(load.server, describe(exc))}",
+                                   table=target.table_key, path=target.path, offset=batch.first_offset,
+                                   server_error=describe(exc), data_error=False) from None
+            if classify(exc) not in _DATA_ERRORS:
+                raise
+            self._rollback(conn)
+            return None
+        conflicts = accepted_conflicts(self.ctx.mode, len(batch), outcome)
+        if conflicts is None:
+            self._rollback(conn)
+            return None
+        fault_point("batch-sent")
+        written = len(batch) - (conflicts if self.ctx.mode == "ignore" else 0)
+        return BatchResult(written, 0, 0, conflicts, batch.nbytes, batch.end, batch.first_offset)
+
+    @staticmethod
+    def _redo_batch(target: ChunkTarget, load: LoadDataTarget, batch: RowBatch) -> RowBatch:
+        """The batch's rows read again as INSERT tuples: the same rows, offsets and end."""
+        redo = load.redo(batch)
+        if len(redo) != len(batch) or redo.end.offset != batch.end.offset:
+            raise ImportFailed(f"internal: reading {target.path} again from byte offset {batch.first_offset} gave "
+                               f"{len(redo)} rows up to {redo.end.offset}, not {len(batch)} up to {batch.end.offset}",
+                               table=target.table_key, path=target.path, offset=batch.first_offset)
+        return redo
 
     def _send_row_by_row(self, cur: Any, target: ChunkTarget, batch: RowBatch, prefix: bytes) -> BatchResult:
         """Send each row on its own, recording the bad ones, all in one transaction."""
