@@ -176,19 +176,21 @@ _STEP = len(SEGMENT_SEPARATOR)
 _BOUNDARY = SEGMENT_SEPARATOR + b"("
 # The bytes that decide where strings and rows begin and end; bytes.translate deletes the rest.
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"\"'`\\\n();")
-# Outside its strings, a proved body holds only numbers, NULL and the separators: no word, operator,
-# blank or comment, no empty tuple, and ")" only before ",\n(" or at the end, so every line is one
-# tuple (the skeleton proved that strings do not span lines). Degenerate numbers (``1..2``, ``(1,,2)``,
-# a lone ``.``) are not worth a slower check: they are no expression, and the server refuses them as
-# syntax errors, which the writer reports as bad rows with their offsets.
-_LITERALS_ONLY = {
-    quote: re.compile(
-        rb"\((?=[-0-9.N" + quote + rb"])[0-9.,]*+(?:(?:" + quote + b"[^" + quote + b"]*+" + quote
-        + rb"|\),\n\((?=[-0-9.N" + quote + rb"])|(?<=[,(])(?:NULL(?=[,)])|-(?=[0-9.]))|(?<=[0-9])[eE][-+]?(?=[0-9]))"
-        rb"[0-9.,]*+)*+\)"
-    )
-    for quote in (b"'", b'"')
-}
+# A proved body is rows of literals only: numbers as tidb-lightning's lexer reads them, ``NULL``
+# and strings (a doubled quote inside), one tuple per line, ``,\n`` between them. Numbers are read
+# strictly (no ``1..2``, ``1e5e5`` or lone ``.``), so the fast path sends exactly what the careful
+# path would; anything else (words, blanks, comments, operators, empty values) is for the careful path.
+_NUMBER = rb"-?+(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][-+]?+[0-9]++)?+"
+
+
+def _literals_only(quote: bytes) -> re.Pattern[bytes]:
+    string = quote + b"[^" + quote + b"]*+" + quote + b"(?:" + quote + b"[^" + quote + b"]*+" + quote + b")*+"
+    value = b"(?:" + string + b"|" + _NUMBER + b"|NULL)"
+    row = rb"\(" + value + b"(?:," + value + rb")*+\)"
+    return re.compile(row + rb"(?:,\n" + row + b")*+")
+
+
+_LITERALS_ONLY = {quote: _literals_only(quote) for quote in (b"'", b'"')}
 
 
 class FastRun(NamedTuple):
