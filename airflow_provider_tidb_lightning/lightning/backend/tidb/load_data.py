@@ -152,6 +152,14 @@ class LoadDataTarget:
     statement: bytes
     redo: Callable[[RowBatch], RowBatch]
     server: str  # host:port, for the refusal message
+    prepare: Callable[[RowBatch], tuple[bytes, bytes] | None] | None = None
+    """SQL dumps: the statement and stream of a batch, or None for INSERT (see :mod:`.sql_load_data`)."""
+
+    def request(self, batch: RowBatch) -> tuple[bytes, bytes] | None:
+        """The statement and stream that send ``batch``, or None when it goes as INSERT."""
+        if self.prepare is not None:
+            return self.prepare(batch)
+        return self.statement, stream_of(batch)
 
 
 def load_statement(mode: str, schema: str, table: str, columns: tuple[str, ...] | None, charset: str,
