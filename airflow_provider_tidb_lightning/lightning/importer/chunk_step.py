@@ -109,7 +109,7 @@ class ChunkStep:
         self._encoders: dict[tuple[str, tuple[str, ...] | None], RowEncoder] = {}
         self._lock = threading.Lock()
         self._missing = MissingColumns()
-        self._load_data = load_data  # CSV batches go as LOAD DATA (logical-import-method, where the server can)
+        self._load_data = load_data  # CSV and SQL batches go as LOAD DATA (logical-import-method, where the server can)
         self._sql_rows: dict[tuple[str, tuple[str, ...] | None, str], SQLRows | None] = {}
 
     def write(self, writer: BatchWriter, job: TableJob, chunk: Chunk, saved: ChunkProgress, token: str = "") -> None:

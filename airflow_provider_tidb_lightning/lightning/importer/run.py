@@ -138,7 +138,7 @@ class _Import:
         self.lost: list[str] = []  # chunks given up because another worker took their lease
         self.phase = "schema"  # then data, finished (for the status endpoint)
         self.scheduler: Scheduler | ClaimScheduler | None = None
-        self.load_data = False  # CSV batches go as LOAD DATA: asked for, and the server can
+        self.load_data = False  # CSV and SQL batches go as LOAD DATA: asked for, and the server can
 
     def run(self) -> ImportSummary:
         self.log.info("task %s: %d table(s), %d chunk(s), %d view(s), on-duplicate = %s", self.task_id,

@@ -20,6 +20,9 @@ and skipped nothing it should not have. Anything else is rolled back and the bat
 through the INSERT path (:mod:`.writer`), where strict mode turns the same rows into errors and
 bad rows reach the error tables with their file and byte offset, exactly as without this option.
 
+SQL dumps reach the same machinery with their own statement and stream (:mod:`.sql_load_data`): a
+batch goes as LOAD DATA only where it proves it reads as INSERT would, and its redo is itself.
+
 The batch's statement runs in the writer's transaction with the checkpoint update, so exactly-once
 holds as for INSERT: on MariaDB and MySQL, and on TiDB from v7.6.0. Older TiDB commits LOAD DATA
 on its own (and v4.0 and older every 20,000 rows), so a rolled-back batch would stay: the importer
