@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_tidb_lightning.lightning.errors import ImportFailed
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 from tests.support.checkpoint_checks import TOTAL_ROWS, assert_consistent_after_crash, assert_exact
 from tests.support.cli_task import run_cli, summary_of, write_task
@@ -156,3 +157,38 @@ def test_a_crash_mid_sql_load_data_resumes_exactly_once(db_server, target, refer
     assert summary["resumed"] is True and summary["total_rows"] == TOTAL_ROWS - committed
     with db_server.connect() as conn:
         assert_exact(conn, target, reference_db)
+
+
+_THREE_ROWS = b"INSERT INTO `t` VALUES\n(1,'a'),\n(2,'b'),\n(3,'c');\n"
+
+
+def _with_old_row(db_server, tmp_path: Path, db: str) -> Path:
+    dump = _sql_dump(tmp_path, "CREATE TABLE `t` (`id` INT PRIMARY KEY, `v` VARCHAR(8));\n", _THREE_ROWS)
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(8))")
+        cur.execute(f"INSERT INTO `{db}`.t VALUES (2, 'old')")
+    return dump
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("ignore", ((1, "a"), (2, "old"), (3, "c"))),
+                                                ("replace", ((1, "a"), (2, "b"), (3, "c")))])
+def test_ignore_and_replace_count_conflicts_in_one_stream(db_server, tmp_path, fresh_db, mode, expected):
+    dump = _with_old_row(db_server, tmp_path, fresh_db)
+    loads = _status(db_server, "Com_load")
+    summary = run_import(task_config(db_server, dump, fresh_db, source_db="src",
+                                     tikv_importer={"on-duplicate": mode, **LOAD_DATA}))
+    assert _status(db_server, "Com_load") == loads + 1
+    table = summary.tables[0]
+    assert (table.rows, table.conflicts, table.skipped_rows) == (3 if mode == "replace" else 2, 1, 0)
+    assert _select(db_server, f"SELECT id, v FROM `{fresh_db}`.t ORDER BY id") == expected
+
+
+def test_a_duplicate_with_on_duplicate_error_fails_at_its_offset(db_server, tmp_path, fresh_db):
+    """LOCAL skips a duplicate with a warning: the batch goes again as INSERT, which fails at the row."""
+    dump = _with_old_row(db_server, tmp_path, fresh_db)
+    with pytest.raises(ImportFailed) as info:
+        run_import(task_config(db_server, dump, fresh_db, source_db="src",
+                               tikv_importer={"on-duplicate": "error", **LOAD_DATA}))
+    offset = _THREE_ROWS.index(b"(2,")
+    assert f"src.t.000000001.sql at byte offset {offset}" in str(info.value) and "Duplicate entry" in str(info.value)
+    assert _select(db_server, f"SELECT id, v FROM `{fresh_db}`.t ORDER BY id") == ((2, "old"),)
