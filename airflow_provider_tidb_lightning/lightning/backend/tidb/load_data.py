@@ -152,7 +152,7 @@ class LoadDataTarget:
     """How one chunk's batches go as LOAD DATA: the statement, and how to read a batch again as INSERT
     tuples when the server does not take it whole (``redo``, the same rows and the same end)."""
 
-    statement: bytes
+    statement: bytes  # every CSV batch's (a SQL batch's comes from ``prepare``)
     redo: Callable[[RowBatch], RowBatch]
     server: str  # host:port, for the refusal message
     prepare: Callable[[RowBatch], tuple[bytes, bytes] | None] | None = None

@@ -181,13 +181,13 @@ class BatchWriter:
 
     def _send(self, conn: pymysql.Connection, target: ChunkTarget, batch: RowBatch, prefix: bytes) -> BatchResult:
         """Send the batch once, leaving the transaction open."""
-        request = target.load_data.request(batch) if target.load_data is not None else None
-        if request is not None:
-            assert target.load_data is not None
-            loaded = self._send_load_data(conn, target, target.load_data, batch, request)
+        load = target.load_data
+        request = load.request(batch) if load is not None else None
+        if load is not None and request is not None:
+            loaded = self._send_load_data(conn, target, load, batch, request)
             if loaded is not None:
                 return loaded
-            batch = self._redo_batch(target, target.load_data, batch)
+            batch = self._redo_batch(target, load, batch)
         cur: Any = conn.cursor()  # Any: PyMySQL sends a bytes statement as it is, its stubs admit only str
         try:
             try:
