@@ -57,7 +57,7 @@ def run_measured(argv: list[str], log_path: Path, *, stdin_files: Iterable[Path]
                                      env=dict(env) if env is not None else None)
         except OSError as exc:
             raise LoaderFailed(f"cannot start {argv[0]}: {exc}") from exc
-        sampler = _PeakRssSampler(child.pid)
+        sampler = PeakRssSampler(child.pid)
         sampler.start()
         _feed(child, stdin_files)
         _, status, usage = os.wait4(child.pid, 0)  # the child's own CPU, which Popen.wait() does not report
@@ -80,7 +80,7 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class _PeakRssSampler(threading.Thread):
+class PeakRssSampler(threading.Thread):
     """Keeps the highest ``VmHWM`` seen for one process until :meth:`stop` (or the process is gone)."""
 
     def __init__(self, pid: int) -> None:

@@ -17,13 +17,13 @@ spent claiming chunks; the log line ``claim overhead`` puts that against the wal
 from __future__ import annotations
 
 import json
-import resource
+import os
 import subprocess
 import time
 from functools import partial
 
 from benchmarks.loader import SQL_INPUT, Loader, Target
-from benchmarks.measure import LoaderFailed, Measurement
+from benchmarks.measure import LoaderFailed, Measurement, PeakRssSampler
 from benchmarks.ours import CLI, Variant, probe_cli, task_toml
 from benchmarks.prerequisites import venv_script
 
@@ -42,11 +42,19 @@ def run_processes(processes: int, region_concurrency: int, name: str, target: Ta
     logs = [target.log_path(f"{name}-{i}").open("wb") for i in range(processes)]
     outputs = [target.work_dir / f"{name}-{i}.json" for i in range(processes)]
     started = time.perf_counter()
-    children = []
+    children, samplers = [], []
     for log, out in zip(logs, outputs, strict=True):
         with out.open("wb") as stdout:
             children.append(subprocess.Popen(argv, stdout=stdout, stderr=log))
-    codes = [child.wait() for child in children]
+        samplers.append(PeakRssSampler(children[-1].pid))
+        samplers[-1].start()
+    cpu, codes = 0.0, []
+    for child, sampler in zip(children, samplers, strict=True):
+        _, status, usage = os.wait4(child.pid, 0)  # each process's own CPU, as run_measured takes it
+        child.returncode = os.waitstatus_to_exitcode(status)
+        codes.append(child.returncode)
+        cpu += usage.ru_utime + usage.ru_stime
+        sampler.stop()
     wall = time.perf_counter() - started
     for log in logs:
         log.close()
@@ -58,8 +66,8 @@ def run_processes(processes: int, region_concurrency: int, name: str, target: Ta
         rows = [s["total_rows"] for s in summaries]
         print(f"[{name}: rows per process {rows}, claim overhead {claim:.3f} s of {processes} x {wall:.2f} s"
               f" = {100 * claim / (processes * wall):.2f} %]", end=" ", flush=True)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far, in MB
-    return Measurement(seconds=wall, peak_rss_mb=peak)
+    # Peak RSS: the largest of the processes (each is bounded alone); CPU: all of them together.
+    return Measurement(seconds=wall, peak_rss_mb=max(s.peak_kib for s in samplers) / 1024, client_cpu_s=cpu)
 
 
 # (processes, region-concurrency per process): the pair the issue compares, and 1 and 3 processes of one

@@ -73,7 +73,8 @@ class LightningImportOperator(BaseOperator):
     :param config: path to a tidb-lightning task TOML, or a dict in the same shape
         (``{"mydumper": {"data-source-dir": ...}}``). Templated; a path is not read as a template.
     :param data_source_dir: the dump directory (``mydumper.data-source-dir``). Templated.
-    :param on_duplicate: ``"replace"``, ``"ignore"`` or ``"error"`` (``tikv-importer.on-duplicate``).
+    :param on_duplicate: ``"replace"``, ``"ignore"`` or ``"error"``: the ``[conflict] strategy``, with that
+        strategy's ``threshold`` unless the configuration sets one.
     :param routes: table routing rules as in ``[[routes]]``, e.g.
         ``[{"schema-pattern": "app", "target-schema": "app_copy"}]``. Templated.
     :param filters: table filter (``mydumper.filter``), e.g. ``["app.orders", "app.customer"]``.
@@ -257,7 +258,7 @@ class LightningImportOperator(BaseOperator):
         overrides: dict[str, Any] = dict(self.config_overrides or {})
         explicit = {
             "mydumper.data-source-dir": self.data_source_dir,
-            "tikv-importer.on-duplicate": self.on_duplicate,
+            "conflict.strategy": self.on_duplicate,
             "mydumper.filter": self.filters,
             "routes": self.routes,
             "refresh.mode": self.refresh,

@@ -97,10 +97,10 @@ def dry_run(config: TaskConfig, *, task_id: str | None = None, filesystem: Any |
     ``filesystem`` holds an object storage source's credentials, as for :func:`.run.run_import`.
     """
     log = log or logging.getLogger("airflow_provider_tidb_lightning")
-    layout = discover(config.mydumper, config.routes, open_storage(config.mydumper.data_source_dir,
-                                                                   filesystem=filesystem))
+    storage = open_storage(config.mydumper.data_source_dir, filesystem=filesystem)
+    layout = discover(config.mydumper, config.routes, storage)
     task_id = task_id or derive_task_id(config)
-    plan, _ = plan_for(config, build_plan(layout, config), task_id, log)
+    plan, _ = plan_for(config, build_plan(layout, config), task_id, log, storage)
     findings = run_checks(config, plan, task_id)
     samples = findings.samples
     if not findings.server:  # the target was not reached: still measure the read rate, without its column types

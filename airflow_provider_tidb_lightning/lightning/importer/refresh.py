@@ -43,6 +43,7 @@ from ..config.charsets import Charset
 from ..config.model import RefreshSection, TaskConfig
 from ..errors import ImportFailed, SchemaError
 from ..mydump.dump_metadata import dump_row_counts
+from ..mydump.storage import ObjectStorage
 from .plan import Plan, TableJob
 from .stats import RunStats
 from .target_schema import _text, create_table, table_exists, table_identity
@@ -314,12 +315,14 @@ def _rows_per_target(plan: Plan, dumped: Mapping[tuple[str, str], int]) -> dict[
     return counts
 
 
-def plan_for(config: TaskConfig, plan: Plan, task_id: str,
-             log: logging.Logger) -> tuple[Plan, SwapRefresh | None]:
-    """The plan to load (shadow tables in swap mode) and the refresh that swaps them in (None: mode none)."""
+def plan_for(config: TaskConfig, plan: Plan, task_id: str, log: logging.Logger,
+             storage: ObjectStorage | None = None) -> tuple[Plan, SwapRefresh | None]:
+    """The plan to load (shadow tables in swap mode) and the refresh that swaps them in (None: mode none).
+
+    ``storage`` is a remote source's object storage, where the dump's ``metadata`` is read from."""
     if config.refresh.mode != "swap":
         return plan, None
-    dumped = dump_row_counts(config.mydumper.data_source_dir) if config.refresh.verify else {}
+    dumped = dump_row_counts(config.mydumper.data_source_dir, storage) if config.refresh.verify else {}
     refresh = SwapRefresh(config.refresh, plan, task_id, log, dumped)
     return refresh.plan, refresh
 

@@ -86,7 +86,7 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
             return recorded
     storage = open_storage(config.mydumper.data_source_dir, filesystem=filesystem, cancel=cancel)
     layout = discover(config.mydumper, config.routes, storage)
-    plan, swap = plan_for(config, build_plan(layout, config), task_id, log)
+    plan, swap = plan_for(config, build_plan(layout, config), task_id, log, storage)
     if config.lightning.check_requirements:  # before the store: opening the mysql store creates its schema
         check_requirements(config, plan, task_id, log)
     store = open_checkpoint_store(config)

@@ -13,9 +13,14 @@ Only what is certain is returned: a malformed line or a section without ``rows``
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .storage import ObjectStorage
 
 # Names are quoted with backticks, or with double quotes when the file's [config] says
 # (``quote-character = DOUBLE_QUOTE``); the quote is doubled inside a name.
@@ -24,8 +29,18 @@ _ROWS = re.compile(r"^rows\s*=\s*(\d+)\s*$", re.IGNORECASE)  # 0.14.1 wrote "Row
 _MAX_SIZE = 64 << 20  # a metadata file is small; a huge one is not mydumper's
 
 
-def dump_row_counts(data_source_dir: str) -> dict[tuple[str, str], int]:
-    """``{(schema, table): rows}`` as the dump's ``metadata`` file records them; empty when it records none."""
+def dump_row_counts(data_source_dir: str, storage: ObjectStorage | None = None) -> dict[tuple[str, str], int]:
+    """``{(schema, table): rows}`` as the dump's ``metadata`` file records them; empty when it records none.
+
+    ``storage`` is the object storage of a remote source (already listed), whose ``metadata`` object
+    is read the same way, so a dump in a bucket is verified as one on disk."""
+    if storage is not None:
+        key = f"{storage.root}/metadata"
+        size = storage.listed_size(key)
+        if size is None or size > _MAX_SIZE:
+            return {}
+        with io.TextIOWrapper(storage.open(key), encoding="utf-8", errors="replace") as text:
+            return parse_row_counts(text)
     path = os.path.join(data_source_dir, "metadata")
     try:
         if os.path.getsize(path) > _MAX_SIZE:

@@ -183,6 +183,10 @@ class ObjectStorage:
             size = self._sizes[path] = int(info.get("size") or 0)
             yield StorageObject(relative, path, size, _version(info))
 
+    def listed_size(self, path: str) -> int | None:
+        """The size :meth:`list` saw for the object at ``path``; None when the listing had no such object."""
+        return self._sizes.get(path)
+
     def open(self, path: str) -> BinaryIO:
         """A seekable stream of the object at ``path`` (a key from :meth:`list`), read by ranged GETs."""
         return io.BufferedReader(_RangeReader(self, path, self._sizes.get(path)), buffer_size=256 * 1024)

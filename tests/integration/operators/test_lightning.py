@@ -83,7 +83,7 @@ def test_execute_layers_the_configuration_and_uses_the_connection(
         "[tidb]\nhost = \"192.0.2.1\"\nport = 1\nuser = \"nobody\"\n"  # would fail if it were used
         f"[checkpoint]\ndriver = \"file\"\ndsn = \"{checkpoint_file}\"\n"
         "[mydumper]\ndata-source-dir = \"/no/such/dump\"\nfilter = [\"tpch.lineitem\"]\n"
-        "[tikv-importer]\non-duplicate = \"bogus\"\n"
+        "[conflict]\nstrategy = \"bogus\"\n"
     )
     op = LightningImportOperator(
         task_id="import",
@@ -93,7 +93,7 @@ def test_execute_layers_the_configuration_and_uses_the_connection(
         on_duplicate="error",
         filters=["tpch.nation", "tpch.region"],
         routes=_route_to(fresh_db),
-        config_overrides={"mydumper.filter": ["tpch.orders"], "tikv-importer.on-duplicate": "also-bogus"},
+        config_overrides={"mydumper.filter": ["tpch.orders"], "conflict.strategy": "also-bogus"},
     )
     context = _context(map_index=4)
     summary = op.execute(context)
@@ -111,7 +111,7 @@ def test_configuration_mistakes_fail_without_retries(tidb_conn_id: str, sample_d
         task_id="import", tidb_conn_id=tidb_conn_id, data_source_dir=str(sample_dir / "mydumper-sql"),
         on_duplicate="sometimes",
     )
-    with pytest.raises(AirflowFailException, match="tikv-importer.on-duplicate"):
+    with pytest.raises(AirflowFailException, match="conflict.strategy"):
         op.execute(_context())
 
 

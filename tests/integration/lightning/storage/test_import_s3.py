@@ -185,3 +185,22 @@ def test_a_chunk_is_read_as_a_byte_range(s3_endpoint, s3_sample):
     assert data == expected["Body"].read()
     assert fetched and all(begin >= start for begin, _ in fetched)
     assert sum(end - begin for begin, end in fetched) <= 256 * 1024  # one read buffer, not the object
+
+
+def test_swap_mode_checks_the_row_counts_of_a_metadata_object(db_server, s3_endpoint, target, tmp_path):
+    """Refresh swap verifies an S3 dump against its mydumper >= 0.14 ``metadata`` object, as a dump on disk."""
+    from airflow_provider_tidb_lightning.lightning.errors import ImportFailed
+    from tests.support.refresh_dumps import SCHEMA, day_one, write_dump
+
+    rows = day_one()
+    counts = {table: len(values) for table, values in rows.items()}
+    short = write_dump(tmp_path / "short", rows, metadata={**counts, "items": counts["items"] + 1000})
+    url = s3_endpoint.url("refresh-short")
+    s3_endpoint.upload_dir(short, "refresh-short")
+    cfg = task_config(db_server, url, target, source_db=SCHEMA, refresh={"mode": "swap"})
+    with pytest.raises(ImportFailed, match=rf"`items`.*metadata file says it holds {counts['items'] + 1000} rows"):
+        run_import(cfg, task_id="s3-short")
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = 'items'",
+                    (target,))
+        assert cur.fetchone()[0] == 0  # nothing swapped in: the live table was never created
