@@ -43,6 +43,10 @@ VARIANTS: tuple[Variant, ...] = (
     # round trips and commits per row (docs/performance.md recommends 1MiB with load-data).
     Variant("ours-csv-loaddata-1m-ckpt", csv=True, on_duplicate="error", checkpoint=True, method="load-data",
             batch_size="1MiB"),
+    # SQL dump batches the reader's fast path proved sent as LOAD DATA streams of the dump's own bytes.
+    Variant("ours-sql-loaddata-ckpt", csv=False, on_duplicate="error", checkpoint=True, method="load-data"),
+    Variant("ours-sql-loaddata-1m-ckpt", csv=False, on_duplicate="error", checkpoint=True, method="load-data",
+            batch_size="1MiB"),
 )
 HEADLINE_SQL = "ours-sql-error-ckpt"
 HEADLINE_CSV = "ours-csv-loaddata-1m-ckpt"

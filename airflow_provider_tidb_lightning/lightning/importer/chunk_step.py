@@ -16,6 +16,7 @@ from typing import Any
 
 from ..backend.tidb.encoder import RowEncoder, column_kind, insert_prefix
 from ..backend.tidb.load_data import LoadDataEncoder, LoadDataTarget, field_terminator, load_statement, usable_for
+from ..backend.tidb.sql_load_data import SQLRows, number_class, sql_load_statement
 from ..backend.tidb.writer import BadRow, BatchResult, BatchWriter, ChunkTarget
 from ..checkpoints import CheckpointStore
 from ..checkpoints.model import ChunkProgress
@@ -66,6 +67,11 @@ class _StoreProgress:
         return True
 
 
+def _same_rows(batch: RowBatch) -> RowBatch:
+    """A SQL batch read again as INSERT tuples is itself: its rows already are."""
+    return batch
+
+
 def chunk_size(chunk: Chunk) -> int:
     """Source bytes a chunk stands for in the progress line (a compressed file counts whole, at its end;
     a Parquet file, whose chunks are row ranges, counts whole at the end of its last chunk)."""
@@ -103,7 +109,8 @@ class ChunkStep:
         self._encoders: dict[tuple[str, tuple[str, ...] | None], RowEncoder] = {}
         self._lock = threading.Lock()
         self._missing = MissingColumns()
-        self._load_data = load_data  # CSV batches go as LOAD DATA (logical-import-method, where the server can)
+        self._load_data = load_data  # CSV and SQL batches go as LOAD DATA (logical-import-method, where the server can)
+        self._sql_rows: dict[tuple[str, tuple[str, ...] | None, str], SQLRows | None] = {}
 
     def write(self, writer: BatchWriter, job: TableJob, chunk: Chunk, saved: ChunkProgress, token: str = "") -> None:
         """Write ``chunk`` from ``saved`` to its end with ``writer``, then mark it finished.
@@ -159,7 +166,12 @@ class ChunkStep:
 
     def _load_data_target(self, job: TableJob, data_file: DataFile, columns: tuple[str, ...] | None,
                           charset: str) -> LoadDataTarget | None:
-        """How this CSV chunk's batches go as LOAD DATA, or None for INSERT (other formats, tables with BIT)."""
+        """How this chunk's batches go as LOAD DATA, or None for INSERT (Parquet, CSV tables with BIT); a SQL
+        chunk's batches go as LOAD DATA when each one proves it may (:meth:`_sql_request`)."""
+        if self._load_data and data_file.format == "sql":
+            tidb = self._config.tidb
+            return LoadDataTarget(b"", _same_rows, f"{tidb.host}:{tidb.port}",
+                                  partial(self._sql_request, job, charset))
         if not self._load_data or data_file.format != "csv":
             return None
         encoder = self._encoder_for(job, columns)
@@ -180,6 +192,28 @@ class ChunkStep:
                                start=batch.first_offset, end=batch.end.offset, columns=columns, encoder=encoder,
                                block_size=self._block_size)
             return next(reader.batches(1 << 62, 1 << 62))
+
+    def _sql_request(self, job: TableJob, charset: str, batch: RowBatch) -> tuple[bytes, bytes] | None:
+        """A SQL batch's LOAD DATA statement and stream, or None for INSERT (see ``backend/tidb/sql_load_data.py``)."""
+        key = (job.key, batch.columns, charset)
+        with self._lock:
+            if key not in self._sql_rows:
+                self._sql_rows[key] = self._sql_rows_for(job, batch.columns, charset)
+            rows = self._sql_rows[key]
+        return rows.request(batch) if rows is not None else None
+
+    def _sql_rows_for(self, job: TableJob, columns: tuple[str, ...] | None, charset: str) -> SQLRows | None:
+        """How a SQL dump's rows for ``columns`` go as LOAD DATA, or None (a BIT column, an unknown column)."""
+        table_cols = self._table_columns.get(job.key, [])
+        types = {name.lower(): data_type for name, data_type in table_cols}
+        names = [name for name, _ in table_cols] if columns is None else list(columns)
+        if not names or any(c.lower() not in types for c in names):
+            return None
+        if not usable_for([column_kind(types[c.lower()]) for c in names]):
+            return None
+        statements = {quote: sql_load_statement(self._config.duplicate_mode, job.schema, job.table, columns, charset,
+                                                quote) for quote in (b"'", b'"')}
+        return SQLRows(statements, [number_class(types[c.lower()]) for c in names])
 
     @property
     def _terminator(self) -> bytes:

@@ -138,7 +138,7 @@ class _Import:
         self.lost: list[str] = []  # chunks given up because another worker took their lease
         self.phase = "schema"  # then data, finished (for the status endpoint)
         self.scheduler: Scheduler | ClaimScheduler | None = None
-        self.load_data = False  # CSV batches go as LOAD DATA: asked for, and the server can
+        self.load_data = False  # CSV and SQL batches go as LOAD DATA: asked for, and the server can
 
     def run(self) -> ImportSummary:
         self.log.info("task %s: %d table(s), %d chunk(s), %d view(s), on-duplicate = %s", self.task_id,
@@ -259,16 +259,19 @@ class _Import:
         """Create databases and tables once; every worker then checks them and reads the CSV tables' columns."""
         no_schema, charset = self.config.mydumper.no_schema, self.config.mydumper.character_set
         if not self.shared:
-            return self.tables.create_schema(cur, self.plan, no_schema=no_schema, charset=charset)
+            return self.tables.create_schema(cur, self.plan, no_schema=no_schema, charset=charset,
+                                             sql_columns=self._load_data_asked)
         columns: dict[str, list[tuple[str, str]]] = {}
 
         def create() -> None:
             self._reload_tables()  # a worker that died halfway left some tables created
-            columns.update(self.tables.create_schema(cur, self.plan, no_schema=no_schema, charset=charset))
+            columns.update(self.tables.create_schema(cur, self.plan, no_schema=no_schema, charset=charset,
+                                                      sql_columns=self._load_data_asked))
 
         if not self._once("schema", create):
             self._reload_tables()  # all created by another worker: only checks and reads columns here
-            columns.update(self.tables.create_schema(cur, self.plan, no_schema=True, charset=charset))
+            columns.update(self.tables.create_schema(cur, self.plan, no_schema=True, charset=charset,
+                                                      sql_columns=self._load_data_asked))
         return columns
 
     def _reload_tables(self) -> None:
@@ -320,6 +323,10 @@ class _Import:
         if self.config.duplicate_mode == "error":
             return 0
         return self.config.conflict.threshold if self.config.conflict.strategy else _UNLIMITED
+
+    @property
+    def _load_data_asked(self) -> bool:
+        return self.config.tikv_importer.logical_import_method == LogicalImportMethod.LOAD_DATA
 
     def _use_load_data(self, admin: pymysql.Connection, cur: Any) -> bool:
         """``logical-import-method = "load-data"``: whether this server takes it (an old TiDB gets INSERT, with a

@@ -46,11 +46,11 @@ class TableStep:
             self._store.save_table(self._task_id, table)
             self._tables[table.key] = table
 
-    def create_schema(self, cur: Any, plan: Plan, *, no_schema: bool,
-                      charset: Charset = Charset.AUTO) -> dict[str, list[tuple[str, str]]]:
+    def create_schema(self, cur: Any, plan: Plan, *, no_schema: bool, charset: Charset = Charset.AUTO,
+                      sql_columns: bool = False) -> dict[str, list[tuple[str, str]]]:
         """Create databases and pending tables (or, with ``no_schema``, check they exist); check that tables the
         checkpoint already knows are still the same table. Returns the column types of tables with CSV or Parquet
-        data."""
+        data (and, with ``sql_columns``, of tables with SQL data: load-data checks their numbers by type)."""
         if not no_schema:
             for database in plan.databases:
                 create_database(cur, database, charset)
@@ -71,7 +71,7 @@ class TableStep:
                                    target_id=table_identity(cur, job.schema, job.table)))
             else:
                 self._check_identity(cur, job, state)
-            if any(c.file.format in ("csv", "parquet") for c in job.chunks):
+            if any(c.file.format in ("csv", "parquet") or sql_columns for c in job.chunks):
                 csv_columns[job.key] = table_columns(cur, job.schema, job.table)
         if missing:
             raise SchemaError(f"mydumper.no-schema is set but these target tables do not exist: {', '.join(missing)}")

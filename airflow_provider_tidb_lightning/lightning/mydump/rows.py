@@ -40,7 +40,7 @@ class RowBatch:
     the server rejects it and the writer retries row by row.
     """
 
-    __slots__ = ("columns", "end", "nbytes", "_rows", "_offsets", "_segment", "_segment_offset", "_count")
+    __slots__ = ("columns", "end", "nbytes", "proved", "_rows", "_offsets", "_segment", "_segment_offset", "_count")
 
     def __init__(self, columns: tuple[str, ...] | None, rows: list[bytes], offsets: list[int], end: ReadPosition,
                  nbytes: int) -> None:
@@ -50,6 +50,9 @@ class RowBatch:
         """Position just after this batch: resuming here re-reads nothing of it."""
         self.nbytes = nbytes
         """Sum of the rows' lengths (separators not counted)."""
+        self.proved: bytes | None = None
+        """SQL: the rows joined by ``,\n`` when every one came from the reader's fast path (literals only,
+        one tuple per line, strings in one quote kind with no backslash), else ``None``."""
         self._rows: list[bytes] | None = rows
         self._offsets: list[int] | None = offsets
         self._segment: bytes | None = None
@@ -63,7 +66,7 @@ class RowBatch:
         other raw newline) starting at stream ``offset``."""
         batch = cls(columns, [], [], end, len(segment) - len(SEGMENT_SEPARATOR) * (count - 1))
         batch._rows = batch._offsets = None
-        batch._segment = segment
+        batch._segment = batch.proved = segment
         batch._segment_offset = offset
         batch._count = count
         return batch

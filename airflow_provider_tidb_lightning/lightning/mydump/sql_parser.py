@@ -359,7 +359,7 @@ def _parse_columns(raw: bytes, path: str, offset: int) -> tuple[str, ...]:
 class _Batch:
     """Rows gathered for one batch: a fast-path segment is kept whole until another piece joins it."""
 
-    __slots__ = ("rows", "offsets", "nbytes", "segment", "segment_offset", "segment_count")
+    __slots__ = ("rows", "offsets", "nbytes", "segment", "segment_offset", "segment_count", "proved")
 
     def __init__(self) -> None:
         self.rows: list[bytes] = []
@@ -368,12 +368,15 @@ class _Batch:
         self.segment = b""
         self.segment_offset = 0
         self.segment_count = 0
+        self.proved: list[bytes] | None = []  # the fast-path segments, while no careful row joined them
 
     def __len__(self) -> int:
         return len(self.rows) + self.segment_count
 
     def add_segment(self, segment: bytes, offset: int, count: int) -> None:
         self.nbytes += len(segment) - _STEP * (count - 1)
+        if self.proved is not None:
+            self.proved.append(segment)
         if not self.rows and not self.segment_count:
             self.segment, self.segment_offset, self.segment_count = segment, offset, count
             return
@@ -381,6 +384,7 @@ class _Batch:
         self._extend(segment, offset)
 
     def add_row(self, row: bytes, offset: int) -> None:
+        self.proved = None
         self._split()
         self.rows.append(row)
         self.offsets.append(offset)
@@ -399,7 +403,10 @@ class _Batch:
     def build(self, columns: tuple[str, ...] | None, end: ReadPosition) -> RowBatch:
         if self.segment_count:
             return RowBatch.from_segment(columns, self.segment, self.segment_offset, self.segment_count, end)
-        return RowBatch(columns, self.rows, self.offsets, end, self.nbytes)
+        batch = RowBatch(columns, self.rows, self.offsets, end, self.nbytes)
+        if self.proved:
+            batch.proved = SEGMENT_SEPARATOR.join(self.proved)
+        return batch
 
 
 class SQLReader(StreamWindow):

@@ -20,6 +20,9 @@ and skipped nothing it should not have. Anything else is rolled back and the bat
 through the INSERT path (:mod:`.writer`), where strict mode turns the same rows into errors and
 bad rows reach the error tables with their file and byte offset, exactly as without this option.
 
+SQL dumps reach the same machinery with their own statement and stream (:mod:`.sql_load_data`): a
+batch goes as LOAD DATA only where it proves it reads as INSERT would, and its redo is itself.
+
 The batch's statement runs in the writer's transaction with the checkpoint update, so exactly-once
 holds as for INSERT: on MariaDB and MySQL, and on TiDB from v7.6.0. Older TiDB commits LOAD DATA
 on its own (and v4.0 and older every 20,000 rows), so a rolled-back batch would stay: the importer
@@ -149,9 +152,17 @@ class LoadDataTarget:
     """How one chunk's batches go as LOAD DATA: the statement, and how to read a batch again as INSERT
     tuples when the server does not take it whole (``redo``, the same rows and the same end)."""
 
-    statement: bytes
+    statement: bytes  # every CSV batch's (a SQL batch's comes from ``prepare``)
     redo: Callable[[RowBatch], RowBatch]
     server: str  # host:port, for the refusal message
+    prepare: Callable[[RowBatch], tuple[bytes, bytes] | None] | None = None
+    """SQL dumps: the statement and stream of a batch, or None for INSERT (see :mod:`.sql_load_data`)."""
+
+    def request(self, batch: RowBatch) -> tuple[bytes, bytes] | None:
+        """The statement and stream that send ``batch``, or None when it goes as INSERT."""
+        if self.prepare is not None:
+            return self.prepare(batch)
+        return self.statement, stream_of(batch)
 
 
 def load_statement(mode: str, schema: str, table: str, columns: tuple[str, ...] | None, charset: str,

@@ -30,7 +30,7 @@ from ...common.failpoint import fault_point
 from ...common.retry import RetryLog, RetryPolicy
 from ...errors import ImportCancelled, ImportFailed
 from ...mydump.rows import ReadPosition, RowBatch
-from .load_data import REFUSED_CODES, LoadDataTarget, accepted_conflicts, refused_message, send_stream, stream_of
+from .load_data import REFUSED_CODES, LoadDataTarget, accepted_conflicts, refused_message, send_stream
 
 _DATA_ERRORS = ("conflict", "type", "syntax")
 
@@ -181,11 +181,13 @@ class BatchWriter:
 
     def _send(self, conn: pymysql.Connection, target: ChunkTarget, batch: RowBatch, prefix: bytes) -> BatchResult:
         """Send the batch once, leaving the transaction open."""
-        if target.load_data is not None:
-            loaded = self._send_load_data(conn, target, target.load_data, batch)
+        load = target.load_data
+        request = load.request(batch) if load is not None else None
+        if load is not None and request is not None:
+            loaded = self._send_load_data(conn, target, load, batch, request)
             if loaded is not None:
                 return loaded
-            batch = self._redo_batch(target, target.load_data, batch)
+            batch = self._redo_batch(target, load, batch)
         cur: Any = conn.cursor()  # Any: PyMySQL sends a bytes statement as it is, its stubs admit only str
         try:
             try:
@@ -204,13 +206,13 @@ class BatchWriter:
             cur.close()
 
     def _send_load_data(self, conn: pymysql.Connection, target: ChunkTarget, load: LoadDataTarget,
-                        batch: RowBatch) -> BatchResult | None:
+                        batch: RowBatch, request: tuple[bytes, bytes]) -> BatchResult | None:
         """Send the batch as one LOAD DATA stream in a transaction; ``None`` (rolled back) when the server did
         not take every row as INSERT would have, so that the batch goes again as INSERT."""
         if conn.get_autocommit():
             conn.begin()  # the batch is judged before it commits, whatever the connection's mode
         try:
-            outcome = send_stream(conn, load.statement, stream_of(batch))
+            outcome = send_stream(conn, *request)
         except pymysql.err.MySQLError as exc:
             if error_code(exc) in REFUSED_CODES:
                 raise ImportFailed(f"table {target.table_key}: {refused_message(load.server, describe(exc))}",
