@@ -76,3 +76,17 @@ def drop_side_schemas(server: Any, db: str) -> None:
     with server.connect() as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{db}_ckpt`")
         cur.execute(f"DROP DATABASE IF EXISTS `{db}_info`")
+
+
+def server_status(server: Any, name: str) -> int:
+    """A global status counter of the server (``Com_load``, ``Com_insert``...), to see which statements ran."""
+    with server.connect() as conn, conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS LIKE %s", (name,))
+        return int(cur.fetchone()[1])
+
+
+def select_all(server: Any, sql: str) -> tuple[Any, ...]:
+    """Every row ``sql`` returns, on a connection of its own."""
+    with server.connect() as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return tuple(cur.fetchall())

@@ -159,7 +159,7 @@ def test_a_table_completes_once_and_never_over_a_failure(setup):
 
 def test_sharing_needs_the_mysql_driver(tmp_path):
     with pytest.raises(ConfigError, match="checkpoint.shared"):
-        load_task_config({"mydumper": {"data-source-dir": str(tmp_path)}, "checkpoint": {"shared": True}})
+        load_task_config({"mydumper": {"data-source-dir": str(tmp_path)}, "checkpoint": dict(shared=True)})
     task = tmp_path / "task.toml"
     task.write_text(f'[mydumper]\ndata-source-dir = "{tmp_path}"\n[checkpoint]\nshared = true\ndriver = "file"\n')
     result = subprocess.run([sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.cli", "--config",

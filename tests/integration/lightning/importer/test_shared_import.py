@@ -86,14 +86,14 @@ def test_two_unshared_runs_with_keys_and_on_duplicate_error(db_server, target, r
 
 def _shared_task(tmp_path, db_server, target, source, keep="origin", **extra):
     return write_task(tmp_path / "task.toml", db_server, target, source, mode="error",
-                      checkpoint={"shared": True, "lease-seconds": 2, "keep-after-success": keep},
+                      checkpoint=dict(shared=True, **{"lease-seconds": 2, "keep-after-success": keep}),
                       lightning={"region-concurrency": 1, "table-concurrency": 2}, **extra)
 
 
 def test_three_shared_processes_one_killed_mid_chunk(db_server, target, reference_db, sample_sql, tmp_path):
     task = _shared_task(tmp_path, db_server, target, sample_sql)
-    procs = [start_cli(task, task_id="shared", kill_at="batch-sent:30"), start_cli(task, task_id="shared"),
-             start_cli(task, task_id="shared")]
+    procs = [start_cli(task, task_id="one-import", kill_at="batch-sent:30"), start_cli(task, task_id="one-import"),
+             start_cli(task, task_id="one-import")]
     results = _finish(procs)
     (killed_code, _, _), *survivors = results
     assert killed_code == -signal.SIGKILL, results[0][2][-3000:]
@@ -104,7 +104,7 @@ def test_three_shared_processes_one_killed_mid_chunk(db_server, target, referenc
         summaries.append(json.loads(out))
     with db_server.connect() as conn:
         assert_exact(conn, target, reference_db)
-        state = checkpoint_state(conn, target, "shared")  # kept ("origin"): what every worker committed
+        state = checkpoint_state(conn, target, "one-import")  # kept ("origin"): what every worker committed
     assert sum(state["rows"].values()) == TOTAL_ROWS and state["finished_chunks"] == state["chunks"]
     # Each survivor reports its own rows and the whole import's; what they wrote is less than the whole
     # (the killed worker committed some), and both wrote.

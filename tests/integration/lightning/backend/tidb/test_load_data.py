@@ -15,7 +15,7 @@ from airflow_provider_tidb_lightning.lightning.errors import ImportFailed
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 from tests.support.checkpoint_checks import TOTAL_ROWS, assert_consistent_after_crash, assert_exact
 from tests.support.cli_task import TABLES, run_cli, summary_of, write_task
-from tests.support.db_checks import TPCH_COUNTS, database_checksums
+from tests.support.db_checks import TPCH_COUNTS, database_checksums, select_all, server_status
 from tests.support.engine_helpers import task_config
 
 TBL_CSV = {"separator": "|", "delimiter": "", "header": False, "trim-last-separator": True}
@@ -33,18 +33,6 @@ def _tbl_dump(sample_dir: Path, tmp_path: Path, tables: tuple[str, ...] = tuple(
     return dump
 
 
-def _status(db_server, name: str) -> int:
-    with db_server.connect() as conn, conn.cursor() as cur:
-        cur.execute("SHOW GLOBAL STATUS LIKE %s", (name,))
-        return int(cur.fetchone()[1])
-
-
-def _select(db_server, sql: str) -> tuple:
-    with db_server.connect() as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
-
-
 def _csv_dump(tmp_path: Path, schema: str, data: bytes) -> Path:
     (tmp_path / "src-schema-create.sql").write_text("CREATE DATABASE `src`;\n")
     (tmp_path / "src.t-schema.sql").write_text(schema)
@@ -55,10 +43,10 @@ def _csv_dump(tmp_path: Path, schema: str, data: bytes) -> Path:
 def test_load_data_import_equals_the_insert_import(db_server, sample_dir, tmp_path, make_database, reference_db):
     dump = _tbl_dump(sample_dir, tmp_path)
     loaded, inserted = make_database("ld"), make_database("ins")
-    statements = _status(db_server, "Com_load")
+    statements = server_status(db_server, "Com_load")
     summary = run_import(task_config(db_server, dump, loaded, mydumper={"csv": TBL_CSV},
                                      tikv_importer={"on-duplicate": "error", **LOAD_DATA}))
-    assert _status(db_server, "Com_load") - statements >= len(TPCH_COUNTS)  # the rows did go as LOAD DATA
+    assert server_status(db_server, "Com_load") - statements >= len(TPCH_COUNTS)  # the rows did go as LOAD DATA
     assert {t.table.split("`.`")[1].rstrip("`"): t.rows for t in summary.tables} == TPCH_COUNTS
     assert all(t.skipped_rows == 0 and t.conflicts == 0 for t in summary.tables)
     run_import(task_config(db_server, dump, inserted, mydumper={"csv": TBL_CSV},
@@ -92,7 +80,7 @@ def test_awkward_quoted_values_arrive_as_with_insert(db_server, tmp_path, make_d
         db = make_database(method.replace("-", "_"))
         run_import(task_config(db_server, dump, db, source_db="src",
                                tikv_importer={"on-duplicate": "error", "logical-import-method": method}))
-        results.append(_select(db_server, query.format(db)))
+        results.append(select_all(db_server, query.format(db)))
     assert len(results[0]) == 799
     assert results[0] == results[1]
     assert results[0][1][1] == "line1\nline2\r\nline3" and results[0][6][1:3] == ("|pipe\\N", b"\\N")
@@ -112,15 +100,15 @@ def test_bad_rows_of_a_load_data_batch_are_recorded_with_file_and_offset(db_serv
                       checkpoint=stores[checkpoint],
                       mydumper={"csv": {"separator": "|", "delimiter": "", "header": False}},
                       tikv_importer={"on-duplicate": "error", **LOAD_DATA})
-    statements, inserts = _status(db_server, "Com_load"), _status(db_server, "Com_insert")
+    statements, inserts = server_status(db_server, "Com_load"), server_status(db_server, "Com_insert")
     summary = run_import(cfg)
-    assert _status(db_server, "Com_load") > statements  # sent as LOAD DATA first,
-    assert _status(db_server, "Com_insert") - inserts >= len(lines)  # then row by row, as INSERT
+    assert server_status(db_server, "Com_load") > statements  # sent as LOAD DATA first,
+    assert server_status(db_server, "Com_insert") - inserts >= len(lines)  # then row by row, as INSERT
     assert summary.tables[0].rows == 3 and summary.tables[0].skipped_rows == 3
-    assert _select(db_server, f"SELECT id, v, d FROM `{fresh_db}`.t ORDER BY id") == (
+    assert select_all(db_server, f"SELECT id, v, d FROM `{fresh_db}`.t ORDER BY id") == (
         (1, "ok", date(2020, 1, 1)), (4, "ok", date(2021, 3, 4)),
         (6, "ok", None))
-    records = _select(db_server, f"SELECT `path`, `offset`, `error` FROM `{fresh_db}_info`.type_error_v1"
+    records = select_all(db_server, f"SELECT `path`, `offset`, `error` FROM `{fresh_db}_info`.type_error_v1"
                                  " ORDER BY `offset`")
     offsets = [sum(map(len, lines[:i])) for i in (1, 2, 4)]
     assert [(r[0], r[1]) for r in records] == [("src.t.000000001.csv", o) for o in offsets]
@@ -141,7 +129,7 @@ def test_duplicates_with_on_duplicate_error_fail_as_with_insert(db_server, tmp_p
     with pytest.raises(ImportFailed) as info:
         run_import(cfg)
     assert "src.t.000000001.csv at byte offset 4" in str(info.value) and "Duplicate entry" in str(info.value)
-    assert _select(db_server, f"SELECT id, v FROM `{fresh_db}`.t ORDER BY id") == ((2, "old"),)
+    assert select_all(db_server, f"SELECT id, v FROM `{fresh_db}`.t ORDER BY id") == ((2, "old"),)
 
 
 @pytest.mark.parametrize(("mode", "expected"), [("ignore", ((1, "a"), (2, "old"), (3, "c"))),
@@ -155,12 +143,12 @@ def test_ignore_and_replace_count_conflicts_in_one_statement(db_server, tmp_path
     cfg = task_config(db_server, dump, fresh_db, source_db="src",
                       mydumper={"csv": {"separator": "|", "delimiter": "", "header": False}},
                       tikv_importer={"on-duplicate": mode, **LOAD_DATA})
-    statements = _status(db_server, "Com_load")
+    statements = server_status(db_server, "Com_load")
     summary = run_import(cfg)
-    assert _status(db_server, "Com_load") == statements + 1
+    assert server_status(db_server, "Com_load") == statements + 1
     table = summary.tables[0]
     assert (table.rows, table.conflicts, table.skipped_rows) == (3 if mode == "replace" else 2, 1, 0)
-    assert _select(db_server, f"SELECT id, v FROM `{fresh_db}`.t ORDER BY id") == expected
+    assert select_all(db_server, f"SELECT id, v FROM `{fresh_db}`.t ORDER BY id") == expected
 
 
 @pytest.mark.parametrize("point", ["batch-sent:4", "batch-committed:6"])
@@ -201,7 +189,7 @@ def test_a_lost_connection_during_load_data_is_retried(db_server, sample_dir, tm
 def test_a_server_with_local_infile_off_gets_a_clear_error(db_server, sample_dir, tmp_path, fresh_db):
     dump = _tbl_dump(sample_dir, tmp_path, ("nation",))
     cfg = task_config(db_server, dump, fresh_db, mydumper={"csv": TBL_CSV}, tikv_importer=LOAD_DATA)
-    (before,) = _select(db_server, "SELECT @@GLOBAL.local_infile")[0]
+    (before,) = select_all(db_server, "SELECT @@GLOBAL.local_infile")[0]
     with db_server.connect() as conn, conn.cursor() as cur:
         cur.execute("SET GLOBAL local_infile = 0")
     try:
@@ -213,4 +201,4 @@ def test_a_server_with_local_infile_off_gets_a_clear_error(db_server, sample_dir
     message = str(info.value)
     assert f"the server at {db_server.host}:{db_server.port} refuses LOAD DATA LOCAL INFILE" in message
     assert "local_infile" in message and 'logical-import-method = "insert"' in message
-    assert _select(db_server, f"SELECT COUNT(*) FROM `{fresh_db}`.nation") == ((0,),)
+    assert select_all(db_server, f"SELECT COUNT(*) FROM `{fresh_db}`.nation") == ((0,),)

@@ -13,22 +13,10 @@ from airflow_provider_tidb_lightning.lightning.errors import ImportFailed
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 from tests.support.checkpoint_checks import TOTAL_ROWS, assert_consistent_after_crash, assert_exact
 from tests.support.cli_task import run_cli, summary_of, write_task
-from tests.support.db_checks import TPCH_COUNTS, database_checksums
+from tests.support.db_checks import TPCH_COUNTS, database_checksums, select_all, server_status
 from tests.support.engine_helpers import task_config
 
 LOAD_DATA = {"logical-import-method": "load-data"}
-
-
-def _status(db_server, name: str) -> int:
-    with db_server.connect() as conn, conn.cursor() as cur:
-        cur.execute("SHOW GLOBAL STATUS LIKE %s", (name,))
-        return int(cur.fetchone()[1])
-
-
-def _select(db_server, sql: str) -> tuple:
-    with db_server.connect() as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
 
 
 def _sql_dump(tmp_path: Path, schema: str, data: bytes) -> Path:
@@ -44,11 +32,11 @@ def _import_both_ways(db_server, make_database, dump: Path, query: str, **import
     results, loads = [], []
     for method in ("load-data", "insert"):
         db = make_database(method.replace("-", "_"))
-        before = _status(db_server, "Com_load")
+        before = server_status(db_server, "Com_load")
         run_import(task_config(db_server, dump, db, source_db="src",
                                tikv_importer={"on-duplicate": "error", "logical-import-method": method, **importer}))
-        loads.append(_status(db_server, "Com_load") - before)
-        results.append(list(_select(db_server, query.format(db))))
+        loads.append(server_status(db_server, "Com_load") - before)
+        results.append(list(select_all(db_server, query.format(db))))
     return results, loads
 
 
@@ -56,14 +44,14 @@ def test_sql_import_with_load_data_equals_the_insert_import(db_server, sample_di
                                                             reference_db):
     dump = sample_dir / "mydumper-sql"
     loaded, inserted = make_database("sld"), make_database("sins")
-    loads, inserts = _status(db_server, "Com_load"), _status(db_server, "Com_insert")
+    loads, inserts = server_status(db_server, "Com_load"), server_status(db_server, "Com_insert")
     summary = run_import(task_config(db_server, dump, loaded, tikv_importer={"on-duplicate": "error", **LOAD_DATA}))
-    loads, inserts = _status(db_server, "Com_load") - loads, _status(db_server, "Com_insert") - inserts
+    loads, inserts = server_status(db_server, "Com_load") - loads, server_status(db_server, "Com_insert") - inserts
     assert {t.table.split("`.`")[1].rstrip("`"): t.rows for t in summary.tables} == TPCH_COUNTS
     assert all(t.skipped_rows == 0 and t.conflicts == 0 for t in summary.tables)
-    before = _status(db_server, "Com_insert")
+    before = server_status(db_server, "Com_insert")
     run_import(task_config(db_server, dump, inserted, tikv_importer={"on-duplicate": "error"}))
-    statements = _status(db_server, "Com_insert") - before  # one per batch, plus the same bookkeeping
+    statements = server_status(db_server, "Com_insert") - before  # one per batch, plus the same bookkeeping
     # Each batch went once, and nearly all as LOAD DATA (the INSERT statements left hold the bookkeeping).
     assert loads + inserts == statements and loads >= 0.9 * statements
     with db_server.connect() as conn:
@@ -126,13 +114,13 @@ def test_rows_the_server_warns_about_are_redone_as_insert(db_server, tmp_path, f
     stores = {"mysql": {}, "off": {"enable": False}}
     cfg = task_config(db_server, dump, fresh_db, source_db="src", lightning={"max-error": 3},
                       checkpoint=stores[checkpoint], tikv_importer={"on-duplicate": "error", **LOAD_DATA})
-    loads, inserts = _status(db_server, "Com_load"), _status(db_server, "Com_insert")
+    loads, inserts = server_status(db_server, "Com_load"), server_status(db_server, "Com_insert")
     summary = run_import(cfg)
-    assert _status(db_server, "Com_load") == loads + 1  # sent as LOAD DATA first,
-    assert _status(db_server, "Com_insert") - inserts >= len(rows)  # then row by row, as INSERT
+    assert server_status(db_server, "Com_load") == loads + 1  # sent as LOAD DATA first,
+    assert server_status(db_server, "Com_insert") - inserts >= len(rows)  # then row by row, as INSERT
     assert (summary.tables[0].rows, summary.tables[0].skipped_rows) == (2, 3)
-    assert _select(db_server, f"SELECT id, v, n FROM `{fresh_db}`.t ORDER BY id") == ((1, "ok", 1), (5, "ok", 5))
-    records = _select(db_server, f"SELECT `path`, `offset`, `error` FROM `{fresh_db}_info`.type_error_v1"
+    assert select_all(db_server, f"SELECT id, v, n FROM `{fresh_db}`.t ORDER BY id") == ((1, "ok", 1), (5, "ok", 5))
+    records = select_all(db_server, f"SELECT `path`, `offset`, `error` FROM `{fresh_db}_info`.type_error_v1"
                                  " ORDER BY `offset`")
     offsets = [len(head) + sum(len(r) + 2 for r in rows[:i]) for i in (1, 2, 3)]
     assert [(r[0], r[1]) for r in records] == [("src.t.000000001.sql", o) for o in offsets]
@@ -145,10 +133,10 @@ def test_a_crash_mid_sql_load_data_resumes_exactly_once(db_server, target, refer
     task = write_task(tmp_path / "task.toml", db_server, target, sample_dir / "mydumper-sql", mode="error",
                       tikv_importer=LOAD_DATA)
     task_id = "sql-load-data-" + point.replace(":", "-")
-    loads = _status(db_server, "Com_load")
+    loads = server_status(db_server, "Com_load")
     killed = run_cli(task, task_id=task_id, kill_at=point)
     assert killed.returncode == -signal.SIGKILL, f"exit {killed.returncode}\n{killed.stderr[-3000:]}"
-    assert _status(db_server, "Com_load") > loads  # the batch in flight was a LOAD DATA stream
+    assert server_status(db_server, "Com_load") > loads  # the batch in flight was a LOAD DATA stream
     with db_server.connect() as conn:
         state = assert_consistent_after_crash(conn, target, task_id)
     committed = sum(state["rows"].values())
@@ -174,13 +162,13 @@ def _with_old_row(db_server, tmp_path: Path, db: str) -> Path:
                                                 ("replace", ((1, "a"), (2, "b"), (3, "c")))])
 def test_ignore_and_replace_count_conflicts_in_one_stream(db_server, tmp_path, fresh_db, mode, expected):
     dump = _with_old_row(db_server, tmp_path, fresh_db)
-    loads = _status(db_server, "Com_load")
+    loads = server_status(db_server, "Com_load")
     summary = run_import(task_config(db_server, dump, fresh_db, source_db="src",
                                      tikv_importer={"on-duplicate": mode, **LOAD_DATA}))
-    assert _status(db_server, "Com_load") == loads + 1
+    assert server_status(db_server, "Com_load") == loads + 1
     table = summary.tables[0]
     assert (table.rows, table.conflicts, table.skipped_rows) == (3 if mode == "replace" else 2, 1, 0)
-    assert _select(db_server, f"SELECT id, v FROM `{fresh_db}`.t ORDER BY id") == expected
+    assert select_all(db_server, f"SELECT id, v FROM `{fresh_db}`.t ORDER BY id") == expected
 
 
 def test_a_duplicate_with_on_duplicate_error_fails_at_its_offset(db_server, tmp_path, fresh_db):
@@ -191,4 +179,4 @@ def test_a_duplicate_with_on_duplicate_error_fails_at_its_offset(db_server, tmp_
                                tikv_importer={"on-duplicate": "error", **LOAD_DATA}))
     offset = _THREE_ROWS.index(b"(2,")
     assert f"src.t.000000001.sql at byte offset {offset}" in str(info.value) and "Duplicate entry" in str(info.value)
-    assert _select(db_server, f"SELECT id, v FROM `{fresh_db}`.t ORDER BY id") == ((2, "old"),)
+    assert select_all(db_server, f"SELECT id, v FROM `{fresh_db}`.t ORDER BY id") == ((2, "old"),)
