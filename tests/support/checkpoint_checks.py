@@ -7,11 +7,13 @@ equals the reference, row count and per-column checksums.
 
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from airflow_provider_tidb_lightning.lightning.checkpoints.model import task_key
-from tests.support.cli_task import TABLES
+from tests.support.cli_task import TABLES, run_cli, summary_of
 from tests.support.db_checks import TPCH_COUNTS, table_checksum
 
 TOTAL_ROWS = sum(TPCH_COUNTS[t] for t in TABLES)  # 75,200
@@ -90,3 +92,19 @@ def assert_exact(conn, db: str, reference_db: str, tables: tuple[str, ...] = TAB
         ours = table_checksum(conn, db, table)
         assert ours["rows"] == TPCH_COUNTS[table], table
         assert ours == table_checksum(conn, reference_db, table), table
+
+
+def assert_resumes_exactly_once(server: Any, task: Path, task_id: str, db: str,
+                                reference_db: str) -> subprocess.CompletedProcess[str]:
+    """After a run of ``task`` that was killed or stopped: the target holds exactly what the checkpoint
+    counts (some rows, not all), and a rerun resumes, writes exactly the rest and leaves every table
+    equal to the reference. Returns the rerun."""
+    with server.connect() as conn:
+        committed = sum(assert_consistent_after_crash(conn, db, task_id)["rows"].values())
+    assert 0 < committed < TOTAL_ROWS
+    rerun = run_cli(task, task_id=task_id)
+    summary = summary_of(rerun)
+    assert summary["resumed"] is True and summary["total_rows"] == TOTAL_ROWS - committed
+    with server.connect() as conn:
+        assert_exact(conn, db, reference_db)
+    return rerun

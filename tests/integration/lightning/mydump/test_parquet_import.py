@@ -20,8 +20,10 @@ import pytest
 
 from airflow_provider_tidb_lightning.lightning.errors import SourceError
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
-from tests.support.checkpoint_checks import TOTAL_ROWS, assert_consistent_after_crash, assert_exact
-from tests.support.cli_task import run_cli, summary_of, write_task
+from tests.support.checkpoint_checks import (
+    assert_resumes_exactly_once,
+)
+from tests.support.cli_task import run_cli, write_task
 from tests.support.db_checks import TPCH_COUNTS, database_checksums
 from tests.support.engine_helpers import task_config
 from tests.support.parquet_files import tpch_parquet
@@ -54,13 +56,7 @@ def test_killed_parquet_import_resumes_at_the_next_row(db_server, parquet_dump, 
     task = write_task(tmp_path / "task.toml", db_server, target, parquet_dump, mydumper={"max-region-size": "256KiB"})
     killed = run_cli(task, task_id="pq-kill", kill_at="batch-committed:30")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    with db_server.connect() as conn:
-        committed = sum(assert_consistent_after_crash(conn, target, "pq-kill")["rows"].values())
-    assert 0 < committed < TOTAL_ROWS
-    summary = summary_of(run_cli(task, task_id="pq-kill"))
-    assert summary["resumed"] is True and summary["total_rows"] == TOTAL_ROWS - committed
-    with db_server.connect() as conn:
-        assert_exact(conn, target, reference_db)
+    assert_resumes_exactly_once(db_server, task, "pq-kill", target, reference_db)
 
 
 # --- every supported type ----------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from airflow_provider_tidb_lightning.lightning.errors import CheckpointError, So
 from airflow_provider_tidb_lightning.lightning.importer.plan import derive_task_id
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 from airflow_provider_tidb_lightning.lightning.mydump.storage import open_storage
-from tests.support.checkpoint_checks import TOTAL_ROWS, assert_consistent_after_crash, assert_exact
-from tests.support.cli_task import TABLES, run_cli, summary_of, write_task
+from tests.support.checkpoint_checks import assert_resumes_exactly_once
+from tests.support.cli_task import run_cli, write_task
 from tests.support.db_checks import TPCH_COUNTS, database_checksums
 from tests.support.engine_helpers import task_config
 
@@ -83,16 +83,7 @@ def test_killed_import_over_s3_resumes_exactly_once(db_server, s3_endpoint, s3_s
     task = write_task(tmp_path / "task.toml", db_server, target, s3_endpoint.url(s3_sample))
     killed = run_cli(task, task_id="s3-kill", kill_at="batch-committed:40")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    with db_server.connect() as conn:
-        state = assert_consistent_after_crash(conn, target, "s3-kill")
-    committed = sum(state["rows"].values())
-    assert 0 < committed < TOTAL_ROWS
-
-    rerun = run_cli(task, task_id="s3-kill")
-    summary = summary_of(rerun)
-    assert summary["resumed"] is True and summary["total_rows"] == TOTAL_ROWS - committed
-    with db_server.connect() as conn:
-        assert_exact(conn, target, reference_db, TABLES)
+    rerun = assert_resumes_exactly_once(db_server, task, "s3-kill", target, reference_db)
     for output in (killed.stderr, rerun.stderr, rerun.stdout):
         assert not s3_endpoint.leaks_secret(output)
 

@@ -13,8 +13,11 @@ import pytest
 
 from airflow_provider_tidb_lightning.lightning.errors import ImportFailed
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
-from tests.support.checkpoint_checks import TOTAL_ROWS, assert_consistent_after_crash, assert_exact
-from tests.support.cli_task import TABLES, run_cli, summary_of, write_task
+from tests.support.checkpoint_checks import (
+    assert_exact,
+    assert_resumes_exactly_once,
+)
+from tests.support.cli_task import TABLES, run_cli, write_task
 from tests.support.db_checks import TPCH_COUNTS, database_checksums, select_all, server_status
 from tests.support.engine_helpers import task_config
 
@@ -159,14 +162,7 @@ def test_a_crash_mid_load_data_resumes_exactly_once(db_server, target, reference
     task_id = "load-data-" + point.replace(":", "-")
     killed = run_cli(task, task_id=task_id, kill_at=point)
     assert killed.returncode == -signal.SIGKILL, f"exit {killed.returncode}\n{killed.stderr[-3000:]}"
-    with db_server.connect() as conn:
-        state = assert_consistent_after_crash(conn, target, task_id)
-    committed = sum(state["rows"].values())
-    assert 0 < committed < TOTAL_ROWS
-    summary = summary_of(run_cli(task, task_id=task_id))
-    assert summary["resumed"] is True and summary["total_rows"] == TOTAL_ROWS - committed
-    with db_server.connect() as conn:
-        assert_exact(conn, target, reference_db)
+    assert_resumes_exactly_once(db_server, task, task_id, target, reference_db)
 
 
 def test_a_lost_connection_during_load_data_is_retried(db_server, sample_dir, tmp_path, fresh_db, reference_db,

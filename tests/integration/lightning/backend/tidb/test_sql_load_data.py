@@ -11,8 +11,10 @@ import pytest
 
 from airflow_provider_tidb_lightning.lightning.errors import ImportFailed
 from airflow_provider_tidb_lightning.lightning.importer.run import run_import
-from tests.support.checkpoint_checks import TOTAL_ROWS, assert_consistent_after_crash, assert_exact
-from tests.support.cli_task import run_cli, summary_of, write_task
+from tests.support.checkpoint_checks import (
+    assert_resumes_exactly_once,
+)
+from tests.support.cli_task import run_cli, write_task
 from tests.support.db_checks import TPCH_COUNTS, database_checksums, select_all, server_status
 from tests.support.engine_helpers import task_config
 
@@ -137,14 +139,7 @@ def test_a_crash_mid_sql_load_data_resumes_exactly_once(db_server, target, refer
     killed = run_cli(task, task_id=task_id, kill_at=point)
     assert killed.returncode == -signal.SIGKILL, f"exit {killed.returncode}\n{killed.stderr[-3000:]}"
     assert server_status(db_server, "Com_load") > loads  # the batch in flight was a LOAD DATA stream
-    with db_server.connect() as conn:
-        state = assert_consistent_after_crash(conn, target, task_id)
-    committed = sum(state["rows"].values())
-    assert 0 < committed < TOTAL_ROWS
-    summary = summary_of(run_cli(task, task_id=task_id))
-    assert summary["resumed"] is True and summary["total_rows"] == TOTAL_ROWS - committed
-    with db_server.connect() as conn:
-        assert_exact(conn, target, reference_db)
+    assert_resumes_exactly_once(db_server, task, task_id, target, reference_db)
 
 
 _THREE_ROWS = b"INSERT INTO `t` VALUES\n(1,'a'),\n(2,'b'),\n(3,'c');\n"
