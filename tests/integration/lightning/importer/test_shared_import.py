@@ -13,7 +13,10 @@ import json
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
+
+import pymysql
 
 from tests.support.checkpoint_checks import TOTAL_ROWS, assert_exact, checkpoint_state
 from tests.support.cli_task import TABLES, start_cli, write_task
@@ -90,10 +93,28 @@ def _shared_task(tmp_path, db_server, target, source, keep="origin", **extra):
                       lightning={"region-concurrency": 1, "table-concurrency": 2}, **extra)
 
 
+def _wait_mid_chunk(db_server, db: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Wait until ``proc`` has committed part of a chunk of many batches (orders or lineitem, 100+ each), or died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with db_server.connect() as conn, conn.cursor() as cur:
+            try:
+                cur.execute(f"SELECT COUNT(*) FROM `{db}_ckpt`.`chunk_v1` WHERE `lease_owner` <> ''"
+                            " AND `finished` = 0 AND `rows_written` > 0")
+            except pymysql.err.ProgrammingError:  # the checkpoint tables are not created yet
+                pass
+            else:
+                if cur.fetchone()[0]:
+                    return
+        time.sleep(0.02)
+    assert proc.poll() is not None or time.monotonic() < deadline, "the first worker never got mid-chunk"
+
+
 def test_three_shared_processes_one_killed_mid_chunk(db_server, target, reference_db, sample_sql, tmp_path):
     task = _shared_task(tmp_path, db_server, target, sample_sql)
-    procs = [start_cli(task, task_id="one-import", kill_at="batch-sent:30"), start_cli(task, task_id="one-import"),
-             start_cli(task, task_id="one-import")]
+    doomed = start_cli(task, task_id="one-import", kill_at="batch-sent:30")
+    _wait_mid_chunk(db_server, target, doomed)  # else the other two could take every chunk before it starts
+    procs = [doomed, start_cli(task, task_id="one-import"), start_cli(task, task_id="one-import")]
     results = _finish(procs)
     (killed_code, _, _), *survivors = results
     assert killed_code == -signal.SIGKILL, results[0][2][-3000:]
