@@ -18,7 +18,7 @@ from tests.support.paths import REPO
 
 # The subset the resume tests import: 1 database, 3 tables, 5 chunks (lineitem has 3 files).
 TABLES = ("lineitem", "nation", "orders")
-FAULT_ENV = ("TIDB_LIGHTNING_PY_KILL_AT", "TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES")
+FAULT_ENV = ("TIDB_LIGHTNING_PY_KILL_AT", "TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES", "TIDB_LIGHTNING_PY_HOLD_AT")
 
 
 def _toml_value(value: Any) -> str:
@@ -69,9 +69,11 @@ def run_cli(task: Path, *, task_id: str | None = None, kill_at: str | None = Non
     return subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
-def start_cli(task: Path, *, task_id: str, kill_at: str | None = None) -> subprocess.Popen[str]:
-    """Start the command line on ``task`` without waiting (for several processes sharing one import)."""
-    env = {k: v for k, v in os.environ.items() if k not in FAULT_ENV}
+def start_cli(task: Path, *, task_id: str, kill_at: str | None = None,
+              env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start the command line on ``task`` without waiting (for several processes sharing one import);
+    ``env`` adds variables (a hold, :mod:`tests.support.hold`)."""
+    env = {**{k: v for k, v in os.environ.items() if k not in FAULT_ENV}, **(env or {})}
     if kill_at:
         env["TIDB_LIGHTNING_PY_KILL_AT"] = kill_at
     cmd = [sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.cli", "--config", str(task),

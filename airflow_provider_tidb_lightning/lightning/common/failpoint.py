@@ -11,9 +11,13 @@ marks those instants with :func:`fault_point`. Nothing happens unless the enviro
   n-th time ``name`` is reached: the caller treats it as it treats a real one (closes the
   connection, so the server rolls back, and retries);
 * ``TIDB_LIGHTNING_PY_FAIL_AT=name:n`` raises :class:`InjectedFault` the n-th time ``name`` is
-  reached (a task that fails at that instant, as Airflow would retry it).
+  reached (a task that fails at that instant, as Airflow would retry it);
+* ``TIDB_LIGHTNING_PY_HOLD_AT=name:n`` with ``TIDB_LIGHTNING_PY_HOLD_DIR=dir`` pauses the thread that
+  reaches ``name`` the n-th time: it creates ``dir/held-<pid>`` and waits until ``dir/release``
+  exists. A test holds processes mid-import until all of them are in (or until it has sent its
+  signal, or read its metrics), so that what it checks never depends on which process ran faster.
 
-The names are listed in :data:`FAULT_POINTS`; the check costs four environment lookups when unset.
+The names are listed in :data:`FAULT_POINTS`; the check costs five environment lookups when unset.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
+from pathlib import Path
 
 import pymysql
 
@@ -61,11 +67,14 @@ def fault_point(name: str) -> None:
     kill_at = _point_at("TIDB_LIGHTNING_PY_KILL_AT")
     lose_at = _point_at("TIDB_LIGHTNING_PY_LOSE_CONNECTION_AT")
     fail_at = _point_at("TIDB_LIGHTNING_PY_FAIL_AT")
+    hold_at = _point_at("TIDB_LIGHTNING_PY_HOLD_AT")
     fail_after = int(os.environ.get("TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES") or 0)
-    if kill_at is None and lose_at is None and fail_at is None and not fail_after:
+    if kill_at is None and lose_at is None and fail_at is None and hold_at is None and not fail_after:
         return
     with _lock:
         seen = _counts[name] = _counts.get(name, 0) + 1
+    if hold_at == (name, seen):
+        _hold()
     if kill_at == (name, seen):
         os.kill(os.getpid(), signal.SIGKILL)
     if lose_at == (name, seen):
@@ -75,3 +84,15 @@ def fault_point(name: str) -> None:
         raise InjectedFault(f"injected failure at {name}:{seen} (TIDB_LIGHTNING_PY_FAIL_AT)")
     if name == "batch-committed" and fail_after and seen == fail_after:
         raise InjectedFault(f"injected failure after {seen} committed batches (TIDB_LIGHTNING_PY_FAIL_AFTER_BATCHES)")
+
+
+def _hold() -> None:
+    """Announce the hold in ``TIDB_LIGHTNING_PY_HOLD_DIR`` and wait for the test's ``release`` file there."""
+    directory = os.environ.get("TIDB_LIGHTNING_PY_HOLD_DIR")
+    if not directory:
+        raise ValueError("TIDB_LIGHTNING_PY_HOLD_AT needs TIDB_LIGHTNING_PY_HOLD_DIR: the directory of the "
+                         "held-<pid> and release files")
+    (Path(directory) / f"held-{os.getpid()}").touch()
+    release = Path(directory) / "release"
+    while not release.exists():
+        time.sleep(0.01)

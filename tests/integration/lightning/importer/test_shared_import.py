@@ -21,6 +21,7 @@ import pymysql
 from tests.support.checkpoint_checks import TOTAL_ROWS, assert_exact, checkpoint_state
 from tests.support.cli_task import TABLES, start_cli, write_task
 from tests.support.db_checks import TPCH_COUNTS
+from tests.support.hold import Hold
 
 NOPK_ROWS = 120_000
 NOPK_FILES = 4
@@ -48,10 +49,23 @@ def _finish(procs: list[subprocess.Popen[str]], timeout: float = 240) -> list[tu
     return results
 
 
+def _two_runs_at_once(task: Path, task_id: str, hold: Hold) -> list[subprocess.Popen[str]]:
+    """Two runs of ``task`` that really overlap: the first is held after its first commit until the second
+    has sent its first batch (or stopped); then both go on together. Started side by side, the second could
+    start only after the first had finished and removed its checkpoint: a new import, not a second run."""
+    first = start_cli(task, task_id=task_id, env=hold.env("batch-committed:1"))
+    hold.wait_for_process(first)
+    second = start_cli(task, task_id=task_id, env=hold.env("batch-sent:1"))
+    hold.wait_for_process(second)
+    hold.release()
+    return [first, second]
+
+
 def test_two_unshared_runs_of_one_task_never_double_rows(db_server, target, tmp_path):
     source = _nopk_dump(tmp_path / "dump")
     task = write_task(tmp_path / "task.toml", db_server, target, source, mode="replace", tables=("nopk",))
-    procs = [start_cli(task, task_id="twice") for _ in range(2)]
+    with Hold(tmp_path / "hold") as hold:
+        procs = _two_runs_at_once(task, "twice", hold)
     results = _finish(procs)
     codes = [code for code, _, _ in results]
     for code, _, err in results:
@@ -73,7 +87,9 @@ def test_two_unshared_runs_with_keys_and_on_duplicate_error(db_server, target, r
     """With a key, the second run may meet the first one's rows before its compare-and-set: it still says
     another run is writing, and never marks the table failed (which would block every later run)."""
     task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, mode="error")
-    results = _finish([start_cli(task, task_id="twice-keys") for _ in range(2)])
+    with Hold(tmp_path / "hold") as hold:
+        procs = _two_runs_at_once(task, "twice-keys", hold)
+    results = _finish(procs)
     for code, _, err in results:
         if code != 0:
             assert code == 1 and "another run of the same task" in err, err[-2000:]
@@ -114,8 +130,13 @@ def test_three_shared_processes_one_killed_mid_chunk(db_server, target, referenc
     task = _shared_task(tmp_path, db_server, target, sample_sql)
     doomed = start_cli(task, task_id="one-import", kill_at="batch-sent:30")
     _wait_mid_chunk(db_server, target, doomed)  # else the other two could take every chunk before it starts
-    procs = [doomed, start_cli(task, task_id="one-import"), start_cli(task, task_id="one-import")]
-    results = _finish(procs)
+    # Each survivor is held after its first commit until the other has one too: else the one that started
+    # first could take every chunk left before the other is in.
+    with Hold(tmp_path / "hold") as hold:
+        survivors = [start_cli(task, task_id="one-import", env=hold.env("batch-committed:1")) for _ in range(2)]
+        for survivor in survivors:
+            hold.wait_for_process(survivor)
+    results = _finish([doomed, *survivors])
     (killed_code, _, _), *survivors = results
     assert killed_code == -signal.SIGKILL, results[0][2][-3000:]
     summaries = []
@@ -145,7 +166,13 @@ def test_three_shared_processes_one_killed_mid_chunk(db_server, target, referenc
 def test_shared_processes_split_the_work_and_the_table_steps(db_server, target, reference_db, sample_sql,
                                                              tmp_path):
     task = _shared_task(tmp_path, db_server, target, sample_sql, keep="remove")
-    results = _finish([start_cli(task, task_id="split") for _ in range(3)])
+    # Each process is held after its first commit until all three are in: one that started a second late
+    # would find the import finished and its checkpoint removed, and start it over.
+    with Hold(tmp_path / "hold") as hold:
+        procs = [start_cli(task, task_id="split", env=hold.env("batch-committed:1")) for _ in range(3)]
+        for proc in procs:
+            hold.wait_for_process(proc)
+    results = _finish(procs)
     summaries = []
     for code, out, err in results:
         assert code == 0, err[-3000:]
@@ -154,7 +181,7 @@ def test_shared_processes_split_the_work_and_the_table_steps(db_server, target, 
         assert_exact(conn, target, reference_db)
     # Nothing written twice and nothing lost: the workers' own rows add up to the import.
     assert sum(s["total_rows"] for s in summaries) == TOTAL_ROWS
-    assert sum(1 for s in summaries if s["total_rows"] > 0) >= 2
+    assert all(s["total_rows"] > 0 for s in summaries)  # each committed a batch before the hold
     # Every process reports the whole import, even one that ended after the finisher removed the checkpoint.
     assert [s["import_total_rows"] for s in summaries] == [TOTAL_ROWS] * 3
     with db_server.connect() as conn:
