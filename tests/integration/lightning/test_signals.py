@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -22,20 +21,8 @@ from tests.support.checkpoint_checks import (
     checkpoint_state,
 )
 from tests.support.cli_task import FAULT_ENV, write_task
+from tests.support.hold import Hold
 from tests.support.paths import REPO
-
-
-def _wait_for_rows(db_server, db: str, task_id: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    with db_server.connect() as conn:
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if sum(checkpoint_state(conn, db, task_id)["rows"].values()) > 0:
-                    return
-            except Exception:  # noqa: BLE001 - the checkpoint schema is not created yet
-                pass
-            time.sleep(0.02)
-    raise AssertionError(f"no committed rows before the signal (exit {process.poll()})")
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -44,17 +31,22 @@ def test_signal_stops_at_a_consistent_point_and_the_rerun_resumes(db_server, tar
     task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, mode="error",
                       lightning={"region-concurrency": 1}, tikv_importer={"logical-import-batch-rows": 100})
     log = tmp_path / "run.log"
-    env = {k: v for k, v in os.environ.items() if k not in FAULT_ENV}
     cmd = [sys.executable, "-m", "airflow_provider_tidb_lightning.lightning.cli", "--config", str(task),
            "--task-id", "stopped", "--log-file", str(log)]
-    process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for_rows(db_server, target, "stopped", process)
-        process.send_signal(signum)
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    with Hold(tmp_path / "hold") as hold:
+        # Held after its third commit until the signal is sent: the signal lands mid-import on any machine.
+        env = {**{k: v for k, v in os.environ.items() if k not in FAULT_ENV}, **hold.env("batch-committed:3")}
+        process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert hold.wait_for_process(process), f"it ended before its third batch (exit {process.poll()})"
+            with db_server.connect() as conn:
+                assert sum(checkpoint_state(conn, target, "stopped")["rows"].values()) > 0
+            process.send_signal(signum)
+            hold.release()
+            stdout, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
     text = log.read_text()
     assert process.returncode == status, text + stderr
     assert "Traceback" not in text + stderr and stdout == ""

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_tidb_lightning.operators.lightning import LightningImportOperator
+from tests.support.hold import Hold
 
 SMALL_TABLES = {"nation": 25, "region": 5}
 
@@ -125,7 +126,7 @@ def test_engine_errors_keep_their_message(tidb_conn_id: str, tmp_path: Path) -> 
 
 
 def test_on_kill_stops_the_import_and_the_same_task_instance_resumes(
-    db_server, tidb_conn_id: str, fresh_db: str, sample_dir: Path
+    db_server, tidb_conn_id: str, fresh_db: str, sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cancel mid-way; the same TI resumes where it stopped; another DAG run starts from scratch.
 
@@ -149,25 +150,28 @@ def test_on_kill_stops_the_import_and_the_same_task_instance_resumes(
     context = _context()
     op = make_operator()
     killed: dict[str, float] = {}
+    returned = threading.Event()
 
-    def kill_once_rows_arrive() -> None:
-        deadline = time.monotonic() + 60
-        while _tables(db_server, fresh_db).get("lineitem", 0) == 0:
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.05)
-        killed["at"] = time.monotonic()
-        op.on_kill()
+    with Hold(tmp_path / "hold") as hold:
+        hold.install(monkeypatch, "batch-committed:5")
 
-    # As in a task: execute() in the main thread (Airflow 2.11 refuses it elsewhere), on_kill() from outside.
-    killer = threading.Thread(target=kill_once_rows_arrive)
-    killer.start()
-    try:
-        with pytest.raises(AirflowException):
-            op.execute(context)
-    finally:
-        killer.join(timeout=90)
-    assert "at" in killed, "no rows arrived within 60 s"
+        def kill_mid_import() -> None:
+            # The writer waits after its fifth batch until on_kill() was called: mid-import on any machine.
+            if hold.wait_in_process(lambda: not returned.is_set()):
+                killed["at"] = time.monotonic()
+                op.on_kill()
+            hold.release()
+
+        # As in a task: execute() in the main thread (Airflow 2.11 refuses it elsewhere), on_kill() from outside.
+        killer = threading.Thread(target=kill_mid_import)
+        killer.start()
+        try:
+            with pytest.raises(AirflowException):
+                op.execute(context)
+        finally:
+            returned.set()
+            killer.join(timeout=90)
+    assert "at" in killed, "the import ended before its fifth batch"
     assert time.monotonic() - killed["at"] < 30, "the import did not stop within 30 s of on_kill()"
     partial = _tables(db_server, fresh_db)["lineitem"]
     assert 0 < partial < 60175

@@ -7,7 +7,6 @@ real test server (the example DAG runs the same through ``dag.test()``).
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,6 +16,7 @@ import pytest
 
 from airflow_provider_tidb_lightning.operators.lightning import LightningImportOperator
 from airflow_provider_tidb_lightning.operators.shared_import import LightningSharedImportFinishOperator
+from tests.support.hold import Hold
 
 LINEITEM = 60175
 
@@ -46,7 +46,7 @@ def _worker(tidb_conn_id: str, sample_dir: Path, database: str, worker: int) -> 
 
 
 def test_mapped_workers_share_one_checkpoint_per_run_and_report_the_whole_import(
-    db_server, tidb_conn_id: str, fresh_db: str, sample_dir: Path
+    db_server, tidb_conn_id: str, fresh_db: str, sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Worker 0 is stopped mid-way; worker 1 (another map index) carries on from its saved position, with
     on-duplicate = error; the finish task reports every row, the stopped try's included, and removes the
@@ -55,20 +55,25 @@ def test_mapped_workers_share_one_checkpoint_per_run_and_report_the_whole_import
 
     run_id = f"manual__{uuid.uuid4().hex}"
     first = _worker(tidb_conn_id, sample_dir, fresh_db, 0)
+    returned = threading.Event()
 
-    def stop_once_rows_arrive() -> None:
-        deadline = time.monotonic() + 60
-        while _count(db_server, fresh_db) == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        first.on_kill()
+    with Hold(tmp_path / "hold") as hold:
+        hold.install(monkeypatch, "batch-committed:5")
 
-    stopper = threading.Thread(target=stop_once_rows_arrive)
-    stopper.start()
-    try:
-        with pytest.raises(AirflowException):
-            first.execute(_context(run_id, 0))
-    finally:
-        stopper.join(timeout=90)
+        def stop_mid_import() -> None:
+            # The writer waits after its fifth batch until on_kill() was called: mid-import on any machine.
+            if hold.wait_in_process(lambda: not returned.is_set()):
+                first.on_kill()
+            hold.release()
+
+        stopper = threading.Thread(target=stop_mid_import)
+        stopper.start()
+        try:
+            with pytest.raises(AirflowException):
+                first.execute(_context(run_id, 0))
+        finally:
+            returned.set()
+            stopper.join(timeout=90)
     written_first = _count(db_server, fresh_db)
     assert 0 < written_first < LINEITEM
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from airflow_provider_tidb_lightning.lightning.importer.run import run_import
 from airflow_provider_tidb_lightning.lightning.importer.status import parse_status_addr
 from tests.support.db_checks import TPCH_COUNTS
 from tests.support.engine_helpers import task_config
+from tests.support.hold import Hold
 
 
 def _free_port() -> int:
@@ -35,33 +35,27 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
-def test_metrics_and_progress_during_an_import(db_server, sample_dir: Path, fresh_db: str) -> None:
+def test_metrics_and_progress_during_an_import(db_server, sample_dir: Path, fresh_db: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     port = _free_port()
     config = task_config(
         db_server, sample_dir / "mydumper-sql", fresh_db,
         mydumper={"filter": ["tpch.lineitem"]},
         lightning={"status-addr": f"127.0.0.1:{port}", "region-concurrency": 1},
-        tikv_importer={"logical-import-batch-rows": 100},  # many small commits: the scrape lands mid-import
+        tikv_importer={"logical-import-batch-rows": 100},
     )
     files = sorted((sample_dir / "mydumper-sql").glob("tpch.lineitem.*.sql"))
     outcome: dict[str, object] = {}
     worker = threading.Thread(target=lambda: outcome.update(summary=run_import(config)), daemon=True)
-    worker.start()
-    during = progress = None
-    while worker.is_alive() and during is None:
-        try:
-            metrics = _samples(_get(f"http://127.0.0.1:{port}/metrics").decode())
-        except OSError:  # not listening yet
-            time.sleep(0.05)
-            continue
-        rows = metrics[("lightning_rows", (("state", "written"),))]
-        if 0 < rows < TPCH_COUNTS["lineitem"]:
-            during = metrics
-            progress = json.loads(_get(f"http://127.0.0.1:{port}/progress/task"))
-        else:
-            time.sleep(0.02)
+    # The scrape lands mid-import: the writer is held after its third batch until both endpoints were read.
+    with Hold(tmp_path / "hold") as hold:
+        hold.install(monkeypatch, "batch-committed:3")
+        worker.start()
+        assert hold.wait_in_process(worker.is_alive), outcome
+        during = _samples(_get(f"http://127.0.0.1:{port}/metrics").decode())
+        progress = json.loads(_get(f"http://127.0.0.1:{port}/progress/task"))
     worker.join(120)
-    assert during is not None and progress is not None, "no scrape landed while rows were being written"
+    assert 0 < during[("lightning_rows", (("state", "written"),))] < TPCH_COUNTS["lineitem"]
     assert during[("lightning_bytes", (("state", "total"),))] == sum(f.stat().st_size for f in files)
     assert 0 < during[("lightning_bytes", (("state", "read"),))] < sum(f.stat().st_size for f in files)
     chunks = {state: during[("lightning_chunks", (("state", state),))] for state in ("pending", "running", "finished")}
