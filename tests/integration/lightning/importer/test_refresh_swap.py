@@ -55,6 +55,13 @@ class _Reader(threading.Thread):
                     self.errors.append(exc)
                 time.sleep(0.005)
 
+    def wait_for(self, count: int, timeout: float = 60) -> None:
+        """Until ``count`` statements have returned: the thread may be slow to get its turn on a busy machine."""
+        deadline = time.monotonic() + timeout
+        while len(self.seen) + len(self.errors) < count:
+            assert self.is_alive() and time.monotonic() < deadline, f"the reader ran {len(self.seen)} of {count}"
+            time.sleep(0.005)
+
 
 def test_second_dump_replaces_the_first_exactly_and_readers_see_one_or_the_other(db_server, target, tmp_path):
     first, second = day_one(), day_two()
@@ -70,8 +77,10 @@ def test_second_dump_replaces_the_first_exactly_and_readers_see_one_or_the_other
     reader = _Reader(db_server, target)
     reader.start()
     try:
+        reader.wait_for(1)  # it has seen the first generation
         summary = run_import(_swap_config(db_server, two, target, **{"keep-old": 1}), task_id="day-2")
-        time.sleep(0.2)
+        # Two more statements: the second of them started after the swap, so it saw the second generation.
+        reader.wait_for(len(reader.seen) + len(reader.errors) + 2)
     finally:
         reader.stop.set()
         reader.join()
