@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from urllib.parse import quote
 
 import pytest
@@ -13,6 +12,7 @@ from airflow_provider_tidb_lightning.hooks.tidb import TiDBHook
 from airflow_provider_tidb_lightning.lightning.common.connection import connect_args
 from airflow_provider_tidb_lightning.lightning.errors import ConfigError
 from tests.support.airflow_compat import Connection
+from tests.support.ports import closed_port
 
 
 def hook_for(conn_id: str = "tidb_unit", extra: dict | None = None, **fields) -> TiDBHook:
@@ -25,12 +25,6 @@ def server_fields(db_server, **overrides) -> dict:
     fields = {"host": db_server.host, "port": db_server.port, "login": db_server.user,
               "password": db_server.password}
     return {**fields, **overrides}
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_class_attributes() -> None:
@@ -190,9 +184,9 @@ def test_test_connection_hides_a_password_the_server_echoes(db_server) -> None:
 
 
 def test_test_connection_unreachable_port() -> None:
-    port = closed_port()
-    ok, message = hook_for(host="127.0.0.1", port=port, login="root", password="s3cr3t-pw",
-                           extra={"connect_timeout": 2}).test_connection()
+    with closed_port() as port:
+        ok, message = hook_for(host="127.0.0.1", port=port, login="root", password="s3cr3t-pw",
+                               extra={"connect_timeout": 2}).test_connection()
     assert not ok
     assert f"Cannot reach 127.0.0.1:{port}" in message and "s3cr3t-pw" not in message
 
@@ -203,7 +197,8 @@ def test_test_connection_unknown_database(db_server) -> None:
 
 
 def test_test_connection_reports_bad_extras_without_connecting() -> None:
-    ok, message = hook_for(host="127.0.0.1", port=closed_port(), extra={"tls": "always"}).test_connection()
+    with closed_port() as port:
+        ok, message = hook_for(host="127.0.0.1", port=port, extra={"tls": "always"}).test_connection()
     assert not ok and "'tls'" in message and "Cannot reach" not in message
 
 

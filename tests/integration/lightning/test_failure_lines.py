@@ -9,7 +9,6 @@ anywhere, the exit status must be the documented one, and no password may appear
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,6 +19,7 @@ import pytest
 
 from tests.support.cli_task import run_cli, write_task
 from tests.support.paths import REPO
+from tests.support.ports import closed_port
 
 MODULES = {"tidb-lightning-py": "airflow_provider_tidb_lightning.lightning.cli",
            "tidb-lightning-py-ctl": "airflow_provider_tidb_lightning.lightning.ctl"}
@@ -53,12 +53,6 @@ def assert_one_line(prog: str, result: subprocess.CompletedProcess[str], log: Pa
     return line
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def tiny_dump(tmp_path: Path) -> Path:
     dump = tmp_path / "dump"
@@ -78,11 +72,11 @@ def _task(tmp_path: Path, server, db: str, dump: Path, lightning: dict[str, obje
 
 @pytest.mark.parametrize("prog", MODULES)
 def test_server_unreachable(prog, db_server, fresh_db, tiny_dump, tmp_path):
-    port = _free_port()
-    task = _task(tmp_path, db_server, fresh_db, tiny_dump, host="127.0.0.1", port=port)
-    log = tmp_path / "run.log"
-    assert_one_line(prog, _run(_command(prog, task, log)), log, 1, f"cannot reach the server at 127.0.0.1:{port}",
-                    "Connection refused", "--tidb-port")
+    with closed_port() as port:
+        task = _task(tmp_path, db_server, fresh_db, tiny_dump, host="127.0.0.1", port=port)
+        log = tmp_path / "run.log"
+        assert_one_line(prog, _run(_command(prog, task, log)), log, 1,
+                        f"cannot reach the server at 127.0.0.1:{port}", "Connection refused", "--tidb-port")
 
 
 @pytest.mark.parametrize("prog", MODULES)

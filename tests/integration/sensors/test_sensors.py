@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,14 +13,9 @@ import pytest
 from airflow_provider_tidb_lightning.hooks.readiness import status_port_problem, target_not_ready_reason
 from airflow_provider_tidb_lightning.sensors.dump import DumpCompleteSensor, dump_finished
 from airflow_provider_tidb_lightning.sensors.target import TiDBTargetReadySensor
+from tests.support.ports import closed_port
 
 CLOSED_CONN_ID = "tidb_closed_port"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- dump sensor -------------------------------------------------------------------------------------
@@ -106,12 +100,13 @@ def test_empty_table_without_a_database_is_a_usage_error(db_server) -> None:
 
 
 @pytest.fixture
-def closed_port_conn_id(monkeypatch: pytest.MonkeyPatch) -> str:
+def closed_port_conn_id(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """An Airflow connection to a port nothing listens on, with a password that must never leak."""
-    conn = {"conn_type": "tidb", "host": "127.0.0.1", "port": _free_port(), "login": "root",
-            "password": "s3cret-never-shown", "extra": {"connect_timeout": 1}}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CLOSED_CONN_ID.upper()}", json.dumps(conn))
-    return CLOSED_CONN_ID
+    with closed_port() as port:
+        conn = {"conn_type": "tidb", "host": "127.0.0.1", "port": port, "login": "root",
+                "password": "s3cret-never-shown", "extra": {"connect_timeout": 1}}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CLOSED_CONN_ID.upper()}", json.dumps(conn))
+        yield CLOSED_CONN_ID
 
 
 def test_target_sensor_times_out_on_a_closed_port(closed_port_conn_id: str, caplog) -> None:
@@ -127,8 +122,8 @@ def test_target_sensor_times_out_on_a_closed_port(closed_port_conn_id: str, capl
 
 
 def test_not_ready_reason_names_the_server_not_the_password(db_server) -> None:
-    port = _free_port()
-    reason = target_not_ready_reason(db_server.tidb_section(port=port, password="s3cret"), timeout=1)
+    with closed_port() as port:
+        reason = target_not_ready_reason(db_server.tidb_section(port=port, password="s3cret"), timeout=1)
     assert reason is not None
     assert f"127.0.0.1:{port}" in reason and "s3cret" not in reason
 
@@ -178,8 +173,8 @@ def test_status_port_healthy_unhealthy_and_closed(db_server, status_server) -> N
     not_json = status_server(200, b"<html>proxy</html>")
     assert "did not answer JSON" in status_port_problem(db_server.tidb_section(status_port=not_json))
 
-    closed = _free_port()
-    assert "unreachable" in status_port_problem(db_server.tidb_section(status_port=closed), timeout=1)
+    with closed_port() as closed:
+        assert "unreachable" in status_port_problem(db_server.tidb_section(status_port=closed), timeout=1)
 
 
 def test_sensor_checks_the_connections_status_port(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from typing import Any
 
 import pytest
 
 from airflow_provider_tidb_lightning.sensors.target import TiDBTargetReadySensor
 from airflow_provider_tidb_lightning.triggers.target import TiDBTargetReadyTrigger
+from tests.support.ports import closed_port
 
 CLASSPATH = "airflow_provider_tidb_lightning.triggers.target.TiDBTargetReadyTrigger"
 
@@ -73,13 +73,11 @@ def _create_table(db_server, database: str) -> None:
 
 
 def test_run_does_not_fire_for_a_closed_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    conn = {"conn_type": "tidb", "host": "127.0.0.1", "port": port, "login": "root", "password": "pw"}
-    monkeypatch.setenv("AIRFLOW_CONN_TIDB_TRIGGER_CLOSED", json.dumps(conn))
-    with pytest.raises(TimeoutError):
-        _first_event(TiDBTargetReadyTrigger("tidb_trigger_closed", poke_interval=0.1), timeout=1)
+    with closed_port() as port:
+        conn = {"conn_type": "tidb", "host": "127.0.0.1", "port": port, "login": "root", "password": "pw"}
+        monkeypatch.setenv("AIRFLOW_CONN_TIDB_TRIGGER_CLOSED", json.dumps(conn))
+        with pytest.raises(TimeoutError):
+            _first_event(TiDBTargetReadyTrigger("tidb_trigger_closed", poke_interval=0.1), timeout=1)
 
 
 def test_run_yields_error_for_an_unknown_connection() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
+from contextlib import ExitStack
 
 import pymysql
 import pytest
@@ -19,6 +19,7 @@ from airflow_provider_tidb_lightning.lightning.common.connection import connect
 from airflow_provider_tidb_lightning.lightning.common.retry import RetryPolicy
 from tests.support.checkpoint_checks import TOTAL_ROWS, assert_exact
 from tests.support.cli_task import run_cli, summary_of, write_task
+from tests.support.ports import closed_port
 
 
 def test_a_lost_connection_is_logged_as_a_warning_and_the_import_stays_exact(
@@ -36,19 +37,14 @@ def test_a_lost_connection_is_logged_as_a_warning_and_the_import_stays_exact(
         assert_exact(conn, target, reference_db)
 
 
-def _dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_giving_up_says_how_many_tries_over_how_long(db_server, fresh_db, caplog):
     reachable = [True]
+    dead = ExitStack()
 
     def open_connection() -> pymysql.Connection:
-        tidb = db_server.tidb_section() if reachable[0] else db_server.tidb_section(host="127.0.0.1",
-                                                                                    port=_dead_port())
-        return connect(tidb)
+        if reachable[0]:
+            return connect(db_server.tidb_section())
+        return connect(db_server.tidb_section(host="127.0.0.1", port=dead.enter_context(closed_port())))
 
     store = MySQLStore(open_connection, f"{fresh_db}_ckpt_retry")
     store._retry = RetryPolicy(attempts=3, first_delay=0.05)  # noqa: SLF001 - a short policy for the test
@@ -59,6 +55,7 @@ def test_giving_up_says_how_many_tries_over_how_long(db_server, fresh_db, caplog
         with caplog.at_level(logging.WARNING), pytest.raises(pymysql.err.OperationalError):
             store.task_ids()
     finally:
+        dead.close()
         reachable[0] = True
         store.close()
         with db_server.connect() as conn, conn.cursor() as cur:
