@@ -423,6 +423,22 @@ class _Import:
                     self.lost.append(work.chunk.key)  # list.append is atomic
                     scheduler.done(work)
                     continue
+                except ImportFailed as exc:
+                    if not (work.token and exc.data_error and self._overtaken(exc)):
+                        errors.append((work.job, exc))
+                        self.stop.set()
+                        return
+                    # This worker stalled past its lease (a paused VM, a loaded host) and the new owner of the
+                    # chunk wrote on: its rows, not the data, are what this batch's duplicate key met. Nothing
+                    # of the batch was committed; move on as when the lease was lost at a commit.
+                    self.log.warning("task %s: chunk %s was taken over by another worker while this one missed its "
+                                     "lease renewals; the duplicate key at byte offset %s of %s came from that "
+                                     "worker's rows: nothing of this batch was committed", self.task_id,
+                                     work.chunk.key, exc.offset, exc.path)
+                    self.lost.append(work.chunk.key)
+                    scheduler.done(work)
+                    writer.close()  # after the failed batch, the next chunk starts on a fresh connection
+                    continue
                 except BaseException as exc:  # noqa: BLE001 - every failure stops the import and is re-raised
                     errors.append((work.job, exc))  # list.append is atomic; read only after every thread ended
                     self.stop.set()

@@ -10,6 +10,7 @@ once its lease expires, and every table step runs once.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -190,3 +191,45 @@ def test_shared_processes_split_the_work_and_the_table_steps(db_server, target, 
     logs = "".join(err for _, _, err in results)
     for table in TABLES:  # each table finished exactly once
         assert len(re.findall(rf"table `{target}`\.`{table}`: done", logs)) == 1, logs[-3000:]
+
+
+def _all_chunks_finished(db_server, db: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with db_server.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*), SUM(`finished`) FROM `{db}_ckpt`.`chunk_v1`")
+            chunks, finished = cur.fetchone()
+        if chunks and finished == chunks:
+            return
+        assert time.monotonic() < deadline, f"{finished} of {chunks} chunk(s) finished after {timeout} s"
+        time.sleep(0.05)
+
+
+def test_a_worker_paused_past_its_lease_gives_the_chunk_up_and_exits_cleanly(db_server, target, reference_db,
+                                                                            sample_sql, tmp_path):
+    """A worker frozen (SIGSTOP: a paused VM, a host under load) past its lease in the middle of a chunk: the
+    other takes the chunk over and writes it to its end; the frozen one, woken, meets that worker's rows (a
+    duplicate key, with on-duplicate = error) and gives the chunk up, as when a commit finds its lease gone."""
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, mode="error", tables=("orders",),
+                      checkpoint=dict(shared=True, **{"lease-seconds": 2, "keep-after-success": "origin"}),
+                      lightning={"region-concurrency": 1}, tikv_importer={"logical-import-batch-rows": 100})
+    with Hold(tmp_path / "hold") as hold:
+        frozen = start_cli(task, task_id="frozen", env=hold.env("batch-committed:5"))
+        assert hold.wait_for_process(frozen)
+        other = start_cli(task, task_id="frozen")
+        os.kill(frozen.pid, signal.SIGSTOP)  # its lease keeper stops too
+        try:
+            hold.release()
+            _all_chunks_finished(db_server, target)  # by the other, from where the frozen one had committed
+        finally:
+            os.kill(frozen.pid, signal.SIGCONT)
+    (frozen_code, frozen_out, frozen_err), (other_code, other_out, other_err) = _finish([frozen, other])
+    assert frozen_code == 0, frozen_err[-3000:]
+    assert other_code == 0, other_err[-3000:]
+    assert "was taken over by another worker while this one missed its lease renewals" in frozen_err
+    frozen_summary, other_summary = json.loads(frozen_out), json.loads(other_out)
+    assert frozen_summary["worker"]["chunks_lost"] == 1
+    assert 0 < frozen_summary["total_rows"] < TPCH_COUNTS["orders"]
+    assert frozen_summary["total_rows"] + other_summary["total_rows"] == TPCH_COUNTS["orders"]
+    with db_server.connect() as conn:
+        assert_exact(conn, target, reference_db, ("orders",))
