@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,22 +54,17 @@ class S3Endpoint:
         return keys
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_s3() -> tuple[Any, S3Endpoint]:
     """Start the server; returns it (to ``stop()``) and the endpoint with a valid key."""
     import boto3
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Port 0: the server binds a port the kernel picks. A port picked here and bound by the server later could
+    # be taken in between, and start() then waits forever for a server that never comes up.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    endpoint = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
     iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="setup",
                        aws_secret_access_key="setup")
     iam.create_user(UserName="lightning")

@@ -37,6 +37,7 @@ BASE_OPTIONS: tuple[str, ...] = (
 )
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
+PORT_TRIES = 3
 
 
 class ServerUnavailable(RuntimeError):
@@ -49,7 +50,8 @@ def find_program(name: str) -> str | None:
 
 
 def free_port() -> int:
-    """A TCP port nothing listens on right now (the kernel picks it; a race is possible but harmless here)."""
+    """A TCP port nothing listens on right now (the kernel picks it; another process may still take it before
+    the server binds it: :meth:`ThrowawayMariaDB.start` then tries another)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -72,6 +74,10 @@ class ThrowawayMariaDB:
     def log_path(self) -> Path:
         return self.workdir / "error.log"
 
+    @property
+    def socket_path(self) -> Path:
+        return self.workdir / "mariadb.sock"
+
     def start(self) -> ThrowawayMariaDB:
         """Initialise the data directory and start the server; returns once root can log in."""
         mariadbd, install_db = find_program("mariadbd"), find_program("mariadb-install-db")
@@ -88,15 +94,18 @@ class ThrowawayMariaDB:
         )
         if setup.returncode != 0:
             raise ServerUnavailable(f"mariadb-install-db failed ({setup.returncode}):\n{setup.stdout}\n{setup.stderr}")
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--socket={self.workdir / 'mariadb.sock'}",
-             f"--pid-file={self.workdir / 'mariadb.pid'}", f"--log-error={self.log_path}",
-             f"--tmpdir={self.workdir}", f"--port={self.port}", *as_root, *BASE_OPTIONS, *self.options],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=self.detach,
-        )
-        self._wait_until_ready()
-        return self
+        for _ in range(PORT_TRIES):
+            self.port = free_port()
+            self.log_path.unlink(missing_ok=True)  # what the log says is about this try
+            self.process = subprocess.Popen(
+                [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--socket={self.socket_path}",
+                 f"--pid-file={self.workdir / 'mariadb.pid'}", f"--log-error={self.log_path}",
+                 f"--tmpdir={self.workdir}", f"--port={self.port}", *as_root, *BASE_OPTIONS, *self.options],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=self.detach,
+            )
+            if self._wait_until_ready():
+                return self
+        raise ServerUnavailable(f"MariaDB found its port taken {PORT_TRIES} times:\n{self.log_tail()}")
 
     def connect(self, database: str | None = None, **kwargs: Any) -> pymysql.Connection:
         """An autocommit PyMySQL connection over TCP, as the loaders use."""
@@ -128,19 +137,29 @@ class ThrowawayMariaDB:
         except OSError:
             return "(no error log)"
 
-    def _wait_until_ready(self) -> None:
+    def _wait_until_ready(self) -> bool:
+        """True once root can log in to this server; False when it exited because another process had taken
+        its port between :func:`free_port` and its bind."""
         deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                self.connect(connect_timeout=2).close()
-                return
-            except pymysql.err.OperationalError:
-                assert self.process is not None
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop(remove=False)
-                    raise ServerUnavailable(f"MariaDB did not start on port {self.port}:\n{self.log_tail()}") \
-                        from None
-                time.sleep(0.1)
+        while not self._answers():
+            assert self.process is not None
+            if self.process.poll() is not None and "Address already in use" in self.log_tail():
+                return False
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop(remove=False)
+                raise ServerUnavailable(f"MariaDB did not start on port {self.port}:\n{self.log_tail()}")
+            time.sleep(0.1)
+        return True
+
+    def _answers(self) -> bool:
+        """Root logs in on the port, and the server there is this one (not one that took the port first)."""
+        try:
+            # A read timeout too: a process that took the port may accept the connection and never answer.
+            with self.connect(connect_timeout=2, read_timeout=2) as conn, conn.cursor() as cur:
+                cur.execute("SELECT @@socket")
+                return bool(cur.fetchone()[0] == str(self.socket_path))
+        except pymysql.err.OperationalError:
+            return False
 
 
 # --- command line, for scripts/demo.sh ------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import socket
+import logging
+import re
 import threading
 import urllib.request
 from pathlib import Path
@@ -19,12 +20,6 @@ from tests.support.engine_helpers import task_config
 from tests.support.hold import Hold
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=5) as response:
         return bytes(response.read())
@@ -36,22 +31,26 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_metrics_and_progress_during_an_import(db_server, sample_dir: Path, fresh_db: str, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    port = _free_port()
+                                               monkeypatch: pytest.MonkeyPatch, caplog) -> None:
     config = task_config(
         db_server, sample_dir / "mydumper-sql", fresh_db,
         mydumper={"filter": ["tpch.lineitem"]},
-        lightning={"status-addr": f"127.0.0.1:{port}", "region-concurrency": 1},
+        # Port 0: the server binds a port the kernel picks (one picked here could be taken before the import
+        # binds it), and the log says which.
+        lightning={"status-addr": "127.0.0.1:0", "region-concurrency": 1},
         tikv_importer={"logical-import-batch-rows": 100},
     )
     files = sorted((sample_dir / "mydumper-sql").glob("tpch.lineitem.*.sql"))
     outcome: dict[str, object] = {}
     worker = threading.Thread(target=lambda: outcome.update(summary=run_import(config)), daemon=True)
     # The scrape lands mid-import: the writer is held after its third batch until both endpoints were read.
-    with Hold(tmp_path / "hold") as hold:
+    with Hold(tmp_path / "hold") as hold, caplog.at_level(logging.INFO):
         hold.install(monkeypatch, "batch-committed:3")
         worker.start()
         assert hold.wait_in_process(worker.is_alive), outcome
+        served = re.search(r"status: http://127\.0\.0\.1:(\d+)/metrics and /progress/task", caplog.text)
+        assert served is not None, caplog.text
+        port = int(served[1])
         during = _samples(_get(f"http://127.0.0.1:{port}/metrics").decode())
         progress = json.loads(_get(f"http://127.0.0.1:{port}/progress/task"))
     worker.join(120)
