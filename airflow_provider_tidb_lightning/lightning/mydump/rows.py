@@ -31,16 +31,22 @@ class ReadPosition:
     """SQL: the offset is inside a ``VALUES`` list, just after a ``,`` separator."""
 
 
+Piece = tuple[bytes, int, int]
+"""A stretch of a SQL dump a batch holds as it is: its bytes, their stream offset, and how many rows they are.
+A piece of several rows is ``(..),\n(..)`` as the dump wrote it (the reader's fast path); a piece of one
+row is never split (a row from the careful path may hold ``,\n`` inside a string)."""
+
+
 class RowBatch:
     """Rows that share one column list, plus what a checkpoint and an error record need.
 
-    A batch holds its rows either as a list, or — on the SQL reader's fastest path — as one
-    contiguous *segment* of the dump, ``(..),\n(..),\n(..)``, that is already a valid VALUES list.
-    A segment is sent as it is, with no per-row objects and no join; it is split into rows only if
-    the server rejects it and the writer retries row by row.
+    A batch holds its rows either as a list, or — from the SQL reader — as *pieces*: contiguous
+    stretches of the dump, ``(..),\n(..),\n(..)``, each already a valid VALUES list. Pieces are sent as
+    they are (one piece uncopied, several joined once), with no per-row objects; they are split into
+    rows only if the server rejects the batch and the writer retries row by row.
     """
 
-    __slots__ = ("columns", "end", "nbytes", "proved", "_rows", "_offsets", "_segment", "_segment_offset", "_count")
+    __slots__ = ("columns", "end", "nbytes", "_proved", "_rows", "_offsets", "_pieces", "_count")
 
     def __init__(self, columns: tuple[str, ...] | None, rows: list[bytes], offsets: list[int], end: ReadPosition,
                  nbytes: int) -> None:
@@ -50,25 +56,24 @@ class RowBatch:
         """Position just after this batch: resuming here re-reads nothing of it."""
         self.nbytes = nbytes
         """Sum of the rows' lengths (separators not counted)."""
-        self.proved: bytes | None = None
-        """SQL: the rows joined by ``,\n`` when every one came from the reader's fast path (literals only,
-        one tuple per line, strings in one quote kind with no backslash), else ``None``."""
+        self._proved = False
         self._rows: list[bytes] | None = rows
         self._offsets: list[int] | None = offsets
-        self._segment: bytes | None = None
-        self._segment_offset = 0
+        self._pieces: list[Piece] | None = None
         self._count = len(rows)
 
     @classmethod
-    def from_segment(cls, columns: tuple[str, ...] | None, segment: bytes, offset: int, count: int,
-                     end: ReadPosition) -> RowBatch:
-        """A batch of ``count`` rows written in the dump as ``segment`` (rows joined by ``,\n``, no
-        other raw newline) starting at stream ``offset``."""
-        batch = cls(columns, [], [], end, len(segment) - len(SEGMENT_SEPARATOR) * (count - 1))
+    def from_pieces(cls, columns: tuple[str, ...] | None, pieces: list[Piece], end: ReadPosition, *,
+                    proved: bool) -> RowBatch:
+        """A batch of the rows in ``pieces`` (at least one); ``proved`` when every piece came from the SQL
+        reader's fast path."""
+        count = sum(piece[2] for piece in pieces)
+        step = len(SEGMENT_SEPARATOR)
+        batch = cls(columns, [], [], end, sum(len(piece[0]) for piece in pieces) - step * (count - len(pieces)))
         batch._rows = batch._offsets = None
-        batch._segment = batch.proved = segment
-        batch._segment_offset = offset
+        batch._pieces = pieces
         batch._count = count
+        batch._proved = proved
         return batch
 
     def __len__(self) -> int:
@@ -78,28 +83,52 @@ class RowBatch:
         return f"RowBatch({len(self)} rows, {self.nbytes} bytes, columns={self.columns!r}, end={self.end!r})"
 
     @property
+    def proved(self) -> bytes | None:
+        """SQL: the rows joined by ``,\n`` when every one came from the reader's fast path (literals only,
+        one tuple per line, strings in one quote kind with no backslash), else ``None``."""
+        if not self._proved or self._pieces is None:
+            return None
+        if len(self._pieces) == 1:
+            return self._pieces[0][0]
+        return SEGMENT_SEPARATOR.join([piece[0] for piece in self._pieces])
+
+    @property
     def rows(self) -> list[bytes]:
         """Each row a complete SQL tuple ``b"(...)"`` usable after ``VALUES`` verbatim."""
         if self._rows is None:
-            assert self._segment is not None
-            self._rows = self._segment.split(SEGMENT_SEPARATOR)
-        return self._rows
+            self._unpack()
+        return self._rows  # type: ignore[return-value]
 
     @property
     def offsets(self) -> list[int]:
         """Start offset of each row in the stream, for error records."""
         if self._offsets is None:
-            step = len(SEGMENT_SEPARATOR)
-            self._offsets = list(accumulate((len(r) + step for r in self.rows[:-1]), initial=self._segment_offset))
-        return self._offsets
+            self._unpack()
+        return self._offsets  # type: ignore[return-value]
+
+    def _unpack(self) -> None:
+        rows: list[bytes] = []
+        offsets: list[int] = []
+        step = len(SEGMENT_SEPARATOR)
+        for data, offset, count in self._pieces or ():
+            if count == 1:
+                rows.append(data)
+                offsets.append(offset)
+            else:
+                split = data.split(SEGMENT_SEPARATOR)
+                offsets += accumulate((len(row) + step for row in split[:-1]), initial=offset)
+                rows += split
+        self._rows, self._offsets = rows, offsets
 
     @property
     def first_offset(self) -> int:
-        return self._segment_offset if self._segment is not None else self._offsets[0]  # type: ignore[index]
+        return self._pieces[0][1] if self._pieces is not None else self.offsets[0]
 
     def values(self) -> bytes:
-        """The rows as one VALUES list: ``(..),(..)`` — or the dump's own segment, uncopied."""
-        return self._segment if self._segment is not None else b",".join(self._rows or ())
+        """The rows as one VALUES list: ``(..),(..)`` — or the dump's own piece, uncopied."""
+        if self._pieces is not None:
+            return self._pieces[0][0] if len(self._pieces) == 1 else b",".join([piece[0] for piece in self._pieces])
+        return b",".join(self._rows or ())
 
 
 # mydumper and Dumpling put every row on its own line: "(..),\n(..),\n(..);".

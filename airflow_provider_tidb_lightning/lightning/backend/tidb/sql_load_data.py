@@ -24,9 +24,9 @@ number into FLOAT / DOUBLE. Any other batch, and every batch the server does not
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from ...common.linear_regex import LinearPattern, compile_linear
 from ...common.quoting import quote_identifier, quote_table
 from ...mydump.rows import SEGMENT_SEPARATOR, RowBatch
 from .load_data import STREAM_NAME
@@ -85,12 +85,11 @@ class SQLRows:
         self._long_numbers = "decimal" in number_classes
 
     @staticmethod
-    def _pattern(quote: bytes, number_classes: Sequence[str | None]) -> re.Pattern[bytes]:
-        q = re.escape(quote)
-        string = q + rb"[^" + q + rb"]*+" + q + rb"(?:" + q + rb"[^" + q + rb"]*+" + q + rb")*+"
+    def _pattern(quote: bytes, number_classes: Sequence[str | None]) -> LinearPattern:
+        string = quote + b"[^" + quote + b"]*" + quote + b"(?:" + quote + b"[^" + quote + b"]*" + quote + b")*"
         values = [rb"(?:" + string + rb"|NULL" + (rb"|" + _NUMBERS[c] if c else b"") + rb")" for c in number_classes]
         row = rb"\(" + rb",".join(values) + rb"\)"
-        return re.compile(row + rb"(?:,\n" + row + rb")*+")
+        return compile_linear(row + rb"(?:,\n" + row + rb")*")
 
     def request(self, batch: RowBatch) -> tuple[bytes, bytes] | None:
         """The statement and stream for ``batch``, or None when it must go as INSERT."""

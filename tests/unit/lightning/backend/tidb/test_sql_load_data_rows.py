@@ -91,7 +91,7 @@ def test_the_skeleton_check_agrees_with_reading_each_field(quote_rows: tuple[byt
 
 def test_only_batches_the_fast_path_read_whole_qualify() -> None:
     rows = SQLRows(STATEMENTS, CLASSES)
-    proved = RowBatch.from_segment(None, b"(1,2.5,1e5,'a','1999',NULL)", 0, 1, ReadPosition(40))
+    proved = RowBatch.from_pieces(None, [(b"(1,2.5,1e5,'a','1999',NULL)", 0, 1)], ReadPosition(40), proved=True)
     assert rows.request(proved) == (b"single", b"(1,2.5,1e5,'a','1999',NULL),\n")
     careful = RowBatch(None, [b"(1,2.5,1e5,'a','1999',NULL)"], [0], ReadPosition(40), 30)
     assert rows.request(careful) is None
