@@ -8,10 +8,15 @@ Two paths, chosen per stretch of input, giving identical rows, offsets and resum
   hands the values to the encoder's ``encode``;
 * the fast path: a run of whole ``\\n``-terminated records whose fields need no unescaping (a
   TPC-H ``.tbl`` file; Dumpling's ``"abc","x,y",12,\\N``) is proved so over the whole run --
-  by counting separators and delimiters, or for mixed quoting by one compiled record pattern --
-  and handed to the encoder's ``encode_block``, which writes all its tuples with a few
-  ``bytes.replace`` calls. Where the proof fails, the records go through the careful path and
-  the fast path is tried again after them, backing off while it keeps declining.
+  by counting separators and delimiters (an unquoted run: all lines' separators at once, kept by
+  one ``bytes.translate``), or for mixed quoting by one compiled record pattern -- and handed to
+  the encoder's ``encode_block``, which writes all its rows with a few ``bytes.replace`` calls as
+  one text. Where the proof fails, the records go through the careful path and the fast path is
+  tried again after them, backing off while it keeps declining.
+
+Rows go into a :class:`RowBatch` as a list, or, when the encoder's rows are lines (LOAD DATA), into
+a :class:`LineBatch` that keeps each run's text as it is: no object per row, since the stream is
+those lines.
 
 The reader never writes SQL: quoting, escaping and NULL literals are the encoder's (a
 :class:`~.rows.TupleEncoder` the caller passes in).

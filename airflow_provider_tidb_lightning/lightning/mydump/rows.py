@@ -4,7 +4,8 @@ Both readers (:mod:`.sql_parser`, :mod:`.csv_parser`) produce the same :class:`R
 writer never knows which format a chunk came from. Rows are complete SQL tuples ``b"(...)"`` ready
 to follow ``VALUES``; the writer only joins them with ``,``. The CSV reader does not write SQL: it
 hands field values to a :class:`TupleEncoder` its caller passes in (the TiDB backend's encoder), so
-``mydump`` never imports ``backend``.
+``mydump`` never imports ``backend``. With an encoder whose rows are LOAD DATA lines, the CSV reader
+hands :class:`LineBatch` es instead, whose rows stay joined as the stream.
 """
 
 from __future__ import annotations
