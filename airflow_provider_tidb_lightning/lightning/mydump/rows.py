@@ -4,7 +4,8 @@ Both readers (:mod:`.sql_parser`, :mod:`.csv_parser`) produce the same :class:`R
 writer never knows which format a chunk came from. Rows are complete SQL tuples ``b"(...)"`` ready
 to follow ``VALUES``; the writer only joins them with ``,``. The CSV reader does not write SQL: it
 hands field values to a :class:`TupleEncoder` its caller passes in (the TiDB backend's encoder), so
-``mydump`` never imports ``backend``.
+``mydump`` never imports ``backend``. With an encoder whose rows are LOAD DATA lines, the CSV reader
+hands :class:`LineBatch` es instead, whose rows stay joined as the stream.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 @dataclass(slots=True)
@@ -135,12 +136,85 @@ class RowBatch:
 SEGMENT_SEPARATOR = b",\n"
 
 
+class Lines(NamedTuple):
+    """Rows of a :class:`LineBatch` kept as the lines of one text."""
+
+    text: bytes
+    """The rows, each followed by ``\\n``."""
+    number: int
+    """How many rows."""
+    start: int
+    """Stream offset of the first row."""
+    source: bytes = b""
+    """The rows' source, one ``\\n``-terminated line per row from ``start`` (the offsets are worked out from it)."""
+    offsets: list[int] | None = None
+    """Each row's stream offset, when the rows do not come one per line of ``source``."""
+
+
+class LineBatch(RowBatch):
+    """A batch whose rows hold no raw ``\\n`` (an encoder's ``line_rows``) and stay joined as lines of a few texts.
+
+    A LOAD DATA stream is these lines, so the batch is sent with no per-row objects and no join of its
+    own; the list of rows and their offsets are made only when asked for (a batch the server did not
+    take, whose rows go again as INSERT).
+    """
+
+    __slots__ = ("_pieces", "_lines", "_line_rows", "_line_offsets")
+
+    def __init__(self, columns: tuple[str, ...] | None, pieces: list[Lines], end: ReadPosition) -> None:
+        count = sum(piece.number for piece in pieces)
+        super().__init__(columns, [], [], end, sum(len(piece.text) for piece in pieces) - count)
+        self._pieces = pieces
+        self._lines = count
+        self._line_rows: list[bytes] | None = None
+        self._line_offsets: list[int] | None = None
+
+    def __len__(self) -> int:
+        return self._lines
+
+    @property
+    def texts(self) -> list[bytes]:
+        """The rows, each followed by ``\\n``, in a few texts (not joined: a stream goes piece by piece)."""
+        return [piece.text for piece in self._pieces]
+
+    @property
+    def rows(self) -> list[bytes]:
+        if self._line_rows is None:
+            self._line_rows = b"".join(self.texts).split(b"\n")
+            self._line_rows.pop()
+        return self._line_rows
+
+    @property
+    def offsets(self) -> list[int]:
+        if self._line_offsets is None:
+            offsets: list[int] = []
+            for piece in self._pieces:
+                if piece.offsets is not None:
+                    offsets += piece.offsets
+                else:
+                    sizes = (len(line) + 1 for line in piece.source.split(b"\n", piece.number - 1)[:-1])
+                    offsets += accumulate(sizes, initial=piece.start)
+            self._line_offsets = offsets
+        return self._line_offsets
+
+    @property
+    def first_offset(self) -> int:
+        return self._pieces[0].start
+
+    def values(self) -> bytes:
+        return b",".join(self.rows)
+
+
 class TupleEncoder(Protocol):
     """What the CSV reader needs of an encoder (``backend.tidb.encoder.RowEncoder`` is one)."""
 
     @property
     def column_kinds(self) -> Sequence[str] | None:
         """One entry per target column in field order (its length is the record width), or None."""
+
+    @property
+    def line_rows(self) -> bool:
+        """Whether a row never holds a raw ``\\n``: the reader then hands :class:`LineBatch` es."""
 
     def encode(self, fields: list[bytes | None]) -> bytes:
         """One record's fields (``None`` = NULL) as a SQL tuple."""
@@ -154,5 +228,5 @@ class TupleEncoder(Protocol):
         null: bytes = b"",
         stand_in: bytes = b"",
         nulls: tuple[bytes, ...] = (),
-    ) -> list[bytes] | None:
-        """A run of plain records as SQL tuples, one per line, or None to go record by record."""
+    ) -> bytes | None:
+        """A run of plain records as rows, each followed by ``\\n``, or None to go record by record."""
