@@ -159,12 +159,12 @@ class LineBatch(RowBatch):
     take, whose rows go again as INSERT).
     """
 
-    __slots__ = ("_pieces", "_lines", "_line_rows", "_line_offsets")
+    __slots__ = ("_line_pieces", "_lines", "_line_rows", "_line_offsets")
 
     def __init__(self, columns: tuple[str, ...] | None, pieces: list[Lines], end: ReadPosition) -> None:
         count = sum(piece.number for piece in pieces)
         super().__init__(columns, [], [], end, sum(len(piece.text) for piece in pieces) - count)
-        self._pieces = pieces
+        self._line_pieces = pieces
         self._lines = count
         self._line_rows: list[bytes] | None = None
         self._line_offsets: list[int] | None = None
@@ -175,7 +175,7 @@ class LineBatch(RowBatch):
     @property
     def texts(self) -> list[bytes]:
         """The rows, each followed by ``\\n``, in a few texts (not joined: a stream goes piece by piece)."""
-        return [piece.text for piece in self._pieces]
+        return [piece.text for piece in self._line_pieces]
 
     @property
     def rows(self) -> list[bytes]:
@@ -188,7 +188,7 @@ class LineBatch(RowBatch):
     def offsets(self) -> list[int]:
         if self._line_offsets is None:
             offsets: list[int] = []
-            for piece in self._pieces:
+            for piece in self._line_pieces:
                 if piece.offsets is not None:
                     offsets += piece.offsets
                 else:
@@ -199,7 +199,7 @@ class LineBatch(RowBatch):
 
     @property
     def first_offset(self) -> int:
-        return self._pieces[0].start
+        return self._line_pieces[0].start
 
     def values(self) -> bytes:
         return b",".join(self.rows)
