@@ -8,10 +8,15 @@ Two paths, chosen per stretch of input, giving identical rows, offsets and resum
   hands the values to the encoder's ``encode``;
 * the fast path: a run of whole ``\\n``-terminated records whose fields need no unescaping (a
   TPC-H ``.tbl`` file; Dumpling's ``"abc","x,y",12,\\N``) is proved so over the whole run --
-  by counting separators and delimiters, or for mixed quoting by one compiled record pattern --
-  and handed to the encoder's ``encode_block``, which writes all its tuples with a few
-  ``bytes.replace`` calls. Where the proof fails, the records go through the careful path and
-  the fast path is tried again after them, backing off while it keeps declining.
+  by counting separators and delimiters (an unquoted run: all lines' separators at once, kept by
+  one ``bytes.translate``), or for mixed quoting by one compiled record pattern -- and handed to
+  the encoder's ``encode_block``, which writes all its rows with a few ``bytes.replace`` calls as
+  one text. Where the proof fails, the records go through the careful path and the fast path is
+  tried again after them, backing off while it keeps declining.
+
+Rows go into a :class:`RowBatch` as a list, or, when the encoder's rows are lines (LOAD DATA), into
+a :class:`LineBatch` that keeps each run's text as it is: no object per row, since the stream is
+those lines.
 
 The reader never writes SQL: quoting, escaping and NULL literals are the encoder's (a
 :class:`~.rows.TupleEncoder` the caller passes in).
@@ -35,7 +40,7 @@ from typing import BinaryIO, NamedTuple
 
 from ..config.model import CSVSection
 from ..errors import SourceError
-from .rows import ReadPosition, RowBatch, TupleEncoder
+from .rows import LineBatch, Lines, ReadPosition, RowBatch, TupleEncoder
 from .window import DEFAULT_MAX_RECORD_BYTES, StreamWindow
 
 _UNESCAPES = {b"0": b"\x00", b"b": b"\b", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"Z": b"\x1a"}
@@ -55,12 +60,19 @@ _SHORT_RUN = 16  # records: a shorter run of the fast path costs more than it sa
 
 
 class _Run(NamedTuple):
-    """A run of whole records the fast path proved: its source lines, their tuples (``None`` if the
-    encoder declined or nothing was proved) and, when the proof already has them, the lines' sizes."""
+    """A run of whole records the fast path proved: its source lines, their rows (each followed by
+    ``\\n``; ``None`` if the encoder declined or nothing was proved) and how many there are.
+
+    ``text`` is what the encoder was given and ``trimmed`` how many bytes each line of ``seg`` lost
+    on the way (``-1``: not the same for every line); an encoder that hands ``text`` itself back
+    wrote every row as long as its source line less ``trimmed``.
+    """
 
     seg: bytes
-    encoded: list[bytes] | None
-    line_sizes: list[int] | None = None
+    encoded: bytes | None
+    lines: int
+    text: bytes = b""
+    trimmed: int = -1
 
 
 def _nth_line_end(text: bytes, n: int) -> int:
@@ -117,8 +129,17 @@ class _Grammar:
         # NULL texts other than a raw \\N: a field equal to one is NULL, quoted or not.
         self.plain_nulls = tuple(v for v in self.nulls if not (self.backslash_n_null and v == b"\\N"))
         # NULL detection: a cheap substring test first, the exact field-boundary pattern only
-        # when a NULL text occurs at all (always for the empty-string NULL).
-        self.null_hints = tuple(v for v in self.nulls if v)
+        # when a NULL text occurs at all (always for the empty-string NULL). The runs tested hold no
+        # byte of _BLOCK_SPECIAL, so a NULL text with one (\\N) needs no test.
+        self.null_hints = tuple(v for v in self.nulls if v and not any(b in _BLOCK_SPECIAL for b in v))
+        self.null_hints_complete = all(self.nulls)
+        # A single-byte separator: translate() with this deletes every other byte but "\n", leaving each
+        # line's separators for one comparison (a per-line count costs more than the rest of the run).
+        self.marks = None
+        if len(self.sep) == 1 and self.sep != b"\n":
+            self.marks = bytes(b for b in range(256) if b not in (self.sep[0], 0x0A))
+        # trim-last-separator on a run: a compiled literal substitutes twice as fast as bytes.replace.
+        self.line_end_sep = re.compile(re.escape(self.sep + b"\n"))
         self.block_null = None
         if self.nulls:
             values = b"|".join(re.escape(v) for v in sorted(self.nulls, key=len, reverse=True))
@@ -156,10 +177,11 @@ class _Grammar:
         return re.compile(rb"(?:" + record + rb")*+")
 
     def first_null(self, seg: bytes) -> int:
-        """Where the first field equal to a NULL text starts in a run of plain lines, or -1."""
+        """Where the first field equal to a NULL text starts in a run of plain lines (no byte of
+        :data:`_BLOCK_SPECIAL`), or -1."""
         if self.block_null is None:
             return -1
-        if len(self.null_hints) == len(self.nulls) and not any(map(seg.__contains__, self.null_hints)):
+        if self.null_hints_complete and not any(map(seg.__contains__, self.null_hints)):
             return -1
         m = self.block_null.search(seg)
         return -1 if m is None else m.start()
@@ -236,12 +258,22 @@ class _RecordSource(StreamWindow):
                     return _NEED_MORE
                 if end == len(buf):
                     return fields, end
-                raise self.error(f"unexpected data after field: {buf[end : end + 20]!r}", end)
+                raise self._unexpected_data(end)
             if ending != g.sep:
                 if not self.eof and end == len(buf) and ending == b"\r":
                     return _NEED_MORE  # maybe "\r\n" cut by the block boundary
                 return fields, end
             p = end
+
+
+    def _unexpected_data(self, index: int) -> SourceError:
+        """The error for data after a field at buffer ``index``, quoting the 20 bytes there: read first
+        if the window holds fewer, so that the message does not depend on how far the fast path read."""
+        while len(self.buf) - index < 20 and not self.eof:
+            base = self.base
+            self.fill()
+            index -= self.base - base
+        return self.error(f"unexpected data after field: {self.buf[index : index + 20]!r}", index)
 
 
 def read_csv_header(
@@ -274,6 +306,40 @@ def _skip_bom(source: _RecordSource) -> None:
             source.fill()
         if source.buf.startswith(b"\xef\xbb\xbf"):
             source.pos = 3
+
+
+class _Rows:
+    """The rows of the batch being read: a list, or with an encoder's ``line_rows`` the runs' texts as
+    :class:`Lines` (the careful path's rows between them joined into one when a run follows)."""
+
+    __slots__ = ("rows", "offsets", "pieces", "joined")
+
+    def __init__(self, line_rows: bool) -> None:
+        self.rows: list[bytes] = []
+        self.offsets: list[int] = []
+        self.pieces: list[Lines] | None = [] if line_rows else None
+        self.joined = 0  # rows in ``pieces``
+
+    def __len__(self) -> int:
+        return self.joined + len(self.rows)
+
+    def add(self, piece: Lines) -> None:
+        self._join()
+        self.pieces.append(piece)  # type: ignore[union-attr]  # only with line_rows
+        self.joined += piece.number
+
+    def _join(self) -> None:
+        if self.rows and self.pieces is not None:
+            text = b"\n".join(self.rows) + b"\n"
+            self.pieces.append(Lines(text, len(self.rows), self.offsets[0], offsets=self.offsets))
+            self.joined += len(self.rows)
+            self.rows, self.offsets = [], []
+
+    def batch(self, columns: tuple[str, ...] | None, end: ReadPosition, nbytes: int) -> RowBatch:
+        if self.pieces is None:
+            return RowBatch(columns, self.rows, self.offsets, end, nbytes)
+        self._join()
+        return LineBatch(columns, self.pieces, end)
 
 
 class CSVReader:
@@ -320,6 +386,7 @@ class CSVReader:
         self._fast_backoff = 1  # how far after a declined record the fast path tries again
         self._records_first = False  # quoted runs start with the record pattern
         self._window = 1 << 30  # how far ahead the fast path looks (shrinks after short runs)
+        self._ratio = 0.75  # source bytes per encoded byte in the last run: how much source fills a budget
         self._skip_header = csv.header
         self._started = False
 
@@ -341,19 +408,18 @@ class CSVReader:
 
     def _read_batch(self, max_bytes: int, max_rows: int) -> RowBatch | None:
         src = self._src
-        rows: list[bytes] = []
-        offsets: list[int] = []
+        acc = _Rows(self._encoder.line_rows)
         nbytes = 0
         encode = self._encoder.encode
         width = self._width
         end = self._end
-        while len(rows) < max_rows:
+        while len(acc) < max_rows:
             if not src.skip_blank_lines():
                 break
             if end is not None and src.base + src.pos >= end:
                 break
             if self._fast and src.base + src.pos >= self._fast_from:
-                taken, size, full = self._fast_rows(rows, offsets, max_bytes - nbytes, max_rows)
+                taken, size, full = self._fast_rows(acc, max_bytes - nbytes, max_rows - len(acc))
                 nbytes += size
                 if full:
                     break
@@ -365,32 +431,37 @@ class CSVReader:
             if width is not None and len(fields) != width:
                 raise RowShapeError(f"expected {width} fields, found {len(fields)}", path=self._path, offset=offset)
             row = encode(fields)
-            if rows and nbytes + len(row) > max_bytes:
+            if len(acc) and nbytes + len(row) > max_bytes:
                 src.pos = mark - src.base  # a refill only dropped bytes before the record
                 break
-            rows.append(row)
-            offsets.append(offset)
+            acc.rows.append(row)
+            acc.offsets.append(offset)
             nbytes += len(row)
-        if not rows:
+        if not len(acc):
             return None
-        return RowBatch(self._columns, rows, offsets, ReadPosition(src.base + src.pos), nbytes)
+        return acc.batch(self._columns, ReadPosition(src.base + src.pos), nbytes)
 
-    def _fast_rows(
-        self, rows: list[bytes], offsets: list[int], byte_budget: int, max_rows: int
-    ) -> tuple[int, int, bool]:
+    def _fast_rows(self, acc: _Rows, byte_budget: int, row_budget: int) -> tuple[int, int, bool]:
         """The fast path: prove a run of whole records plain and encode it at once.
 
         The proof depends on the run's layout: with no delimiter in it, whole lines are counted
         (:meth:`_unquoted_run`); otherwise whole quoted lines are counted or the record pattern
         matched (:meth:`_quoted_run`). Both stop before the first record they cannot prove, which
-        the careful path then reads. Returns (rows taken, their bytes, batch full).
+        the careful path then reads. The run is as long as the budget should allow, judged by the
+        last run's ratio of source to encoded bytes, or ends with the window's last whole line (the
+        window is refilled, copying only the part line after it, when it holds none). Returns (rows
+        taken, their bytes, batch full).
         """
+        if byte_budget < 0:  # a first row over the budget: no other fits after it
+            return 0, 0, True
         src, g = self._src, self._g
+        want = int(byte_budget * self._ratio) + 256
         buf, pos = src.buf, src.pos
-        limit = min(len(buf), pos + (byte_budget * 3 >> 2) + 256)
-        if self._end is not None:
-            limit = min(limit, self._end - src.base)
-        cut = buf.rfind(b"\n", pos, min(limit, pos + self._window)) + 1 or buf.rfind(b"\n", pos, limit) + 1
+        cut = self._cut(buf, pos, want)
+        if cut <= pos and not src.eof and pos + want > len(buf):
+            src.fill()
+            buf, pos = src.buf, src.pos
+            cut = self._cut(buf, pos, want)
         if cut <= pos:
             return 0, 0, False
         run: _Run | None = None
@@ -400,34 +471,81 @@ class CSVReader:
             run = self._quoted_run(buf, pos, cut)
         if run is None or run.encoded is None:
             return self._decline()
-        seg, encoded = run.seg, run.encoded
-        lines = len(encoded)
-        sizes = list(accumulate(map(len, encoded)))
-        take = min(lines, max_rows - len(rows), bisect_right(sizes, byte_budget))
-        if take == 0:
-            if rows:
-                return 0, 0, True
-            take = 1
-        line_sizes = run.line_sizes if run.line_sizes is not None else map(len, seg.split(b"\n", take)[:take])
-        starts = list(accumulate(islice(map(_PLUS_ONE, line_sizes), take), initial=0))
+        seg, encoded, lines = run.seg, run.encoded, run.lines
+        self._ratio = len(seg) / len(encoded)
         base = src.base + pos
-        offsets.extend(map(add, starts[:-1], repeat(base)))
-        rows.extend(encoded if take == lines else encoded[:take])
-        src.pos = pos + starts[-1]
+        if acc.pieces is not None:
+            take, size, used = self._take_lines(run, byte_budget, row_budget, not len(acc))
+            if take == 0:
+                return 0, 0, True
+            acc.add(Lines(encoded if take == lines else encoded[: size + take], take, base, seg[:used]))
+        else:
+            rows = encoded.split(b"\n")
+            rows.pop()
+            sizes = list(accumulate(map(len, rows)))
+            take = min(lines, row_budget, bisect_right(sizes, byte_budget))
+            if take == 0:
+                if len(acc):
+                    return 0, 0, True
+                take = 1
+            size = sizes[take - 1]
+            starts = list(accumulate(islice(map(_PLUS_ONE, map(len, seg.split(b"\n", take))), take), initial=0))
+            used = starts[-1]
+            acc.offsets.extend(map(add, starts[:-1], repeat(base)))
+            acc.rows.extend(rows if take == lines else rows[:take])
+        src.pos = pos + used
+        full = take < lines or take >= row_budget
         if len(seg) < cut - pos:  # the run stopped at a record it rejects
             self._window = max(4096, 4 * len(seg))
             if lines < _SHORT_RUN:  # not worth it: back off as after a decline
                 self._fast_from = src.base + src.pos + self._fast_backoff
                 self._fast_backoff = min(self._fast_backoff * 2, 1 << 20)
-                return take, sizes[take - 1], take < lines or len(rows) >= max_rows
+                return take, size, full
         else:
             self._window = min(2 * self._window, 1 << 30)
         self._fast_backoff = 1
-        return take, sizes[take - 1], take < lines or len(rows) >= max_rows
+        return take, size, full
+
+    def _cut(self, buf: bytes, pos: int, want: int) -> int:
+        """The end of the last whole line of the window within ``want`` bytes of ``pos`` (and the chunk),
+        looking no further than the window of the last runs first."""
+        limit = min(len(buf), pos + want)
+        if self._end is not None:
+            limit = min(limit, self._end - self._src.base)
+        return buf.rfind(b"\n", pos, min(limit, pos + self._window)) + 1 or buf.rfind(b"\n", pos, limit) + 1
+
+    @staticmethod
+    def _take_lines(run: _Run, byte_budget: int, row_budget: int, first: bool) -> tuple[int, int, int]:
+        """How much of a run fits in the batch, rows joined: (rows, their bytes, source bytes they span).
+
+        The rows taken are the most whose sizes sum to at most ``byte_budget`` (at least one when the
+        batch is empty), as the careful path cuts. Without a list of sizes: a line end at most
+        ``byte_budget + k + 1`` into the text, ``k`` being the rows before the previous one found,
+        closes a prefix within the budget, and when there is none the next row is over it.
+        """
+        encoded, lines = run.encoded, run.lines
+        assert encoded is not None
+        if len(encoded) - lines <= byte_budget and lines <= row_budget:
+            return lines, len(encoded) - lines, len(run.seg)
+        stop = len(encoded) if lines <= row_budget else _nth_line_end(encoded, row_budget)
+        end = take = 0
+        while True:
+            q = encoded.rfind(b"\n", end, min(byte_budget + take + 1, stop))
+            if q < 0:
+                break
+            take += encoded.count(b"\n", end, q + 1)
+            end = q + 1
+        if take == 0:
+            if not first:
+                return 0, 0, 0
+            end, take = encoded.index(b"\n") + 1, 1
+        if encoded is run.text and run.trimmed >= 0:
+            return take, end - take, end + take * run.trimmed
+        return take, end - take, _nth_line_end(run.seg, take)
 
     def _unquoted_run(self, seg: bytes) -> _Run | None:
         """The whole lines of ``seg`` (no delimiter in it) before the first one that is not a plain
-        record, and their tuples (``None``: not provable); ``None`` to try the record pattern.
+        record, and their rows (``None``: not provable); ``None`` to try the record pattern.
 
         A line is a plain record when it holds no escape or byte :data:`_BLOCK_SPECIAL` names, is
         not empty, has no field equal to a NULL text and as many separators as the others (and,
@@ -436,38 +554,68 @@ class CSVReader:
         g = self._g
         sep = g.sep
         stops = [i for i in map(seg.find, g.block_special) if i >= 0]
-        if stops and g.record_run is not None:  # escapes (\N) or \r\n lines: the record pattern decides
-            return None
-        blank = seg.find(b"\n\n")
-        if blank >= 0:
-            stops.append(blank + 1)
+        if stops:
+            if g.record_run is not None:  # escapes (\N) or \r\n lines: the record pattern decides
+                return None
+            seg = seg[: seg.rfind(b"\n", 0, min(stops)) + 1]
         null = g.first_null(seg)
         if null >= 0:
-            stops.append(null)
-        if stops:
-            seg = seg[: seg.rfind(b"\n", 0, min(stops)) + 1]
-            if not seg:
-                return _Run(seg, None)
+            seg = seg[: seg.rfind(b"\n", 0, null) + 1]
+        if not seg:
+            return _Run(seg, None, 0)
+        text = g.line_end_sep.sub(b"\n", seg) if g.trim else seg
+        lines = self._uniform_lines(seg, text)
+        if not lines:
+            return self._uneven_run(seg)
+        trimmed = len(sep) if g.trim else 0
+        return _Run(seg, self._encoder.encode_block(text, sep), lines, text, trimmed)
+
+    def _uniform_lines(self, seg: bytes, text: bytes) -> int:
+        """The number of lines of ``text`` (``seg`` trimmed) if all are records of one width, with one
+        comparison instead of a count per line (0: not proved so, or not provable that way).
+
+        Kept bytes of ``text`` are separators and line ends only: they must be ``n`` separators and a
+        ``\\n``, repeated, ``n`` set by the width (or the first line). A blank line has no separator,
+        so it fails this unless ``n`` is 0 (then it is looked for); with ``trim-last-separator``, each
+        line must have lost one separator.
+        """
+        g = self._g
+        if g.marks is None:
+            return 0
+        marks = text.translate(None, g.marks)
+        n = self._width - 1 if self._width is not None else marks.find(b"\n")
+        if n < 0:
+            return 0
+        unit = g.sep * n + b"\n"
+        lines = len(marks) // len(unit)
+        if marks != unit * lines or len(seg) - len(text) != (lines * len(g.sep) if g.trim else 0):
+            return 0
+        if n == 0 and not g.trim and b"\n\n" in text:
+            return 0
+        return lines
+
+    def _uneven_run(self, seg: bytes) -> _Run:
+        """The leading lines of ``seg`` (plain bytes, no NULL text) that are records of one width,
+        counted line by line: :meth:`_uniform_lines` found a blank line or another width."""
+        g = self._g
+        sep = g.sep
+        blank = seg.find(b"\n\n")
+        if blank >= 0:
+            seg = seg[: blank + 1]
         lines = seg.count(b"\n")
         if g.trim and seg.count(sep + b"\n") != lines:
-            return _Run(seg, None)
+            return _Run(seg, None, 0)
         text = seg.replace(sep + b"\n", b"\n") if g.trim else seg
-        pieces = text.split(b"\n", lines - 1)
-        counts = list(map(bytes.count, pieces, repeat(sep)))
-        # Source line sizes without their "\n": the pieces plus any trimmed separator (the last
-        # piece holds the run's final "\n"). The pieces are dropped before the run is encoded.
-        line_sizes = list(map((len(sep) if g.trim else 0).__add__, map(len, pieces)))
-        line_sizes[-1] -= 1
-        del pieces
+        counts = list(map(bytes.count, text.split(b"\n", lines - 1), repeat(sep)))
         if not self._same_width(counts, lines):
             expected = counts[0] if self._width is None else self._width - 1
-            good = next(i for i, n in enumerate(counts) if n != expected)
-            if good == 0:
-                return _Run(seg, None)
-            seg = seg[: _nth_line_end(seg, good)]
-            text = text[: _nth_line_end(text, good)]
-            del line_sizes[good:]
-        return _Run(seg, self._encoder.encode_block(text, sep), line_sizes)
+            lines = next(i for i, n in enumerate(counts) if n != expected)
+            if lines == 0:
+                return _Run(seg, None, 0)
+            seg = seg[: _nth_line_end(seg, lines)]
+            text = text[: _nth_line_end(text, lines)]
+        trimmed = len(sep) if g.trim else 0
+        return _Run(seg, self._encoder.encode_block(text, sep), lines, text, trimmed)
 
     def _quoted_run(self, buf: bytes, pos: int, cut: int) -> _Run:
         """The records from ``pos`` (up to ``cut``) before the first one the fast path cannot prove,
@@ -482,7 +630,8 @@ class CSVReader:
         encoded = None
         if not self._records_first:
             seg = buf[pos:cut]
-            encoded = self._all_quoted_rows(seg, seg.count(b"\n"))
+            lines = seg.count(b"\n")
+            encoded = self._all_quoted_rows(seg, lines)
             # After a failed proof the record pattern goes first: it stops at the first record it
             # rejects, so a file with occasional awkward records is not re-read up to ``cut``.
             self._records_first = encoded is None
@@ -491,13 +640,14 @@ class CSVReader:
             if stop == cut:
                 self._records_first = False
             seg = buf[pos:stop]
+            lines = seg.count(b"\n")
             if stop > pos:
-                encoded = self._all_quoted_rows(seg, seg.count(b"\n"))
+                encoded = self._all_quoted_rows(seg, lines)
                 if encoded is None:
                     return self._record_run_rows(seg)
-        return _Run(seg, encoded)
+        return _Run(seg, encoded, lines)
 
-    def _all_quoted_rows(self, seg: bytes, lines: int) -> list[bytes] | None:
+    def _all_quoted_rows(self, seg: bytes, lines: int) -> bytes | None:
         """Rows of ``seg`` (whole lines) if every line is ``"a","b",...,"z"`` with plain content.
 
         Proof by counting: every line starts and ends with a delimiter (distinct bytes, not part of
@@ -551,16 +701,18 @@ class CSVReader:
         lines = text.split(b"\n")
         lines.pop()
         counts = list(map(bytes.count, lines, repeat(sep)))
-        if not self._same_width(counts, len(lines)):
+        good = len(lines)
+        if not self._same_width(counts, good):
             expected = counts[0] if self._width is None else self._width - 1
             good = next(i for i, n in enumerate(counts) if n != expected)
             if good == 0:
-                return _Run(seg, None)
+                return _Run(seg, None, 0)
             text = text[: sum(map(len, lines[:good])) + good]
             seg = seg[: _nth_line_end(seg, good)]
         # A backslash here is only ever a whole NULL field: the record pattern allows no other.
-        return _Run(seg, self._encoder.encode_block(text, sep, null=b"\\N" if g.backslash_n_null else b"",
-                                                    stand_in=_HIDDEN_SEP if hidden else b"", nulls=g.plain_nulls))
+        encoded = self._encoder.encode_block(text, sep, null=b"\\N" if g.backslash_n_null else b"",
+                                             stand_in=_HIDDEN_SEP if hidden else b"", nulls=g.plain_nulls)
+        return _Run(seg, encoded, good)
 
     def _same_width(self, counts: list[int], lines: int) -> bool:
         """Whether every line has as many separators as the first (and as the column list says)."""

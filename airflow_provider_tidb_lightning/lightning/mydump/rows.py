@@ -4,7 +4,8 @@ Both readers (:mod:`.sql_parser`, :mod:`.csv_parser`) produce the same :class:`R
 writer never knows which format a chunk came from. Rows are complete SQL tuples ``b"(...)"`` ready
 to follow ``VALUES``; the writer only joins them with ``,``. The CSV reader does not write SQL: it
 hands field values to a :class:`TupleEncoder` its caller passes in (the TiDB backend's encoder), so
-``mydump`` never imports ``backend``.
+``mydump`` never imports ``backend``. With an encoder whose rows are LOAD DATA lines, the CSV reader
+hands :class:`LineBatch` es instead, whose rows stay joined as the stream.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 @dataclass(slots=True)
@@ -31,16 +32,22 @@ class ReadPosition:
     """SQL: the offset is inside a ``VALUES`` list, just after a ``,`` separator."""
 
 
+Piece = tuple[bytes, int, int]
+"""A stretch of a SQL dump a batch holds as it is: its bytes, their stream offset, and how many rows they are.
+A piece of several rows is ``(..),\n(..)`` as the dump wrote it (the reader's fast path); a piece of one
+row is never split (a row from the careful path may hold ``,\n`` inside a string)."""
+
+
 class RowBatch:
     """Rows that share one column list, plus what a checkpoint and an error record need.
 
-    A batch holds its rows either as a list, or — on the SQL reader's fastest path — as one
-    contiguous *segment* of the dump, ``(..),\n(..),\n(..)``, that is already a valid VALUES list.
-    A segment is sent as it is, with no per-row objects and no join; it is split into rows only if
-    the server rejects it and the writer retries row by row.
+    A batch holds its rows either as a list, or — from the SQL reader — as *pieces*: contiguous
+    stretches of the dump, ``(..),\n(..),\n(..)``, each already a valid VALUES list. Pieces are sent as
+    they are (one piece uncopied, several joined once), with no per-row objects; they are split into
+    rows only if the server rejects the batch and the writer retries row by row.
     """
 
-    __slots__ = ("columns", "end", "nbytes", "proved", "_rows", "_offsets", "_segment", "_segment_offset", "_count")
+    __slots__ = ("columns", "end", "nbytes", "_proved", "_rows", "_offsets", "_pieces", "_count")
 
     def __init__(self, columns: tuple[str, ...] | None, rows: list[bytes], offsets: list[int], end: ReadPosition,
                  nbytes: int) -> None:
@@ -50,25 +57,24 @@ class RowBatch:
         """Position just after this batch: resuming here re-reads nothing of it."""
         self.nbytes = nbytes
         """Sum of the rows' lengths (separators not counted)."""
-        self.proved: bytes | None = None
-        """SQL: the rows joined by ``,\n`` when every one came from the reader's fast path (literals only,
-        one tuple per line, strings in one quote kind with no backslash), else ``None``."""
+        self._proved = False
         self._rows: list[bytes] | None = rows
         self._offsets: list[int] | None = offsets
-        self._segment: bytes | None = None
-        self._segment_offset = 0
+        self._pieces: list[Piece] | None = None
         self._count = len(rows)
 
     @classmethod
-    def from_segment(cls, columns: tuple[str, ...] | None, segment: bytes, offset: int, count: int,
-                     end: ReadPosition) -> RowBatch:
-        """A batch of ``count`` rows written in the dump as ``segment`` (rows joined by ``,\n``, no
-        other raw newline) starting at stream ``offset``."""
-        batch = cls(columns, [], [], end, len(segment) - len(SEGMENT_SEPARATOR) * (count - 1))
+    def from_pieces(cls, columns: tuple[str, ...] | None, pieces: list[Piece], end: ReadPosition, *,
+                    proved: bool) -> RowBatch:
+        """A batch of the rows in ``pieces`` (at least one); ``proved`` when every piece came from the SQL
+        reader's fast path."""
+        count = sum(piece[2] for piece in pieces)
+        step = len(SEGMENT_SEPARATOR)
+        batch = cls(columns, [], [], end, sum(len(piece[0]) for piece in pieces) - step * (count - len(pieces)))
         batch._rows = batch._offsets = None
-        batch._segment = batch.proved = segment
-        batch._segment_offset = offset
+        batch._pieces = pieces
         batch._count = count
+        batch._proved = proved
         return batch
 
     def __len__(self) -> int:
@@ -78,32 +84,125 @@ class RowBatch:
         return f"RowBatch({len(self)} rows, {self.nbytes} bytes, columns={self.columns!r}, end={self.end!r})"
 
     @property
+    def proved(self) -> bytes | None:
+        """SQL: the rows joined by ``,\n`` when every one came from the reader's fast path (literals only,
+        one tuple per line, strings in one quote kind with no backslash), else ``None``."""
+        if not self._proved or self._pieces is None:
+            return None
+        if len(self._pieces) == 1:
+            return self._pieces[0][0]
+        return SEGMENT_SEPARATOR.join([piece[0] for piece in self._pieces])
+
+    @property
     def rows(self) -> list[bytes]:
         """Each row a complete SQL tuple ``b"(...)"`` usable after ``VALUES`` verbatim."""
         if self._rows is None:
-            assert self._segment is not None
-            self._rows = self._segment.split(SEGMENT_SEPARATOR)
-        return self._rows
+            self._unpack()
+        return self._rows  # type: ignore[return-value]
 
     @property
     def offsets(self) -> list[int]:
         """Start offset of each row in the stream, for error records."""
         if self._offsets is None:
-            step = len(SEGMENT_SEPARATOR)
-            self._offsets = list(accumulate((len(r) + step for r in self.rows[:-1]), initial=self._segment_offset))
-        return self._offsets
+            self._unpack()
+        return self._offsets  # type: ignore[return-value]
+
+    def _unpack(self) -> None:
+        rows: list[bytes] = []
+        offsets: list[int] = []
+        step = len(SEGMENT_SEPARATOR)
+        for data, offset, count in self._pieces or ():
+            if count == 1:
+                rows.append(data)
+                offsets.append(offset)
+            else:
+                split = data.split(SEGMENT_SEPARATOR)
+                offsets += accumulate((len(row) + step for row in split[:-1]), initial=offset)
+                rows += split
+        self._rows, self._offsets = rows, offsets
 
     @property
     def first_offset(self) -> int:
-        return self._segment_offset if self._segment is not None else self._offsets[0]  # type: ignore[index]
+        return self._pieces[0][1] if self._pieces is not None else self.offsets[0]
 
     def values(self) -> bytes:
-        """The rows as one VALUES list: ``(..),(..)`` — or the dump's own segment, uncopied."""
-        return self._segment if self._segment is not None else b",".join(self._rows or ())
+        """The rows as one VALUES list: ``(..),(..)`` — or the dump's own piece, uncopied."""
+        if self._pieces is not None:
+            return self._pieces[0][0] if len(self._pieces) == 1 else b",".join([piece[0] for piece in self._pieces])
+        return b",".join(self._rows or ())
 
 
 # mydumper and Dumpling put every row on its own line: "(..),\n(..),\n(..);".
 SEGMENT_SEPARATOR = b",\n"
+
+
+class Lines(NamedTuple):
+    """Rows of a :class:`LineBatch` kept as the lines of one text."""
+
+    text: bytes
+    """The rows, each followed by ``\\n``."""
+    number: int
+    """How many rows."""
+    start: int
+    """Stream offset of the first row."""
+    source: bytes = b""
+    """The rows' source, one ``\\n``-terminated line per row from ``start`` (the offsets are worked out from it)."""
+    offsets: list[int] | None = None
+    """Each row's stream offset, when the rows do not come one per line of ``source``."""
+
+
+class LineBatch(RowBatch):
+    """A batch whose rows hold no raw ``\\n`` (an encoder's ``line_rows``) and stay joined as lines of a few texts.
+
+    A LOAD DATA stream is these lines, so the batch is sent with no per-row objects and no join of its
+    own; the list of rows and their offsets are made only when asked for (a batch the server did not
+    take, whose rows go again as INSERT).
+    """
+
+    __slots__ = ("_line_pieces", "_lines", "_line_rows", "_line_offsets")
+
+    def __init__(self, columns: tuple[str, ...] | None, pieces: list[Lines], end: ReadPosition) -> None:
+        count = sum(piece.number for piece in pieces)
+        super().__init__(columns, [], [], end, sum(len(piece.text) for piece in pieces) - count)
+        self._line_pieces = pieces
+        self._lines = count
+        self._line_rows: list[bytes] | None = None
+        self._line_offsets: list[int] | None = None
+
+    def __len__(self) -> int:
+        return self._lines
+
+    @property
+    def texts(self) -> list[bytes]:
+        """The rows, each followed by ``\\n``, in a few texts (not joined: a stream goes piece by piece)."""
+        return [piece.text for piece in self._line_pieces]
+
+    @property
+    def rows(self) -> list[bytes]:
+        if self._line_rows is None:
+            self._line_rows = b"".join(self.texts).split(b"\n")
+            self._line_rows.pop()
+        return self._line_rows
+
+    @property
+    def offsets(self) -> list[int]:
+        if self._line_offsets is None:
+            offsets: list[int] = []
+            for piece in self._line_pieces:
+                if piece.offsets is not None:
+                    offsets += piece.offsets
+                else:
+                    sizes = (len(line) + 1 for line in piece.source.split(b"\n", piece.number - 1)[:-1])
+                    offsets += accumulate(sizes, initial=piece.start)
+            self._line_offsets = offsets
+        return self._line_offsets
+
+    @property
+    def first_offset(self) -> int:
+        return self._line_pieces[0].start
+
+    def values(self) -> bytes:
+        return b",".join(self.rows)
 
 
 class TupleEncoder(Protocol):
@@ -112,6 +211,10 @@ class TupleEncoder(Protocol):
     @property
     def column_kinds(self) -> Sequence[str] | None:
         """One entry per target column in field order (its length is the record width), or None."""
+
+    @property
+    def line_rows(self) -> bool:
+        """Whether a row never holds a raw ``\\n``: the reader then hands :class:`LineBatch` es."""
 
     def encode(self, fields: list[bytes | None]) -> bytes:
         """One record's fields (``None`` = NULL) as a SQL tuple."""
@@ -125,5 +228,5 @@ class TupleEncoder(Protocol):
         null: bytes = b"",
         stand_in: bytes = b"",
         nulls: tuple[bytes, ...] = (),
-    ) -> list[bytes] | None:
-        """A run of plain records as SQL tuples, one per line, or None to go record by record."""
+    ) -> bytes | None:
+        """A run of plain records as rows, each followed by ``\\n``, or None to go record by record."""

@@ -42,12 +42,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import accumulate
 from typing import BinaryIO, NamedTuple
 
+from ..common.linear_regex import LinearPattern, compile_linear
 from ..common.quoting import string_literal
 from ..errors import SourceError
-from .rows import SEGMENT_SEPARATOR, ReadPosition, RowBatch
+from .rows import SEGMENT_SEPARATOR, Piece, ReadPosition, RowBatch
 from .window import DEFAULT_MAX_RECORD_BYTES, StreamWindow
 
 # --- careful path: the tuple lexer ----------------------------------------------------------------
@@ -174,20 +174,20 @@ _NEED_MORE = -1
 # --- fast path ------------------------------------------------------------------------------------
 _STEP = len(SEGMENT_SEPARATOR)
 _BOUNDARY = SEGMENT_SEPARATOR + b"("
-# The bytes that decide where strings and rows begin and end; bytes.translate deletes the rest.
-_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"\"'`\\\n();")
 # A proved body is rows of literals only: numbers as tidb-lightning's lexer reads them, ``NULL``
-# and strings (a doubled quote inside), one tuple per line, ``,\n`` between them. Numbers are read
-# strictly (no ``1..2``, ``1e5e5`` or lone ``.``), so the fast path sends exactly what the careful
-# path would; anything else (words, blanks, comments, operators, empty values) is for the careful path.
-_NUMBER = rb"-?+(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][-+]?+[0-9]++)?+"
+# and strings (a doubled quote inside; no backslash, no line break), one tuple per line, ``,\n``
+# between them. Numbers are read strictly (no ``1..2``, ``1e5e5`` or lone ``.``), so the fast path
+# sends exactly what the careful path would; anything else (words, blanks, comments, operators, empty
+# values, escapes) is for the careful path.
+_NUMBER = rb"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 
 
-def _literals_only(quote: bytes) -> re.Pattern[bytes]:
-    string = quote + b"[^" + quote + b"]*+" + quote + b"(?:" + quote + b"[^" + quote + b"]*+" + quote + b")*+"
+def _literals_only(quote: bytes) -> LinearPattern:
+    text = b"[^" + quote + rb"\\\n]*"
+    string = quote + text + quote + b"(?:" + quote + text + quote + b")*"
     value = b"(?:" + string + b"|" + _NUMBER + b"|NULL)"
-    row = rb"\(" + value + b"(?:," + value + rb")*+\)"
-    return re.compile(row + rb"(?:,\n" + row + b")*+")
+    row = rb"\(" + value + b"(?:," + value + rb")*\)"
+    return compile_linear(row + rb"(?:,\n" + row + b")*")
 
 
 _LITERALS_ONLY = {quote: _literals_only(quote) for quote in (b"'", b'"')}
@@ -212,30 +212,12 @@ class FastRun(NamedTuple):
 def _plain_rows(body: bytes) -> int:
     """The number of rows in ``body`` when each of its lines is provably one whole row, else 0.
 
-    The proof starts on the body's *skeleton* (its quotes, backslashes, backticks, parentheses,
-    semicolons and newlines, a few percent of its size): no backslash and only one kind of quote,
-    so quotes pair up in order; an even number of quotes on every line, so no string spans a line;
-    as many ``(`` and ``)`` as lines. Then one regular expression reads the body: outside its
-    strings, numbers, ``NULL`` and separators only (no ``;``), and every line break between ``),``
-    and ``(``; so every line is one tuple with no parenthesis inside.
+    One pass of RE2 (:data:`_LITERALS_ONLY`) proves it: its strings are in one quote kind (``"``
+    if the body holds one anywhere, else ``'``) and hold no line break, so every line is one tuple
+    and the rows are the lines.
     """
-    skeleton = body.translate(None, _NOT_STRUCTURE)
-    if b"\\" in skeleton or b"`" in skeleton:
-        return 0
-    quote = b'"' if b'"' in skeleton else b"'"
-    if quote == b'"' and b"'" in skeleton:
-        return 0
-    count = skeleton.count(b"\n") + 1
-    if (
-        skeleton.count(b"(") != count
-        or skeleton.count(b")") != count
-        or body[:1] != b"("
-        or body[-1:] != b")"
-        # every run of quotes between newlines has even length: removing pairs leaves no quote
-        or quote in skeleton.translate(None, b"();").replace(quote + quote, b"")
-    ):
-        return 0
-    return count if _LITERALS_ONLY[quote].fullmatch(body) else 0
+    quote = b'"' if b'"' in body else b"'"
+    return body.count(b"\n") + 1 if _LITERALS_ONLY[quote].fullmatch(body) else 0
 
 
 def fast_rows(buf: bytes, pos: int, max_bytes: int, max_rows: int) -> FastRun:
@@ -357,56 +339,32 @@ def _parse_columns(raw: bytes, path: str, offset: int) -> tuple[str, ...]:
 
 
 class _Batch:
-    """Rows gathered for one batch: a fast-path segment is kept whole until another piece joins it."""
+    """Rows gathered for one batch, as the pieces of the dump they were read from (see :data:`.rows.Piece`)."""
 
-    __slots__ = ("rows", "offsets", "nbytes", "segment", "segment_offset", "segment_count", "proved")
+    __slots__ = ("pieces", "count", "nbytes", "proved")
 
     def __init__(self) -> None:
-        self.rows: list[bytes] = []
-        self.offsets: list[int] = []
+        self.pieces: list[Piece] = []
+        self.count = 0
         self.nbytes = 0
-        self.segment = b""
-        self.segment_offset = 0
-        self.segment_count = 0
-        self.proved: list[bytes] | None = []  # the fast-path segments, while no careful row joined them
+        self.proved = True  # every piece came from the fast path
 
     def __len__(self) -> int:
-        return len(self.rows) + self.segment_count
+        return self.count
 
     def add_segment(self, segment: bytes, offset: int, count: int) -> None:
+        self.pieces.append((segment, offset, count))
+        self.count += count
         self.nbytes += len(segment) - _STEP * (count - 1)
-        if self.proved is not None:
-            self.proved.append(segment)
-        if not self.rows and not self.segment_count:
-            self.segment, self.segment_offset, self.segment_count = segment, offset, count
-            return
-        self._split()
-        self._extend(segment, offset)
 
     def add_row(self, row: bytes, offset: int) -> None:
-        self.proved = None
-        self._split()
-        self.rows.append(row)
-        self.offsets.append(offset)
+        self.pieces.append((row, offset, 1))
+        self.count += 1
         self.nbytes += len(row)
-
-    def _split(self) -> None:
-        if self.segment_count:
-            self._extend(self.segment, self.segment_offset)
-            self.segment, self.segment_count = b"", 0
-
-    def _extend(self, segment: bytes, offset: int) -> None:
-        rows = segment.split(SEGMENT_SEPARATOR)
-        self.offsets.extend(accumulate((len(r) + _STEP for r in rows[:-1]), initial=offset))
-        self.rows.extend(rows)
+        self.proved = False
 
     def build(self, columns: tuple[str, ...] | None, end: ReadPosition) -> RowBatch:
-        if self.segment_count:
-            return RowBatch.from_segment(columns, self.segment, self.segment_offset, self.segment_count, end)
-        batch = RowBatch(columns, self.rows, self.offsets, end, self.nbytes)
-        if self.proved:
-            batch.proved = SEGMENT_SEPARATOR.join(self.proved)
-        return batch
+        return RowBatch.from_pieces(columns, self.pieces, end, proved=self.proved)
 
 
 class SQLReader(StreamWindow):

@@ -106,6 +106,8 @@ class RowEncoder:
         self._apostrophe = b"''" if no_backslash_escapes else b"\\'"
         self.all_quoted = self.column_kinds is None or all(kind in (STRING, NUMBER) for kind in self.column_kinds)
         """Every column is a plain quoted literal: ``('a','b')`` is valid when nothing needs escaping."""
+        self.line_rows = False
+        """A tuple may hold a raw line break (under ``NO_BACKSLASH_ESCAPES``): batches keep a list of rows."""
 
     def encode(self, fields: list[bytes | None]) -> bytes:
         """Return ``(v1,v2,...)``; ``fields`` must have one value per column."""
@@ -128,7 +130,7 @@ class RowEncoder:
         null: bytes = b"",
         stand_in: bytes = b"",
         nulls: tuple[bytes, ...] = (),
-    ) -> list[bytes] | None:
+    ) -> bytes | None:
         """Encode a run of records at once: what makes CSV fast (a few ``replace`` calls per run).
 
         ``text`` is whole lines, each ending in ``\\n``, of fields joined by ``sep``; the fields are
@@ -137,9 +139,10 @@ class RowEncoder:
         ``enclosed``, every field is written between two ``enclosed`` bytes (a quote that no field
         holds), so fields may hold ``sep``: the quoted CSV that Dumpling writes, passed as it is. A
         field that is exactly ``null`` is NULL; ``null`` must occur only as a whole field. Returns
-        one tuple per line, or ``None`` when the run must go record by record through
-        :meth:`encode`: a column is not a quoted literal, a field needs escaping beyond the quote,
-        or a field equals one of ``nulls`` (texts that would be NULL).
+        the tuples, each followed by ``\\n`` (one per line of ``text``: no split into a list), or ``None``
+        when the run must go record by record through :meth:`encode`: a column is not a quoted literal,
+        a field needs escaping beyond the quote, or a field equals one of ``nulls`` (texts that would be
+        NULL).
         """
         if not self.all_quoted or b"'" in sep or any(map(text.__contains__, _BLOCK_DECLINES[1:-1])):
             return None
@@ -151,16 +154,16 @@ class RowEncoder:
             text = text.replace(b"'", self._apostrophe)
         if enclosed:
             inner = text[1:-2].replace(enclosed + sep + enclosed, b"','")
-            encoded = b"('" + inner.replace(enclosed + b"\n" + enclosed, b"')\n('") + b"')"
+            encoded = b"('" + inner.replace(enclosed + b"\n" + enclosed, b"')\n('") + b"')\n"
         else:
-            encoded = b"('" + text[:-1].replace(sep, b"','").replace(b"\n", b"')\n('") + b"')"
+            encoded = b"('" + text[:-1].replace(sep, b"','").replace(b"\n", b"')\n('") + b"')\n"
         if stand_in:
             encoded = encoded.replace(stand_in, sep)
         if nulls and any(b"'" + v.replace(b"'", self._apostrophe) + b"'" in encoded for v in nulls):
             return None
         if null and null in encoded:
             encoded = encoded.replace(b"'" + null + b"'", b"NULL")
-        return encoded.split(b"\n")
+        return encoded
 
     def _kinds(self, count: int) -> list[str]:
         return self.column_kinds if self.column_kinds is not None else [STRING] * count

@@ -42,7 +42,7 @@ from pymysql.constants import COMMAND, CR
 
 from ...common.quoting import quote_identifier, quote_table
 from ...common.server_info import ServerInfo
-from ...mydump.rows import RowBatch
+from ...mydump.rows import LineBatch, RowBatch
 from .encoder import BIT
 
 # The name the statement gives its "file"; the server must ask for exactly this one.
@@ -57,6 +57,9 @@ _TAB = b"\t"
 _NOT_TERMINATORS = frozenset(b"\\\n\r\x00'\"0bnrtZN")
 _RESULT = re.compile(rb"Records: (\d+)\s+Deleted: (\d+)\s+Skipped: (\d+)")
 _MIN_TIDB = (7, 6)
+
+Stream = bytes | list[bytes]
+"""A LOAD DATA stream, whole or in pieces sent one after the other."""
 
 
 def field_terminator(separator: str) -> bytes:
@@ -81,6 +84,8 @@ class LoadDataEncoder:
         self.column_kinds = list(column_kinds) if column_kinds is not None else None
         self.terminator = terminator
         self._escaped_terminator = b"\\" + terminator
+        self.line_rows = True
+        """A line never holds a raw ``\\n`` (it is escaped): the reader's batches stay joined as the stream."""
 
     def encode(self, fields: list[bytes | None]) -> bytes:
         """One record: each field escaped, ``\\N`` for NULL."""
@@ -108,13 +113,15 @@ class LoadDataEncoder:
         null: bytes = b"",
         stand_in: bytes = b"",
         nulls: tuple[bytes, ...] = (),
-    ) -> list[bytes] | None:
+    ) -> bytes | None:
         """A run of plain records (see :meth:`~.encoder.RowEncoder.encode_block` for what the reader
-        promises about ``text``) as stream lines, or ``None`` to go record by record.
+        promises about ``text``) as stream lines, each followed by ``\\n``, or ``None`` to go record by
+        record.
 
-        With the separator as terminator, an unquoted run *is* the stream: only a separator hidden
-        in a field (``stand_in``) needs its escape. A quoted run loses its quotes, and the separators
-        inside fields are escaped.
+        With the separator as terminator, an unquoted run *is* the stream, returned as it is (the
+        reader relies on getting ``text`` itself back to know each line kept its length): only a
+        separator hidden in a field (``stand_in``) needs its escape. A quoted run loses its quotes,
+        and the separators inside fields are escaped.
         """
         term = self.terminator
         if sep != term or b"\x00" in text:
@@ -129,7 +136,7 @@ class LoadDataEncoder:
             text = inner.replace(enclosed + b"\n" + enclosed, b"\n") + b"\n"
         if stand_in:
             text = text.replace(stand_in, self._escaped_terminator)
-        return text[:-1].split(b"\n")
+        return text
 
     @staticmethod
     def _has_null_text(text: bytes, sep: bytes, enclosed: bytes, nulls: tuple[bytes, ...]) -> bool:
@@ -158,7 +165,7 @@ class LoadDataTarget:
     prepare: Callable[[RowBatch], tuple[bytes, bytes] | None] | None = None
     """SQL dumps: the statement and stream of a batch, or None for INSERT (see :mod:`.sql_load_data`)."""
 
-    def request(self, batch: RowBatch) -> tuple[bytes, bytes] | None:
+    def request(self, batch: RowBatch) -> tuple[bytes, Stream] | None:
         """The statement and stream that send ``batch``, or None when it goes as INSERT."""
         if self.prepare is not None:
             return self.prepare(batch)
@@ -193,8 +200,8 @@ class LoadOutcome:
     server_status: int
 
 
-def send_stream(conn: pymysql.Connection, statement: bytes, stream: bytes) -> LoadOutcome:
-    """Run ``statement`` and answer the server's request for its file with ``stream``.
+def send_stream(conn: pymysql.Connection, statement: bytes, stream: Stream) -> LoadOutcome:
+    """Run ``statement`` and answer the server's request for its file with ``stream`` (its pieces in turn).
 
     The protocol as PyMySQL speaks it, with the in-memory batch in place of a file: the server
     replies to the statement with a LOCAL INFILE request naming the file, the client sends the
@@ -213,15 +220,36 @@ def send_stream(conn: pymysql.Connection, statement: bytes, stream: bytes) -> Lo
         c._read_packet()
         raise pymysql.err.OperationalError(CR.CR_COMMANDS_OUT_OF_SYNC, f"the server asked for file {requested!r}, "
                                            "not the batch; refused")
-    view = memoryview(stream)
-    for start in range(0, len(stream), _PACKET):
-        c.write_packet(view[start : start + _PACKET])
-    c.write_packet(b"")
+    wire, c._next_seq_id = _packets([stream] if isinstance(stream, bytes) else stream, c._next_seq_id)
+    c._write_bytes(wire)
     ok = OKPacketWrapper(c._read_packet())
     c.server_status = ok.server_status  # the file checkpoint store reads whether a transaction is open
     counts = _RESULT.search(ok.message or b"")
     records, skipped = (int(counts.group(1)), int(counts.group(3))) if counts else (None, 0)
     return LoadOutcome(ok.affected_rows, ok.warning_count, records, skipped, ok.server_status)
+
+
+def _packets(pieces: list[bytes], seq: int, size: int = _PACKET) -> tuple[bytes, int]:
+    """The stream as protocol packets of at most ``size`` bytes, numbered from ``seq``, and the empty
+    packet that ends it, in one bytes: the pieces are copied once, into it (PyMySQL's ``write_packet``
+    would copy each packet again to put its header on); and the sequence number after them."""
+    total = sum(map(len, pieces))
+    parts: list[bytes | memoryview] = []
+    room = 0
+    for piece in pieces:
+        view = memoryview(piece)
+        while view:
+            if not room:
+                room = min(size, total)
+                total -= room
+                parts.append((room | seq << 24).to_bytes(4, "little"))  # 3-byte length, then the number
+                seq = (seq + 1) % 256
+            part = view[:room]
+            parts.append(part)
+            room -= len(part)
+            view = view[len(part) :]
+    parts.append(bytes((0, 0, 0, seq)))
+    return b"".join(parts), (seq + 1) % 256
 
 
 def accepted_conflicts(mode: str, sent: int, outcome: LoadOutcome) -> int | None:
@@ -245,8 +273,10 @@ def accepted_conflicts(mode: str, sent: int, outcome: LoadOutcome) -> int | None
     return 0 if outcome.affected == sent else None
 
 
-def stream_of(batch: RowBatch) -> bytes:
-    """The batch's lines as one stream, each ending in ``\\n``."""
+def stream_of(batch: RowBatch) -> Stream:
+    """The batch's lines as a stream, each ending in ``\\n``: the CSV reader's batches already are, in pieces."""
+    if isinstance(batch, LineBatch):
+        return batch.texts
     return b"\n".join(batch.rows) + b"\n"
 
 

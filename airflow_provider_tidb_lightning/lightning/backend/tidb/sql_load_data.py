@@ -17,16 +17,17 @@ A string reads the same both ways, but an unquoted number does not everywhere: I
 as a number first (``1e5`` into VARCHAR stores ``100000``, ``0`` into YEAR ``0000``) while LOAD
 DATA stores its text. So a batch goes as LOAD DATA only where :class:`SQLRows` proves, for every
 row, that each unquoted number is in a column that reads it as INSERT does: an integer into an
-integer column, a plain decimal (no exponent, no run of more than 30 digits) into a DECIMAL, any
-number into FLOAT / DOUBLE. Any other batch, and every batch the server does not take whole (see
-:mod:`.load_data`), goes as INSERT.
+integer column, a plain decimal (no exponent) into a DECIMAL, any number into FLOAT / DOUBLE; and
+that no integer or decimal has a run of more than 30 digits (a literal INSERT might read as a
+DOUBLE). Any other batch, and every batch the server does not take whole (see :mod:`.load_data`),
+goes as INSERT.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from ...common.linear_regex import LinearPattern, compile_linear
 from ...common.quoting import quote_identifier, quote_table
 from ...mydump.rows import SEGMENT_SEPARATOR, RowBatch
 from .load_data import STREAM_NAME
@@ -34,12 +35,12 @@ from .load_data import STREAM_NAME
 _INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint"})
 _DECIMAL_TYPES = frozenset({"decimal", "numeric"})
 _FLOAT_TYPES = frozenset({"float", "double", "real"})
-# What a number of each class leaves in the skeleton (see SQLRows).
-_NUMBERS = {"integer": b"", "decimal": rb"\.?", "float": rb"\.?[eE]?"}
-_NOT_SKELETON = bytes(b for b in range(256) if b not in b"(),\n'\"NUL.eE")
-# Digits become "0", the rest a blank: a run of more than 30 digits is then a plain substring search.
-_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
-_LONG_RUN = b"0" * 31
+# The unquoted numbers a column of each class reads as INSERT does (the fast path proved them numbers).
+_NUMBERS = {
+    "integer": rb"-?[0-9]{1,30}",
+    "decimal": rb"-?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})",
+    "float": rb"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?",
+}
 
 
 def number_class(data_type: str) -> str | None:
@@ -70,27 +71,22 @@ def sql_load_statement(mode: str, schema: str, table: str, columns: tuple[str, .
 class SQLRows:
     """One table and column list: which fast-path batches may go as LOAD DATA, and their statement and stream.
 
-    The check runs on the batch's *skeleton*: its bytes less digits, signs, blanks and every letter but
-    those of ``NULL`` and an exponent (``bytes.translate``, a quarter of the size for TPC-H). The fast
-    path already proved each row a tuple of strict numbers, ``NULL`` and strings without a backslash, a
-    line break or a parenthesis; in the skeleton a number is then empty (an integer), ``.`` (a plain
-    decimal) or holds an ``e``, and one regular expression per column list tells where each kind stands.
-    A run of more than 30 digits (a DECIMAL literal INSERT might read as a DOUBLE) sends the batch to
-    INSERT.
+    One RE2 pass per batch (as fast as the reader's own proof) reads it as rows of exactly the
+    table's columns, each value a string, ``NULL`` or a number of the kind its column reads as
+    INSERT does.
     """
 
     def __init__(self, statements: dict[bytes, bytes], number_classes: Sequence[str | None]) -> None:
         self._statements = statements
         self._rows = {quote: self._pattern(quote, number_classes) for quote in statements}
-        self._long_numbers = "decimal" in number_classes
 
     @staticmethod
-    def _pattern(quote: bytes, number_classes: Sequence[str | None]) -> re.Pattern[bytes]:
-        q = re.escape(quote)
-        string = q + rb"[^" + q + rb"]*+" + q + rb"(?:" + q + rb"[^" + q + rb"]*+" + q + rb")*+"
+    def _pattern(quote: bytes, number_classes: Sequence[str | None]) -> LinearPattern:
+        text = b"[^" + quote + rb"\\\n]*"
+        string = quote + text + quote + b"(?:" + quote + text + quote + b")*"
         values = [rb"(?:" + string + rb"|NULL" + (rb"|" + _NUMBERS[c] if c else b"") + rb")" for c in number_classes]
         row = rb"\(" + rb",".join(values) + rb"\)"
-        return re.compile(row + rb"(?:,\n" + row + rb")*+")
+        return compile_linear(row + rb"(?:,\n" + row + rb")*")
 
     def request(self, batch: RowBatch) -> tuple[bytes, bytes] | None:
         """The statement and stream for ``batch``, or None when it must go as INSERT."""
@@ -98,8 +94,6 @@ class SQLRows:
         if proved is None:
             return None
         quote = b'"' if b'"' in proved else b"'"
-        if self._rows[quote].fullmatch(proved.translate(None, _NOT_SKELETON)) is None:
-            return None
-        if self._long_numbers and _LONG_RUN in proved.translate(_DIGITS):
+        if self._rows[quote].fullmatch(proved) is None:
             return None
         return self._statements[quote], proved + SEGMENT_SEPARATOR

@@ -30,7 +30,7 @@ from ...common.failpoint import fault_point
 from ...common.retry import RetryLog, RetryPolicy
 from ...errors import ImportCancelled, ImportFailed
 from ...mydump.rows import ReadPosition, RowBatch
-from .load_data import REFUSED_CODES, LoadDataTarget, accepted_conflicts, refused_message, send_stream
+from .load_data import REFUSED_CODES, LoadDataTarget, Stream, accepted_conflicts, refused_message, send_stream
 
 _DATA_ERRORS = ("conflict", "type", "syntax")
 
@@ -206,7 +206,7 @@ class BatchWriter:
             cur.close()
 
     def _send_load_data(self, conn: pymysql.Connection, target: ChunkTarget, load: LoadDataTarget,
-                        batch: RowBatch, request: tuple[bytes, bytes]) -> BatchResult | None:
+                        batch: RowBatch, request: tuple[bytes, Stream]) -> BatchResult | None:
         """Send the batch as one LOAD DATA stream in a transaction; ``None`` (rolled back) when the server did
         not take every row as INSERT would have, so that the batch goes again as INSERT."""
         if conn.get_autocommit():

@@ -89,7 +89,7 @@ def test_what_sqlrows_sends_as_load_data_stores_what_insert_stores(db_server, fr
         quote, charset, rows = batch_of
         statements = {q: sql_load_statement("error", fresh_db, "ld", None, charset, q) for q in (b"'", b'"')}
         segment = b",\n".join(rows)
-        batch = RowBatch.from_segment(None, segment, 0, len(rows), ReadPosition(len(segment)))
+        batch = RowBatch.from_pieces(None, [(segment, 0, len(rows))], ReadPosition(len(segment)), proved=True)
         request = SQLRows(statements, kinds).request(batch)
         has_number_elsewhere = any(_unquoted_outside_numbers(row) for row in rows)
         if has_number_elsewhere:

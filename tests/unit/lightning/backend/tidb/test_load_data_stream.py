@@ -3,19 +3,23 @@
 On random CSV in several option combinations, the reader with :class:`LoadDataEncoder` gives the
 same lines on its fast path as on its careful path, and each line, read back the way the server
 reads a LOAD DATA stream (fields split at unescaped terminators, ``\\`` escapes, ``\\N`` = NULL),
-gives the fields the careful path handed to the encoder. Plus the acceptance rule for what the
-server reports.
+gives the fields the careful path handed to the encoder. The batches keep their lines joined
+(:class:`LineBatch`), and the stream goes out in protocol packets that hold it whole. Plus the
+acceptance rule for what the server reports.
 """
 
 from __future__ import annotations
 
 import io
 import pickle
+from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_tidb_lightning.lightning.backend.tidb import load_data
 from airflow_provider_tidb_lightning.lightning.backend.tidb.load_data import (
     LoadDataEncoder,
     LoadOutcome,
@@ -23,10 +27,12 @@ from airflow_provider_tidb_lightning.lightning.backend.tidb.load_data import (
     field_terminator,
     insert_fallback,
     load_statement,
+    stream_of,
 )
 from airflow_provider_tidb_lightning.lightning.common.server_info import parse_server_version
 from airflow_provider_tidb_lightning.lightning.config.model import CSVSection
-from airflow_provider_tidb_lightning.lightning.mydump.csv_parser import CSVReader
+from airflow_provider_tidb_lightning.lightning.mydump.csv_parser import CSVReader, RowShapeError
+from airflow_provider_tidb_lightning.lightning.mydump.rows import LineBatch
 
 CONFIGS = st.sampled_from([
     CSVSection(header=False),
@@ -63,6 +69,7 @@ class _Fields:
     """A reference encoder: the careful path's fields themselves, pickled."""
 
     column_kinds = None
+    line_rows = False
 
     def encode(self, fields: list[bytes | None]) -> bytes:
         return pickle.dumps(fields)
@@ -71,10 +78,23 @@ class _Fields:
         return None
 
 
-def _read(csv: CSVSection, data: bytes, encoder: object, fast: bool) -> list[tuple[list[bytes], list[int], int]]:
+LIMITS = st.tuples(st.integers(1, 400), st.integers(1, 30), st.sampled_from([1, 64, 1 << 16]))
+
+
+def _read(csv: CSVSection, data: bytes, encoder: object, fast: bool,
+          limits: tuple[int, int, int] = (200, 7, 64)) -> list[tuple[list[bytes], list[int], int]]:
+    max_bytes, max_rows, block_size = limits
     reader = CSVReader(io.BytesIO(data), path="t.csv", csv=csv, columns=None, encoder=encoder,  # type: ignore[arg-type]
-                       block_size=64, fast=fast)
-    return [(b.rows, b.offsets, b.end.offset) for b in reader.batches(200, 7)]
+                       block_size=block_size, fast=fast)
+    batches = list(reader.batches(max_bytes, max_rows))
+    if isinstance(encoder, LoadDataEncoder):  # the lines stay joined, and are the stream
+        for b in batches:
+            assert isinstance(b, LineBatch)
+            stream = stream_of(b)
+            assert (b"".join(stream) if isinstance(stream, list) else stream) == b"".join(r + b"\n" for r in b.rows)
+            assert b.nbytes == sum(map(len, b.rows)) and b.first_offset == b.offsets[0]
+            assert len(b.rows) == len(b.offsets) == len(b) and (len(b) == 1 or b.nbytes <= max_bytes)
+    return [(b.rows, b.offsets, b.end.offset) for b in batches]
 
 
 _UNESCAPE = {b"0": b"\x00", b"n": b"\n", b"t": b"\t", b"r": b"\r", b"b": b"\b", b"Z": b"\x1a"}
@@ -105,18 +125,19 @@ def read_back(line: bytes, term: bytes) -> list[bytes | None]:
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(files())
-def test_stream_lines_hold_the_careful_paths_fields(case: tuple[CSVSection, bytes]) -> None:
+@given(files(), LIMITS)
+def test_stream_lines_hold_the_careful_paths_fields(case: tuple[CSVSection, bytes],
+                                                    limits: tuple[int, int, int]) -> None:
     csv, data = case
     try:
-        reference = _read(csv, data, _Fields(), fast=False)
+        reference = _read(csv, data, _Fields(), fast=False, limits=limits)
     except Exception as exc:  # noqa: BLE001 - a malformed file: both paths must fail alike, checked below
         with pytest.raises(type(exc)):
-            _read(csv, data, LoadDataEncoder(None, field_terminator(csv.separator)), fast=True)
+            _read(csv, data, LoadDataEncoder(None, field_terminator(csv.separator)), fast=True, limits=limits)
         return
     term = field_terminator(csv.separator)
-    fast = _read(csv, data, LoadDataEncoder(None, term), fast=True)
-    careful = _read(csv, data, LoadDataEncoder(None, term), fast=False)
+    fast = _read(csv, data, LoadDataEncoder(None, term), fast=True, limits=limits)
+    careful = _read(csv, data, LoadDataEncoder(None, term), fast=False, limits=limits)
     assert fast == careful
     # Batch cuts follow the encoded sizes, so only the rows' offsets and the end are the reference's.
     assert [o for _, offsets, _ in fast for o in offsets] == [o for _, offsets, _ in reference for o in offsets]
@@ -125,6 +146,51 @@ def test_stream_lines_hold_the_careful_paths_fields(case: tuple[CSVSection, byte
     expected = [pickle.loads(row) for rows, _, _ in reference for row in rows]
     assert [read_back(line, term) for line in lines] == expected
     assert all(b"\n" not in line for line in lines)
+    # With the table's width known (as the importer builds the encoder), a record of another width stops
+    # both paths at the same offset.
+    kinds = ["string"] * len(expected[0] if expected else [b""])
+
+    def known_width(fast: bool) -> object:
+        try:
+            return _read(csv, data, LoadDataEncoder(kinds, term), fast=fast, limits=limits)
+        except RowShapeError as exc:
+            return exc.offset
+
+    assert known_width(True) == known_width(False)
+
+
+def test_a_tbl_file_goes_out_as_it_was_read_less_the_trailing_separators(tpch_tbl_dir: Path) -> None:
+    """The fast path's whole point: a ``.tbl`` run is the stream with one substitution, no list of rows."""
+    data = (tpch_tbl_dir / "orders.tbl").read_bytes()
+    csv = CSVSection(separator="|", delimiter="", header=False, trim_last_separator=True)
+    reader = CSVReader(io.BytesIO(data), path="t.tbl", csv=csv, columns=None, encoder=LoadDataEncoder(None, b"|"),
+                       block_size=1 << 16)
+    reader._src.next_record = None  # type: ignore[assignment,method-assign]  # the careful path must not run
+    batches = list(reader.batches(100_000, 1 << 20))
+    assert all(isinstance(b, LineBatch) and b._line_rows is None for b in batches)  # no list of rows was made
+    assert b"".join(piece for b in batches for piece in stream_of(b)) == data.replace(b"|\n", b"\n")
+    # Each batch as full as the budget allows: the next one's first row would not have fitted.
+    assert all(b.nbytes <= 100_000 < b.nbytes + len(after.rows[0]) for b, after in pairwise(batches))
+    assert batches[-1].end.offset == len(data) and len(batches) > 10
+    starts = [0]
+    for line in data.split(b"\n")[:-2]:
+        starts.append(starts[-1] + len(line) + 1)
+    assert [o for b in batches for o in b.offsets] == starts
+
+
+@settings(max_examples=200)
+@given(st.lists(st.binary(max_size=40), max_size=6), st.integers(1, 16), st.integers(0, 255))
+def test_packets_carry_the_stream_whole(pieces: list[bytes], size: int, seq: int) -> None:
+    """The wire is packets of at most the packet size, numbered on from ``seq``, then an empty one."""
+    wire, after = load_data._packets(pieces, seq, size)
+    payloads = []
+    while wire:
+        length, number = int.from_bytes(wire[:3], "little"), wire[3]
+        assert number == (seq + len(payloads)) % 256 and length <= size
+        payloads.append(wire[4 : 4 + length])
+        wire = wire[4 + length :]
+    assert payloads[-1] == b"" and all(payloads[:-1]) and b"".join(payloads) == b"".join(pieces)
+    assert after == (seq + len(payloads)) % 256
 
 
 def test_terminator_is_the_separator_only_when_it_cannot_be_misread() -> None:
