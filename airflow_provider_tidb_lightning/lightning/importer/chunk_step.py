@@ -34,13 +34,9 @@ from ..mydump.sql_parser import ANSI_QUOTES_MODES, SQLReader
 from .column_check import MissingColumns
 from .file_facts import FileFactsCache
 from .plan import TableJob
-from .read_ahead import ReadAhead
 from .stats import RunStats
 
 _MIN_BLOCK = 1 << 20
-READ_AHEAD = 1
-"""Batches a chunk's reader may have ready while its writer sends one (:mod:`.read_ahead`): with one, the
-reader parses the next batch while the server takes the current one."""
 
 
 @dataclass
@@ -154,18 +150,16 @@ class ChunkStep:
                 if facts.columns is not None:
                     self._missing.report(job.key, [name for name, _ in self._table_columns.get(job.key, [])],
                                          facts.columns, data_file.relative)
-            with ReadAhead(reader.batches(self._batch_bytes, self._batch_rows), depth=READ_AHEAD,
-                           name=f"{threading.current_thread().name}-reader") as batches:
-                for batch in batches:
-                    if self._stop.is_set():
-                        raise ImportCancelled("stopped")
-                    result = writer.write(target, batch, rows)
-                    position, rows = result.position, rows + result.rows
-                    now = bytes_done(chunk, position.offset)
-                    self._stats.add_batch(job.key, result, now - done)
-                    done = now
-                    if result.conflicts or result.bad_rows:
-                        self._budget_step(target, result, self._budget.charge)
+            for batch in reader.batches(self._batch_bytes, self._batch_rows):
+                if self._stop.is_set():
+                    raise ImportCancelled("stopped")
+                result = writer.write(target, batch, rows)
+                position, rows = result.position, rows + result.rows
+                now = bytes_done(chunk, position.offset)
+                self._stats.add_batch(job.key, result, now - done)
+                done = now
+                if result.conflicts or result.bad_rows:
+                    self._budget_step(target, result, self._budget.charge)
         self._store.finish_chunk(self._task_id, chunk.key, ChunkProgress(position, rows), token)
         self._stats.add_source_bytes(chunk_size(chunk) - done)
         fault_point("chunk-finished")
