@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -55,7 +55,7 @@ from .progress import ProgressReporter
 from .refresh import SwapRefresh, plan_for
 from .scheduler import ClaimScheduler, LeaseKeeper, Scheduler, Work, poll_interval, worker_name
 from .stats import RunStats
-from .status import StatusSnapshot, serve_status
+from .status import StatusSnapshot
 from .summary import ImportSummary
 from .table_step import TableStep
 from .target_schema import create_view
@@ -92,13 +92,23 @@ def run_import(config: TaskConfig, *, task_id: str | None = None, cancel: thread
     store = open_checkpoint_store(config)
     try:
         importer = _Import(config, plan, task_id, store, log, cancel or threading.Event(), swap, keep_summary)
-        with serve_status(config.lightning.status_addr, importer.status, log):
+        with _status_server(config.lightning.status_addr, importer.status, log):
             summary = importer.run()
     except BaseException:
         close_after_failure(store, log)
         raise
     store.close()
     return summary
+
+
+def _status_server(addr: str, snapshot: Callable[[], StatusSnapshot],
+                   log: logging.Logger) -> AbstractContextManager[None]:
+    """The status server while the import runs, when ``addr`` is set; its modules load only then."""
+    if not addr:
+        return nullcontext()
+    from .status_server import serve_status
+
+    return serve_status(addr, snapshot, log)
 
 
 def _recorded_summary(config: TaskConfig, task_id: str) -> ImportSummary | None:
