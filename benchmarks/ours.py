@@ -49,6 +49,8 @@ VARIANTS: tuple[Variant, ...] = (
             batch_size="1MiB"),
 )
 HEADLINE_SQL = "ours-sql-error-ckpt"
+# The SQL path at its fastest: fast-path batches as LOAD DATA streams of the dump's bytes, 1 MiB each.
+HEADLINE_SQL_LOAD_DATA = "ours-sql-loaddata-1m-ckpt"
 HEADLINE_CSV = "ours-csv-loaddata-1m-ckpt"
 # The .tbl files hold no line break inside a field, so they may be cut into chunks (strict-format) that
 # both writers share; one chunk per file would leave lineitem (70 % of the rows) to one writer.
