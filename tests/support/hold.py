@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -63,3 +64,32 @@ class Hold:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
+
+
+def execute_killed_mid_import(monkeypatch: pytest.MonkeyPatch, directory: Path, execute: Callable[[], object],
+                              on_kill: Callable[[], None], point: str = "batch-committed:5") -> float | None:
+    """Run ``execute`` (an operator's, in this thread: Airflow 2.11 refuses it elsewhere) and call ``on_kill``
+    from another thread while the import is held at ``point``, as a task is killed from outside.
+
+    Returns when ``execute`` has returned or raised (its exception propagates), with the monotonic time
+    ``on_kill`` was called, or None if the import ended before reaching ``point``.
+    """
+    killed: list[float] = []
+    returned = threading.Event()
+    with Hold(directory) as hold:
+        hold.install(monkeypatch, point)
+
+        def kill_mid_import() -> None:
+            if hold.wait_in_process(lambda: not returned.is_set()):
+                killed.append(time.monotonic())
+                on_kill()
+            hold.release()
+
+        killer = threading.Thread(target=kill_mid_import)
+        killer.start()
+        try:
+            execute()
+        finally:
+            returned.set()
+            killer.join(timeout=90)
+    return killed[0] if killed else None

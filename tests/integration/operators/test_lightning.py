@@ -8,7 +8,6 @@ included, are in test_example_dags.py.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_tidb_lightning.operators.lightning import LightningImportOperator
-from tests.support.hold import Hold
+from tests.support.hold import execute_killed_mid_import
 
 SMALL_TABLES = {"nation": 25, "region": 5}
 
@@ -149,30 +148,15 @@ def test_on_kill_stops_the_import_and_the_same_task_instance_resumes(
 
     context = _context()
     op = make_operator()
-    killed: dict[str, float] = {}
-    returned = threading.Event()
 
-    with Hold(tmp_path / "hold") as hold:
-        hold.install(monkeypatch, "batch-committed:5")
+    def execute() -> None:
+        with pytest.raises(AirflowException):
+            op.execute(context)
 
-        def kill_mid_import() -> None:
-            # The writer waits after its fifth batch until on_kill() was called: mid-import on any machine.
-            if hold.wait_in_process(lambda: not returned.is_set()):
-                killed["at"] = time.monotonic()
-                op.on_kill()
-            hold.release()
-
-        # As in a task: execute() in the main thread (Airflow 2.11 refuses it elsewhere), on_kill() from outside.
-        killer = threading.Thread(target=kill_mid_import)
-        killer.start()
-        try:
-            with pytest.raises(AirflowException):
-                op.execute(context)
-        finally:
-            returned.set()
-            killer.join(timeout=90)
-    assert "at" in killed, "the import ended before its fifth batch"
-    assert time.monotonic() - killed["at"] < 30, "the import did not stop within 30 s of on_kill()"
+    # The writer waits after its fifth batch until on_kill() was called: mid-import on any machine.
+    killed_at = execute_killed_mid_import(monkeypatch, tmp_path / "hold", execute, op.on_kill)
+    assert killed_at is not None, "the import ended before its fifth batch"
+    assert time.monotonic() - killed_at < 30, "the import did not stop within 30 s of on_kill()"
     partial = _tables(db_server, fresh_db)["lineitem"]
     assert 0 < partial < 60175
 

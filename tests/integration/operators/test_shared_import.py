@@ -6,7 +6,6 @@ real test server (the example DAG runs the same through ``dag.test()``).
 
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +15,7 @@ import pytest
 
 from airflow_provider_tidb_lightning.operators.lightning import LightningImportOperator
 from airflow_provider_tidb_lightning.operators.shared_import import LightningSharedImportFinishOperator
-from tests.support.hold import Hold
+from tests.support.hold import execute_killed_mid_import
 
 LINEITEM = 60175
 
@@ -55,25 +54,13 @@ def test_mapped_workers_share_one_checkpoint_per_run_and_report_the_whole_import
 
     run_id = f"manual__{uuid.uuid4().hex}"
     first = _worker(tidb_conn_id, sample_dir, fresh_db, 0)
-    returned = threading.Event()
 
-    with Hold(tmp_path / "hold") as hold:
-        hold.install(monkeypatch, "batch-committed:5")
+    def execute() -> None:
+        with pytest.raises(AirflowException):
+            first.execute(_context(run_id, 0))
 
-        def stop_mid_import() -> None:
-            # The writer waits after its fifth batch until on_kill() was called: mid-import on any machine.
-            if hold.wait_in_process(lambda: not returned.is_set()):
-                first.on_kill()
-            hold.release()
-
-        stopper = threading.Thread(target=stop_mid_import)
-        stopper.start()
-        try:
-            with pytest.raises(AirflowException):
-                first.execute(_context(run_id, 0))
-        finally:
-            returned.set()
-            stopper.join(timeout=90)
+    # The writer waits after its fifth batch until on_kill() was called: mid-import on any machine.
+    assert execute_killed_mid_import(monkeypatch, tmp_path / "hold", execute, first.on_kill) is not None
     written_first = _count(db_server, fresh_db)
     assert 0 < written_first < LINEITEM
 
