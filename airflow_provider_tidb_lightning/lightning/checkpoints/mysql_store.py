@@ -32,6 +32,7 @@ from ..common.dberrors import classify
 from ..common.failpoint import fault_point
 from ..common.quoting import quote_identifier
 from ..common.retry import RetryLog, RetryPolicy
+from ..errors import CheckpointError
 from ..mydump.rows import ReadPosition
 from .model import (
     WORKER_STEP,
@@ -324,8 +325,12 @@ class MySQLStore(CheckpointStore):
                 " WHERE `task_key` = %s AND `chunk_hash` = %s",
                 (task_key(task_id), fixed_key(chunk_key)),
             )
-            pos, cols, in_values, rows, finished = cur.fetchone()
+            row = cur.fetchone()
         conn.rollback()  # end the read's snapshot before the batch is sent again
+        if row is None:
+            raise CheckpointError(f"task {task_id}: chunk {chunk_key} is no longer in the checkpoint: it was removed "
+                                  "or reset by another run of the task")
+        pos, cols, in_values, rows, finished = row
         return ChunkProgress(ReadPosition(int(pos), columns_from_json(cols), bool(in_values)), int(rows),
                              bool(finished))
 

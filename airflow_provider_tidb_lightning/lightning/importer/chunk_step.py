@@ -23,7 +23,7 @@ from ..checkpoints.model import ChunkProgress
 from ..common.failpoint import fault_point
 from ..config.model import TaskConfig
 from ..errormanager.records import BudgetExceeded, ErrorBudget
-from ..errors import ImportCancelled, ImportFailed, SchemaError
+from ..errors import CheckpointError, ImportCancelled, ImportFailed, SchemaError
 from ..mydump.compression import skip_to
 from ..mydump.csv_parser import CSVReader
 from ..mydump.data_charset import open_data
@@ -58,6 +58,13 @@ class _StoreProgress:
         self.store.commit_progress(conn, self.task_id, self.chunk_key, progress, previous=self.previous,
                                    token=self.token)
         self.previous = progress
+
+    def overtaken(self, conn: Any) -> bool:
+        try:
+            saved = self.store.committed_progress(conn, self.task_id, self.chunk_key)
+        except CheckpointError:  # the checkpoint is gone: the other run finished the import
+            return True
+        return saved.position.offset != self.previous.position.offset
 
     def committed(self, conn: Any, position: ReadPosition) -> bool:
         saved = self.store.committed_progress(conn, self.task_id, self.chunk_key)

@@ -44,6 +44,10 @@ class ProgressCommit(Protocol):
     def committed(self, conn: pymysql.Connection, position: ReadPosition) -> bool:
         """After a lost connection (``conn`` is the new one): did the batch that ends at ``position`` commit?"""
 
+    def overtaken(self, conn: pymysql.Connection) -> bool:
+        """Has another writer committed to the chunk since this one last did (a second run of the task, or a
+        worker that took over this one's expired lease)? Then a duplicate key met that writer's rows."""
+
 
 class BadRowRecorder(Protocol):
     """Where bad rows are recorded, inside the batch's transaction."""
@@ -255,8 +259,9 @@ class BatchWriter:
                 server_error = describe(exc)
                 if kind == "conflict" and ctx.mode == "error":
                     self._rollback(cur.connection)
-                    ctx.recorder.record_first_conflict(cur, table=target.table_key, path=target.path, offset=offset,
-                                                       error=server_error, row=row)
+                    if not target.progress.overtaken(cur.connection):  # else not the data's conflict: no record
+                        ctx.recorder.record_first_conflict(cur, table=target.table_key, path=target.path,
+                                                           offset=offset, error=server_error, row=row)
                     raise ImportFailed(
                         f"table {target.table_key}: duplicate key in {target.path} at byte offset {offset} with "
                         f"conflict.strategy = \"error\": {server_error}. Use conflict.strategy = \"replace\" or "

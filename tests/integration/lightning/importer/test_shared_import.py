@@ -62,6 +62,17 @@ def _two_runs_at_once(task: Path, task_id: str, hold: Hold) -> list[subprocess.P
     return [first, second]
 
 
+def _conflict_records(db_server, db: str) -> int:
+    """Rows in the task's ``conflict_records`` (0 when it was never created)."""
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
+                    " AND TABLE_NAME = 'conflict_records'", (f"{db}_info",))
+        if not cur.fetchone()[0]:
+            return 0
+        cur.execute(f"SELECT COUNT(*) FROM `{db}_info`.`conflict_records`")
+        return int(cur.fetchone()[0])
+
+
 def test_two_unshared_runs_of_one_task_never_double_rows(db_server, target, tmp_path):
     source = _nopk_dump(tmp_path / "dump")
     task = write_task(tmp_path / "task.toml", db_server, target, source, mode="replace", tables=("nopk",))
@@ -86,7 +97,8 @@ def test_two_unshared_runs_of_one_task_never_double_rows(db_server, target, tmp_
 def test_two_unshared_runs_with_keys_and_on_duplicate_error(db_server, target, reference_db, sample_sql,
                                                             tmp_path):
     """With a key, the second run may meet the first one's rows before its compare-and-set: it still says
-    another run is writing, and never marks the table failed (which would block every later run)."""
+    another run is writing, never marks the table failed (which would block every later run) and records
+    no conflict (the rows it met are not duplicates in the data)."""
     task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, mode="error")
     with Hold(tmp_path / "hold") as hold:
         procs = _two_runs_at_once(task, "twice-keys", hold)
@@ -102,6 +114,7 @@ def test_two_unshared_runs_with_keys_and_on_duplicate_error(db_server, target, r
         assert code == 0, err[-3000:]
     with db_server.connect() as conn:
         assert_exact(conn, target, reference_db)
+    assert _conflict_records(db_server, target) == 0  # the duplicates met the other run's rows, not the data's
 
 
 def _shared_task(tmp_path, db_server, target, source, keep="origin", **extra):
@@ -233,3 +246,4 @@ def test_a_worker_paused_past_its_lease_gives_the_chunk_up_and_exits_cleanly(db_
     assert frozen_summary["total_rows"] + other_summary["total_rows"] == TPCH_COUNTS["orders"]
     with db_server.connect() as conn:
         assert_exact(conn, target, reference_db, ("orders",))
+    assert _conflict_records(db_server, target) == 0  # the duplicate met the other worker's rows, not the data's
