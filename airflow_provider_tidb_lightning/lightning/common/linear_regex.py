@@ -18,6 +18,10 @@ from typing import Protocol, cast
 import re2
 
 
+class PatternTooLarge(ValueError):
+    """RE2 refused a pattern as too large for its memory budget (a proof for thousands of columns)."""
+
+
 class LinearPattern(Protocol):
     """What the proofs use of a compiled RE2 pattern."""
 
@@ -26,8 +30,13 @@ class LinearPattern(Protocol):
 
 
 def compile_linear(pattern: bytes) -> LinearPattern:
-    """``pattern`` compiled by RE2, bytes as Latin-1 characters, no capturing groups."""
+    """``pattern`` compiled by RE2, bytes as Latin-1 characters, no capturing groups; :class:`PatternTooLarge`
+    when it does not fit RE2's default memory budget (8 MB)."""
     options = re2.Options()
     options.encoding = re2.Options.Encoding.LATIN1
     options.never_capture = True
-    return cast(LinearPattern, re2.compile(pattern, options))
+    options.log_errors = False  # a DFA out of memory (very wide tables) falls back to the NFA: slower, not wrong
+    try:
+        return cast(LinearPattern, re2.compile(pattern, options))
+    except re2.error as exc:
+        raise PatternTooLarge(f"RE2: {exc}") from None

@@ -77,6 +77,7 @@ class SQLRows:
     """
 
     def __init__(self, statements: dict[bytes, bytes], number_classes: Sequence[str | None]) -> None:
+        """Raises :class:`~...common.linear_regex.PatternTooLarge` for thousands of number columns."""
         self._statements = statements
         self._rows = {quote: self._pattern(quote, number_classes) for quote in statements}
 

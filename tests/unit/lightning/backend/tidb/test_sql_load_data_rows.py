@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from airflow_provider_tidb_lightning.lightning.backend.tidb.sql_load_data import
     number_class,
     sql_load_statement,
 )
+from airflow_provider_tidb_lightning.lightning.common.linear_regex import PatternTooLarge
 from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition, RowBatch
 from airflow_provider_tidb_lightning.lightning.mydump.sql_parser import SQLReader
 
@@ -104,3 +106,16 @@ def test_the_statement_reads_the_rows_as_they_are() -> None:
         b"LINES STARTING BY '(' TERMINATED BY '),\n' (`a`,`b``c`)")
     assert b"OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''" in sql_load_statement("error", "db", "t", None, "utf8mb4",
                                                                               b'"')
+
+
+def test_a_wide_table_is_checked_and_one_too_wide_for_re2_is_refused_clearly(capfd: pytest.CaptureFixture[str]) -> None:
+    """1,000 DECIMAL columns (near InnoDB's limit of 1,017) are checked, RE2 leaving its DFA for the slower NFA
+    without a word on standard error; TiDB's 4,096 are refused with PatternTooLarge (the importer then sends
+    that table's batches as INSERT)."""
+    wide = SQLRows(STATEMENTS, ["decimal"] * 1000)
+    row = b"(" + b",".join([b"12345678901.25"] * 1000) + b")"
+    batch = RowBatch.from_pieces(None, [(row + b",\n" + row, 0, 2)], ReadPosition(len(row) * 2 + 2), proved=True)
+    assert wide.request(batch) == (b"single", row + b",\n" + row + b",\n")
+    with pytest.raises(PatternTooLarge):
+        SQLRows(STATEMENTS, ["decimal"] * 4096)
+    assert capfd.readouterr().err == ""
