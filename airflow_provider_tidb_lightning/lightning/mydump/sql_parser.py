@@ -27,11 +27,11 @@ Two paths read the VALUES list, and both cut the same rows, offsets and resume p
   end token by token (plain text, string literal, ``(``, ``)``, ``,``), then checks its values
   one by one (re-encoding a value where needed) and raises a located error on anything else;
 * the fast path, :func:`fast_rows`: a stretch of whole rows laid out one per line, as mydumper and
-  Dumpling write them, proved to be exactly those rows by counting its quotes, parentheses and
-  separators with C-level ``bytes`` operations, proved to hold nothing but strings, numbers and
-  ``NULL`` by one regular expression, and passed on as one segment, uncopied and unsplit.
-  Wherever the proof does not hold (escapes, parentheses or both quote kinds in the data, words,
-  comments between rows) it tells the reader how far to go carefully instead.
+  Dumpling write them, proved by one pass of RE2 (:mod:`..common.linear_regex`) to hold nothing
+  but strings without a backslash or a line break, numbers and ``NULL`` -- and so to be exactly
+  its lines -- and passed on as one piece of the dump, uncopied and unsplit. Wherever the proof
+  does not hold (escapes, line breaks in strings, a ``'`` string holding a ``"``, words, comments
+  between rows) it tells the reader how far to go carefully instead.
 
 Statements (``INSERT`` headers, ``SET``, comments) are always read carefully: there are few. As in
 tidb-lightning, the statement's table name and verb are ignored: the target table and the
