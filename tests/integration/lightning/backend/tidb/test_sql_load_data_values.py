@@ -18,6 +18,7 @@ from airflow_provider_tidb_lightning.lightning.backend.tidb.sql_load_data import
     sql_load_statement,
 )
 from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition, RowBatch
+from tests.support.sql_fields import row_fields
 
 COLUMNS = (("i", "bigint"), ("d", "decimal(40,10)"), ("f", "double"), ("s", "varchar(40)"), ("b", "varbinary(40)"),
            ("y", "year"), ("t", "date"))
@@ -132,23 +133,6 @@ def test_what_sqlrows_sends_as_load_data_stores_what_insert_stores(db_server, fr
 
 def _unquoted_outside_numbers(row: bytes) -> bool:
     """Whether an unquoted number stands in a column that is not integer, DECIMAL or DOUBLE (s, b, y, t)."""
-    fields: list[bytes] = []
-    inner, i = row[1:-1], 0
-    while i < len(inner):
-        if inner[i : i + 1] in (b"'", b'"'):
-            q, j = inner[i : i + 1], i + 1
-            while True:
-                j = inner.index(q, j)
-                if inner[j + 1 : j + 2] == q:
-                    j += 2
-                    continue
-                break
-            fields.append(inner[i : j + 1])
-            i = j + 2
-        else:
-            j = inner.find(b",", i)
-            j = len(inner) if j < 0 else j
-            fields.append(inner[i:j])
-            i = j + 1
+    fields = row_fields(row)
     return any(f[:1] not in (b"'", b'"') and f != b"NULL" for f in fields[4:])
 

@@ -18,6 +18,7 @@ from airflow_provider_tidb_lightning.lightning.backend.tidb.sql_load_data import
 from airflow_provider_tidb_lightning.lightning.common.linear_regex import PatternTooLarge
 from airflow_provider_tidb_lightning.lightning.mydump.rows import ReadPosition, RowBatch
 from airflow_provider_tidb_lightning.lightning.mydump.sql_parser import SQLReader
+from tests.support.sql_fields import row_fields
 
 TYPES = ("int", "decimal", "double", "varchar", "year", "date")
 CLASSES = [number_class(t) for t in TYPES]
@@ -36,26 +37,6 @@ def _fits(field: bytes, kind: str | None) -> bool:
     if kind == "decimal":
         return _DECIMAL.fullmatch(field) is not None
     return kind == "float"
-
-
-def _fields(row: bytes) -> list[bytes]:
-    inner, fields, i = row[1:-1], [], 0
-    while i <= len(inner):
-        if inner[i : i + 1] in (b"'", b'"'):
-            q, j = inner[i : i + 1], i + 1
-            while True:
-                j = inner.index(q, j)
-                if inner[j + 1 : j + 2] != q:
-                    break
-                j += 2
-            fields.append(inner[i : j + 1])
-            i = j + 2
-        else:
-            j = inner.find(b",", i)
-            j = len(inner) if j < 0 else j
-            fields.append(inner[i:j])
-            i = j + 1
-    return fields
 
 
 _NUMBER = st.one_of(
@@ -82,7 +63,7 @@ def test_the_check_agrees_with_reading_each_field(quote_rows: tuple[bytes, list[
     data = b"INSERT INTO `t` VALUES\n" + b",\n".join(rows) + b";\n"
     (batch,) = SQLReader(io.BytesIO(data), path="t.sql").batches(1 << 20, 1 << 20)
     assert batch.proved is not None  # the fast path read these rows
-    fields = [_fields(row) for row in rows]
+    fields = [row_fields(row) for row in rows]
     expected = all(len(f) == len(TYPES) and all(map(_fits, f, CLASSES)) for f in fields)
     request = SQLRows(STATEMENTS, CLASSES).request(batch)
     assert (request is not None) == expected
