@@ -4,6 +4,12 @@ A writer that finds every open table fully handed out waits for a table to finis
 opening another one: that is what ``table-concurrency`` promises the target (tidb-lightning's
 ``table-concurrency`` bounds the tables in flight the same way).
 
+Within that bound the largest work goes first: the table with the most bytes left opens first, and
+a writer takes the largest chunk of the open tables. The import ends when its last chunk does, so
+what the writers do last should be small: with files cut into equal regions, handing them out in
+file order could leave one writer alone with a whole region at the end (on two writers, a fifth of
+the wall time of a TPC-H load went to that tail) while largest-first ends on the small remainders.
+
 Two schedulers answer the same calls. :class:`Scheduler` hands out the chunks of one process from
 memory. :class:`ClaimScheduler` serves an import shared by several processes (``[checkpoint]
 shared = true``): it claims each chunk in the checkpoint tables, with a lease that
@@ -41,12 +47,20 @@ class Work:
     token: str = ""
 
 
+def chunk_weight(chunk: Chunk) -> int:
+    """The source bytes a chunk stands for, to hand out the largest first (a compressed or Parquet file,
+    whose chunks are not byte ranges of it, weighs its size)."""
+    if chunk.file.compression or chunk.file.format == "parquet":
+        return chunk.file.size
+    return (chunk.end if chunk.end is not None else chunk.file.size) - chunk.start
+
+
 class Scheduler:
     def __init__(self, pending: list[tuple[TableJob, Chunk, ChunkProgress]], table_concurrency: int,
                  stop: threading.Event) -> None:
         self._queues: dict[str, deque[tuple[Chunk, ChunkProgress]]] = {}
         self._jobs: dict[str, TableJob] = {}
-        for job, chunk, progress in pending:
+        for job, chunk, progress in sorted(pending, key=lambda work: -chunk_weight(work[1])):  # stable: file order
             self._queues.setdefault(job.key, deque()).append((chunk, progress))
             self._jobs[job.key] = job
         self._left = {key: len(chunks) for key, chunks in self._queues.items()}
@@ -59,18 +73,21 @@ class Scheduler:
         """The next chunk to write, or None when none is left (or the import is stopping)."""
         with self._cond:
             while not self._stop.is_set():
-                for key in self._open:
-                    if self._queues[key]:
-                        return Work(self._jobs[key], *self._queues[key].popleft())
                 if len(self._open) < self._limit:
-                    for key, queue in self._queues.items():
-                        if queue and key not in self._open:
-                            self._open.append(key)
-                            return Work(self._jobs[key], *queue.popleft())
+                    closed = [key for key, queue in self._queues.items() if queue and key not in self._open]
+                    if closed:
+                        self._open.append(max(closed, key=self._bytes_left))
+                ready = [key for key in self._open if self._queues[key]]
+                if ready:
+                    key = max(ready, key=lambda k: chunk_weight(self._queues[k][0][0]))
+                    return Work(self._jobs[key], *self._queues[key].popleft())
                 if not any(self._queues.values()):
                     return None
                 self._cond.wait(0.2)
             return None
+
+    def _bytes_left(self, key: str) -> int:
+        return sum(chunk_weight(chunk) for chunk, _ in self._queues[key])
 
     def counts(self) -> tuple[int, int]:
         """(chunks not handed out yet, chunks not finished yet), for the status endpoint."""
