@@ -36,6 +36,7 @@ from .conflict import adjust_conflict
 from .csv_literals import warn_literal_escapes
 from .model import (
     BACKENDS_OF_TIDB_LIGHTNING,
+    DEFAULT_BATCH_SIZE,
     SUPPORTED_BACKENDS,
     CheckpointDriver,
     FileRule,
@@ -666,6 +667,9 @@ def _adjust(
         app.region_concurrency = os.cpu_count() or 1
     if app.table_concurrency == 0:  # what tidb-lightning does for the TiDB backend
         app.table_concurrency = app.region_concurrency
+    importer = cfg.tikv_importer
+    if importer.logical_import_batch_size == 0:
+        importer.logical_import_batch_size = DEFAULT_BATCH_SIZE[importer.logical_import_method]
 
     md = cfg.mydumper
     if md.data_source_dir and not os.path.isabs(md.data_source_dir) and not is_remote(md.data_source_dir):

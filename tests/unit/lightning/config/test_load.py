@@ -297,6 +297,15 @@ def test_bad_byte_sizes(text):
         parse_byte_size(text)
 
 
+def test_batch_size_defaults_by_method_and_a_set_value_stays():
+    load = {"tikv-importer.logical-import-method": "load-data"}
+    assert load_task_config(SOURCE, overrides=load).tikv_importer.logical_import_batch_size == 4 << 20
+    assert load_task_config(SOURCE, overrides={**load, "tikv-importer.logical-import-batch-size": "96KiB"}
+                            ).tikv_importer.logical_import_batch_size == 96 * 1024
+    err = raises_config_error(SOURCE, overrides={"tikv-importer.logical-import-batch-size": 0})
+    assert err.key == "tikv-importer.logical-import-batch-size" and "larger than 0" in str(err)
+
+
 def test_size_keys_accept_strings_and_must_be_positive():
     cfg = load_task_config(SOURCE, overrides={"tikv-importer.logical-import-batch-size": "1MB"})
     assert cfg.tikv_importer.logical_import_batch_size == 1 << 20

@@ -47,7 +47,9 @@ def test_sql_import_with_load_data_equals_the_insert_import(db_server, sample_di
     dump = sample_dir / "mydumper-sql"
     loaded, inserted = make_database("sld"), make_database("sins")
     loads, inserts = server_status(db_server, "Com_load"), server_status(db_server, "Com_insert")
-    summary = run_import(task_config(db_server, dump, loaded, tikv_importer={"on-duplicate": "error", **LOAD_DATA}))
+    same_batches = {"logical-import-batch-size": "96KiB"}  # INSERT's default: one LOAD DATA per INSERT batch
+    summary = run_import(task_config(db_server, dump, loaded, tikv_importer={"on-duplicate": "error", **LOAD_DATA,
+                                                                             **same_batches}))
     loads, inserts = server_status(db_server, "Com_load") - loads, server_status(db_server, "Com_insert") - inserts
     assert {t.table.split("`.`")[1].rstrip("`"): t.rows for t in summary.tables} == TPCH_COUNTS
     assert all(t.skipped_rows == 0 and t.conflicts == 0 for t in summary.tables)
