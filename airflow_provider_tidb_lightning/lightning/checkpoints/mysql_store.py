@@ -130,7 +130,7 @@ class MySQLStore(CheckpointStore):
         self.schema = schema
         self._q = quote_identifier(schema)
         self._retry = RetryPolicy()
-        self._conn: pymysql.Connection | None = connect()
+        self._conn: pymysql.Connection | None = self._open()
         self._lock = threading.RLock()
         self._execute(f"CREATE DATABASE IF NOT EXISTS {self._q}")
         for ddl in _DDL:
@@ -147,15 +147,25 @@ class MySQLStore(CheckpointStore):
                         raise
 
     def _execute(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
-        """Run one statement on the store's connection (autocommit); see :meth:`_transaction`."""
+        """Run one statement on the store's connection (autocommit; run again after a lost connection, so only
+        statements that may be); see :meth:`_transaction`."""
         def one(cur: Cursor) -> list[tuple[Any, ...]]:
             cur.execute(sql, args)
             return list(cur.fetchall())
-        return self._transaction(one)
+        return self._transaction(one, atomic=False)
 
-    def _transaction(self, work: Callable[[Cursor], _T]) -> _T:
+    def _open(self) -> pymysql.Connection:
+        """The store's own connection, in autocommit mode: a statement outside :meth:`_transaction` commits
+        as the server finishes it, so it holds no lock while this process waits (see :meth:`claim_chunk`)."""
+        conn = self._connect()
+        conn.autocommit(True)
+        return conn
+
+    def _transaction(self, work: Callable[[Cursor], _T], *, atomic: bool = True) -> _T:
         """Run ``work(cursor)`` in one transaction on the store's connection, reconnecting with backoff if the
         server went away (the whole transaction is run again: nothing of a failed try was committed).
+        ``atomic=False`` runs each statement of ``work`` on its own (``work`` must then be safe to run again
+        after a failed try).
 
         The writers ride out a server restart (see :class:`~..common.retry.RetryPolicy`); the store's
         own updates must too, or a restart that catches one would fail the import.
@@ -167,12 +177,14 @@ class MySQLStore(CheckpointStore):
                 attempt += 1
                 try:
                     if self._conn is None:
-                        self._conn = self._connect()
-                    self._conn.begin()
+                        self._conn = self._open()
+                    if atomic:
+                        self._conn.begin()
                     try:
                         with self._conn.cursor() as cur:
                             result = work(cur)
-                        self._conn.commit()
+                        if atomic:
+                            self._conn.commit()
                     except BaseException:
                         self._rollback()
                         raise
@@ -386,7 +398,13 @@ class MySQLStore(CheckpointStore):
 
     def claim_chunk(self, task_id: str, owner: str, token: str, lease: float,
                     tables: list[str] | None = None) -> Claim | None:
-        """One UPDATE takes the first free chunk in plan order; the token reads back which one it was."""
+        """One UPDATE takes the first free chunk in plan order; the token reads back which one it was.
+
+        The UPDATE commits by itself, as the server runs it: in a transaction, it would keep every row it
+        scanned locked until COMMIT, and a worker paused between the two (a stopped VM, a starved host)
+        would block every other worker's claim for as long as it stays paused, lease or no lease. A try
+        after a lost connection first looks for the token: the lost UPDATE may have taken a chunk.
+        """
         key = task_key(task_id)
         where = ""
         args: list[Any] = [owner, token, _micros(lease), key, key, TableStatus.FAILED.value]
@@ -394,7 +412,20 @@ class MySQLStore(CheckpointStore):
             where = f" AND `table_name` IN ({', '.join(['%s'] * len(tables))})"
             args += tables
 
+        def read_back(cur: Cursor) -> Claim | None:
+            cur.execute(f"SELECT `chunk_key`, `pos`, `pos_columns`, `pos_in_values`, `rows_written` FROM"
+                        f" {self._q}.`chunk_v1` WHERE `task_key` = %s AND `lease_token` = %s", (key, token))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            chunk, pos, cols, in_values, rows = row
+            return Claim(_text(chunk), token, ChunkProgress(ReadPosition(int(pos), columns_from_json(cols),
+                                                                         bool(in_values)), int(rows)))
+
         def claim(cur: Cursor) -> Claim | None:
+            if tried[0] and (earlier := read_back(cur)) is not None:
+                return earlier
+            tried[0] = True
             taken = cur.execute(
                 f"UPDATE {self._q}.`chunk_v1` SET `lease_owner` = %s, `lease_token` = %s,"
                 " `lease_expires` = NOW(6) + INTERVAL %s MICROSECOND WHERE `task_key` = %s AND `finished` = 0"
@@ -403,13 +434,11 @@ class MySQLStore(CheckpointStore):
                 args)
             if taken != 1:
                 return None
-            cur.execute(f"SELECT `chunk_key`, `pos`, `pos_columns`, `pos_in_values`, `rows_written` FROM"
-                        f" {self._q}.`chunk_v1` WHERE `task_key` = %s AND `lease_token` = %s", (key, token))
-            chunk, pos, cols, in_values, rows = cur.fetchone()
-            return Claim(_text(chunk), token, ChunkProgress(ReadPosition(int(pos), columns_from_json(cols),
-                                                                         bool(in_values)), int(rows)))
+            fault_point("chunk-claimed")
+            return read_back(cur)
 
-        return self._transaction(claim)
+        tried = [False]
+        return self._transaction(claim, atomic=False)
 
     def renew(self, task_id: str, owner: str, lease: float) -> None:
         key = task_key(task_id)
@@ -419,7 +448,7 @@ class MySQLStore(CheckpointStore):
                 cur.execute(f"UPDATE {self._q}.`{name}` SET `lease_expires` = NOW(6) + INTERVAL %s MICROSECOND"
                             " WHERE `task_key` = %s AND `lease_owner` = %s", (_micros(lease), key, owner))
 
-        self._transaction(extend)
+        self._transaction(extend, atomic=False)  # each UPDATE commits alone: no lock waits on this process
 
     def release(self, task_id: str, owner: str) -> None:
         key = task_key(task_id)

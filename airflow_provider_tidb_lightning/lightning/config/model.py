@@ -50,7 +50,7 @@ DEFAULT_BATCH_SIZE = {LogicalImportMethod.INSERT: 96 * 1024, LogicalImportMethod
 """``logical-import-batch-size`` when the task does not set it. INSERT keeps tidb-lightning's 96 KiB. A
 LOAD DATA stream is not a statement the server parses whole, and each batch costs a transaction, a
 checkpoint update and a COMMIT: 4 MiB batches loaded the ``.tbl`` benchmark 6 % faster than 1 MiB
-(larger ones no faster), for about 10 MB more memory per writer."""
+(larger ones no faster), for about 6 MB more memory per writer."""
 
 
 class TLSMode(StrEnum):

@@ -4,11 +4,12 @@ A writer that finds every open table fully handed out waits for a table to finis
 opening another one: that is what ``table-concurrency`` promises the target (tidb-lightning's
 ``table-concurrency`` bounds the tables in flight the same way).
 
-Within that bound the largest work goes first: the table with the most bytes left opens first, and
-a writer takes the largest chunk of the open tables. The import ends when its last chunk does, so
-what the writers do last should be small: with files cut into equal regions, handing them out in
-file order could leave one writer alone with a whole region at the end (on two writers, a fifth of
-the wall time of a TPC-H load went to that tail) while largest-first ends on the small remainders.
+Within that bound the largest work goes first: when a table must be opened, the one with the most
+bytes left, and its chunks largest first. The import ends when its last chunk does, so what the
+writers do last should be small: handing tables out by name could leave one writer alone with a
+whole region at the end (on two writers, the last 0.8 s of a 9 s TPC-H load), while largest-first
+ends on the small tables and remainders. Tables still open one at a time, as the writers run out of
+chunks, so they finish one after another rather than all near the end.
 
 Two schedulers answer the same calls. :class:`Scheduler` hands out the chunks of one process from
 memory. :class:`ClaimScheduler` serves an import shared by several processes (``[checkpoint]
@@ -73,14 +74,15 @@ class Scheduler:
         """The next chunk to write, or None when none is left (or the import is stopping)."""
         with self._cond:
             while not self._stop.is_set():
+                for key in self._open:
+                    if self._queues[key]:
+                        return Work(self._jobs[key], *self._queues[key].popleft())
                 if len(self._open) < self._limit:
                     closed = [key for key, queue in self._queues.items() if queue and key not in self._open]
                     if closed:
-                        self._open.append(max(closed, key=self._bytes_left))
-                ready = [key for key in self._open if self._queues[key]]
-                if ready:
-                    key = max(ready, key=lambda k: chunk_weight(self._queues[k][0][0]))
-                    return Work(self._jobs[key], *self._queues[key].popleft())
+                        key = max(closed, key=self._bytes_left)
+                        self._open.append(key)
+                        return Work(self._jobs[key], *self._queues[key].popleft())
                 if not any(self._queues.values()):
                     return None
                 self._cond.wait(0.2)

@@ -478,7 +478,11 @@ class CSVReader:
             take, size, used = self._take_lines(run, byte_budget, row_budget, not len(acc))
             if take == 0:
                 return 0, 0, True
-            acc.add(Lines(encoded if take == lines else encoded[: size + take], take, base, seg[:used]))
+            text = encoded if take == lines else encoded[: size + take]
+            if encoded is run.text and run.trimmed >= 0:  # each row is its source line less `trimmed` bytes
+                acc.add(Lines(text, take, base, trimmed=run.trimmed))
+            else:
+                acc.add(Lines(text, take, base, seg[:used]))
         else:
             rows = encoded.split(b"\n")
             rows.pop()

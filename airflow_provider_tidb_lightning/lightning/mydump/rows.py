@@ -146,9 +146,13 @@ class Lines(NamedTuple):
     start: int
     """Stream offset of the first row."""
     source: bytes = b""
-    """The rows' source, one ``\\n``-terminated line per row from ``start`` (the offsets are worked out from it)."""
+    """The rows' source, one ``\\n``-terminated line per row from ``start`` (the offsets are worked out from it);
+    empty when each source line is its row's line of ``text`` and ``trimmed`` bytes more."""
     offsets: list[int] | None = None
     """Each row's stream offset, when the rows do not come one per line of ``source``."""
+    trimmed: int = 0
+    """Without ``source``: the bytes each source line had beyond its row (a trimmed last separator). A batch
+    of a few MB then holds its text once, not its source beside it, until it is sent."""
 
 
 class LineBatch(RowBatch):
@@ -192,7 +196,8 @@ class LineBatch(RowBatch):
                 if piece.offsets is not None:
                     offsets += piece.offsets
                 else:
-                    sizes = (len(line) + 1 for line in piece.source.split(b"\n", piece.number - 1)[:-1])
+                    lines, step = (piece.source, 1) if piece.source else (piece.text, 1 + piece.trimmed)
+                    sizes = (len(line) + step for line in lines.split(b"\n", piece.number - 1)[:-1])
                     offsets += accumulate(sizes, initial=piece.start)
             self._line_offsets = offsets
         return self._line_offsets

@@ -32,7 +32,7 @@ falls back to INSERT there (:func:`load_data_refusal`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,8 +220,11 @@ def send_stream(conn: pymysql.Connection, statement: bytes, stream: Stream) -> L
         c._read_packet()
         raise pymysql.err.OperationalError(CR.CR_COMMANDS_OUT_OF_SYNC, f"the server asked for file {requested!r}, "
                                            "not the batch; refused")
-    wire, c._next_seq_id = _packets([stream] if isinstance(stream, bytes) else stream, c._next_seq_id)
-    c._write_bytes(wire)
+    sent = 0
+    for packet in _packets([stream] if isinstance(stream, bytes) else stream, c._next_seq_id):
+        c._write_bytes(packet)
+        sent += 1
+    c._next_seq_id = (c._next_seq_id + sent) % 256
     ok = OKPacketWrapper(c._read_packet())
     c.server_status = ok.server_status  # the file checkpoint store reads whether a transaction is open
     counts = _RESULT.search(ok.message or b"")
@@ -229,10 +232,10 @@ def send_stream(conn: pymysql.Connection, statement: bytes, stream: Stream) -> L
     return LoadOutcome(ok.affected_rows, ok.warning_count, records, skipped, ok.server_status)
 
 
-def _packets(pieces: list[bytes], seq: int, size: int = _PACKET) -> tuple[bytes, int]:
-    """The stream as protocol packets of at most ``size`` bytes, numbered from ``seq``, and the empty
-    packet that ends it, in one bytes: the pieces are copied once, into it (PyMySQL's ``write_packet``
-    would copy each packet again to put its header on); and the sequence number after them."""
+def _packets(pieces: list[bytes], seq: int, size: int = _PACKET) -> Iterator[bytes]:
+    """The stream as protocol packets of at most ``size`` bytes, numbered from ``seq``, then the empty
+    packet that ends it. Each packet is built as it is sent, its bytes copied once, with its header
+    (PyMySQL's ``write_packet`` would copy them again): the batch is never copied whole."""
     total = sum(map(len, pieces))
     parts: list[bytes | memoryview] = []
     room = 0
@@ -248,8 +251,10 @@ def _packets(pieces: list[bytes], seq: int, size: int = _PACKET) -> tuple[bytes,
             parts.append(part)
             room -= len(part)
             view = view[len(part) :]
-    parts.append(bytes((0, 0, 0, seq)))
-    return b"".join(parts), (seq + 1) % 256
+            if not room:
+                yield b"".join(parts)
+                parts = []
+    yield bytes((0, 0, 0, seq))
 
 
 def accepted_conflicts(mode: str, sent: int, outcome: LoadOutcome) -> int | None:

@@ -56,9 +56,18 @@ def test_largest_table_opens_first_and_largest_chunk_goes_first() -> None:
                                                    ("a_small", 0), ("a_small", 1)]
 
 
-def test_open_tables_share_out_their_chunks_largest_first() -> None:
-    jobs = [_job("a", [30, 7]), _job("b", [30, 30, 12]), _job("c", [3])]
-    assert _drain(_scheduler(jobs, 2)) == [("b", 0), ("b", 1), ("a", 0), ("b", 2), ("a", 1), ("c", 0)]
+def test_a_table_opens_when_the_open_ones_have_nothing_left_to_hand_out() -> None:
+    jobs = [_job("a", [30, 7]), _job("b", [12, 30, 30]), _job("c", [3])]
+    scheduler = _scheduler(jobs, 2)
+    first, second, third = scheduler.next(), scheduler.next(), scheduler.next()
+    assert [(w.job.table, w.chunk.index) for w in (first, second, third) if w] == [("b", 1), ("b", 2), ("b", 0)]
+    fourth = scheduler.next()  # b is handed out, not finished: the second table opens, the largest left
+    assert fourth is not None and (fourth.job.table, fourth.chunk.index) == ("a", 0)
+    assert [(w.job.table, w.chunk.index) for w in (scheduler.next(),) if w] == [("a", 1)]
+    for work in (first, second, third, fourth):
+        assert work is not None
+        scheduler.done(work)  # b finishes: c may open
+    assert _drain(scheduler) == [("c", 0)]
 
 
 def test_equal_chunks_keep_file_order() -> None:

@@ -182,15 +182,12 @@ def test_a_tbl_file_goes_out_as_it_was_read_less_the_trailing_separators(tpch_tb
 @given(st.lists(st.binary(max_size=40), max_size=6), st.integers(1, 16), st.integers(0, 255))
 def test_packets_carry_the_stream_whole(pieces: list[bytes], size: int, seq: int) -> None:
     """The wire is packets of at most the packet size, numbered on from ``seq``, then an empty one."""
-    wire, after = load_data._packets(pieces, seq, size)
     payloads = []
-    while wire:
-        length, number = int.from_bytes(wire[:3], "little"), wire[3]
-        assert number == (seq + len(payloads)) % 256 and length <= size
-        payloads.append(wire[4 : 4 + length])
-        wire = wire[4 + length :]
+    for packet in load_data._packets(pieces, seq, size):
+        length, number = int.from_bytes(packet[:3], "little"), packet[3]
+        assert number == (seq + len(payloads)) % 256 and length <= size and len(packet) == 4 + length
+        payloads.append(packet[4:])
     assert payloads[-1] == b"" and all(payloads[:-1]) and b"".join(payloads) == b"".join(pieces)
-    assert after == (seq + len(payloads)) % 256
 
 
 def test_terminator_is_the_separator_only_when_it_cannot_be_misread() -> None:
