@@ -38,7 +38,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("ours-sql-replace-ckpt", csv=False, on_duplicate="replace", checkpoint=True),
     Variant("ours-sql-error-nockpt", csv=False, on_duplicate="error", checkpoint=False),
     Variant("ours-csv-error-ckpt", csv=True, on_duplicate="error", checkpoint=True),
-    # load-data's default batch is 4 MiB (a LOAD DATA stream is not a statement the server holds whole);
+    # load-data's default batch is 2 MiB (a LOAD DATA stream is not a statement the server holds whole);
     # the 1 MiB variant shows what the smaller batches of earlier runs cost.
     Variant("ours-csv-loaddata-ckpt", csv=True, on_duplicate="error", checkpoint=True, method="load-data"),
     Variant("ours-csv-loaddata-1m-ckpt", csv=True, on_duplicate="error", checkpoint=True, method="load-data",

@@ -299,7 +299,7 @@ def test_bad_byte_sizes(text):
 
 def test_batch_size_defaults_by_method_and_a_set_value_stays():
     load = {"tikv-importer.logical-import-method": "load-data"}
-    assert load_task_config(SOURCE, overrides=load).tikv_importer.logical_import_batch_size == 4 << 20
+    assert load_task_config(SOURCE, overrides=load).tikv_importer.logical_import_batch_size == 2 << 20
     assert load_task_config(SOURCE, overrides={**load, "tikv-importer.logical-import-batch-size": "96KiB"}
                             ).tikv_importer.logical_import_batch_size == 96 * 1024
     err = raises_config_error(SOURCE, overrides={"tikv-importer.logical-import-batch-size": 0})
