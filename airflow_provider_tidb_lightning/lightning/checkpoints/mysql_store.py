@@ -422,10 +422,13 @@ class MySQLStore(CheckpointStore):
             return Claim(_text(chunk), token, ChunkProgress(ReadPosition(int(pos), columns_from_json(cols),
                                                                          bool(in_values)), int(rows)))
 
+        first_try = True
+
         def claim(cur: Cursor) -> Claim | None:
-            if tried[0] and (earlier := read_back(cur)) is not None:
+            nonlocal first_try
+            if not first_try and (earlier := read_back(cur)) is not None:
                 return earlier
-            tried[0] = True
+            first_try = False
             taken = cur.execute(
                 f"UPDATE {self._q}.`chunk_v1` SET `lease_owner` = %s, `lease_token` = %s,"
                 " `lease_expires` = NOW(6) + INTERVAL %s MICROSECOND WHERE `task_key` = %s AND `finished` = 0"
@@ -437,7 +440,6 @@ class MySQLStore(CheckpointStore):
             fault_point("chunk-claimed")
             return read_back(cur)
 
-        tried = [False]
         return self._transaction(claim, atomic=False)
 
     def renew(self, task_id: str, owner: str, lease: float) -> None:
