@@ -272,3 +272,23 @@ def test_a_worker_paused_inside_its_claim_holds_no_lock(db_server, target, refer
         assert_exact(conn, target, reference_db)
         state = checkpoint_state(conn, target, "claim")
     assert sum(state["rows"].values()) == TOTAL_ROWS and state["finished_chunks"] == state["chunks"]
+
+
+def test_a_claim_retried_after_a_lost_connection_takes_one_chunk(db_server, target, reference_db, sample_sql,
+                                                                 tmp_path):
+    """The claim's UPDATE committed, then the connection was lost: the retry reads the claim back by its token
+    rather than taking a second chunk, which this worker's own lease renewals would keep from everyone (itself
+    included) for as long as it lives."""
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, mode="error",
+                      checkpoint=dict(shared=True, **{"lease-seconds": 30, "keep-after-success": "origin"}),
+                      lightning={"region-concurrency": 1})
+    worker = start_cli(task, task_id="lost", env={"TIDB_LIGHTNING_PY_LOSE_CONNECTION_AT": "chunk-claimed:1"})
+    [(code, out, err)] = _finish([worker], timeout=120)
+    assert code == 0, err[-3000:]
+    assert re.search(r"checkpoint store .*attempt 1 of \d+.*Lost connection", err), err[-3000:]
+    summary = json.loads(out)
+    with db_server.connect() as conn:
+        assert_exact(conn, target, reference_db)
+        state = checkpoint_state(conn, target, "lost")
+    assert state["finished_chunks"] == state["chunks"] == summary["worker"]["chunks_claimed"]
+    assert summary["total_rows"] == TOTAL_ROWS
