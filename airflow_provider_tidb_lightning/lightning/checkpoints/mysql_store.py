@@ -464,7 +464,9 @@ class MySQLStore(CheckpointStore):
         self._transaction(free)
 
     def claim_step(self, task_id: str, step: str, owner: str, lease: float, *, alone: bool = False) -> StepState:
-        """The step's row is made on first use; taking it is one conditional UPDATE, as for chunks."""
+        """The step's row is made on first use; taking it is one conditional UPDATE, as for chunks, and as for
+        chunks each statement commits alone: a worker paused here holds no lock on the step's row (which
+        would stall the others' claims of the step, and with them their lease renewals)."""
         key = task_key(task_id)
 
         def claim(cur: Cursor) -> StepState:
@@ -483,13 +485,12 @@ class MySQLStore(CheckpointStore):
                 " MICROSECOND WHERE `task_key` = %s AND `step` = %s AND `done` = 0 AND (`lease_owner` = ''"
                 " OR `lease_expires` < NOW(6))", (owner, _micros(lease), key, step))
             if taken == 1:
+                fault_point("step-claimed")
                 return StepState.MINE
-            # A locking read: the latest row, not this transaction's snapshot (taken before another worker's insert)
-            cur.execute(f"SELECT `done` FROM {self._q}.`step_v1` WHERE `task_key` = %s AND `step` = %s FOR UPDATE",
-                        (key, step))
+            cur.execute(f"SELECT `done` FROM {self._q}.`step_v1` WHERE `task_key` = %s AND `step` = %s", (key, step))
             return StepState.DONE if cur.fetchone()[0] else StepState.BUSY
 
-        return self._transaction(claim)
+        return self._transaction(claim, atomic=False)
 
     def finish_step(self, task_id: str, step: str, owner: str) -> None:
         self._execute(f"UPDATE {self._q}.`step_v1` SET `done` = 1, `lease_owner` = '', `lease_expires` = NULL"

@@ -34,6 +34,7 @@ FAULT_POINTS = (
     "schema-created",  # after each CREATE (database, table, view)
     "checkpoint-creating",  # inside the transaction that creates a task's mysql checkpoint
     "chunk-claimed",  # shared import: a chunk's claim committed, not yet read back
+    "step-claimed",  # shared import: a once-per-import step's claim committed, the step not yet run
     "batch-sent",  # rows executed, transaction not yet committed
     "batch-committed",  # rows and checkpoint committed
     "chunk-finished",

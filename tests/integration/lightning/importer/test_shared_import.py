@@ -292,3 +292,37 @@ def test_a_claim_retried_after_a_lost_connection_takes_one_chunk(db_server, targ
         state = checkpoint_state(conn, target, "lost")
     assert state["finished_chunks"] == state["chunks"] == summary["worker"]["chunks_claimed"]
     assert summary["total_rows"] == TOTAL_ROWS
+
+
+def _worker_leases(db_server, db: str) -> dict[str, object]:
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT `step`, `lease_expires` FROM `{db}_ckpt`.`step_v1` WHERE `step` LIKE 'worker:%%'")
+        return dict(cur.fetchall())
+
+
+def test_a_worker_paused_inside_a_step_claim_stalls_no_other(db_server, target, reference_db, sample_sql, tmp_path):
+    """A worker paused right after claiming the schema step holds no lock on the step's row: the other one is
+    told the step is busy and waits, renewing its leases meanwhile (a claim in a transaction made it wait on the
+    row lock instead, with its store, and so its lease renewals, stuck behind it)."""
+    task = write_task(tmp_path / "task.toml", db_server, target, sample_sql, mode="error",
+                      checkpoint=dict(shared=True, **{"lease-seconds": 3, "keep-after-success": "origin"}),
+                      lightning={"region-concurrency": 1})
+    with Hold(tmp_path / "hold") as hold:
+        paused = start_cli(task, task_id="steps", env=hold.env("step-claimed:2"))  # 1: "I am in", 2: the schema
+        assert hold.wait_for_process(paused)
+        other = start_cli(task, task_id="steps")
+        try:
+            deadline = time.monotonic() + 60
+            while len(before := _worker_leases(db_server, target)) < 2:
+                assert time.monotonic() < deadline and other.poll() is None, "the second worker never got in"
+                time.sleep(0.05)
+            time.sleep(2.5)  # the lease keeper renews every second
+            after = _worker_leases(db_server, target)
+            assert any(after[step] > before[step] for step in before), (before, after)
+        finally:
+            hold.release()
+    results = _finish([paused, other])
+    for code, _, err in results:
+        assert code == 0, err[-3000:]
+    with db_server.connect() as conn:
+        assert_exact(conn, target, reference_db)
