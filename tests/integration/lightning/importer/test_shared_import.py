@@ -206,6 +206,14 @@ def test_shared_processes_split_the_work_and_the_table_steps(db_server, target, 
         assert len(re.findall(rf"table `{target}`\.`{table}`: done", logs)) == 1, logs[-3000:]
 
 
+def _succeed_exactly(procs: list[subprocess.Popen[str]], db_server, db: str, reference_db: str) -> None:
+    """Every process exits 0, and ``db`` holds the reference rows exactly."""
+    for code, _, err in _finish(procs):
+        assert code == 0, err[-3000:]
+    with db_server.connect() as conn:
+        assert_exact(conn, db, reference_db)
+
+
 def _all_chunks_finished(db_server, db: str, timeout: float = 120, but: int = 0) -> None:
     """Wait until every chunk but ``but`` of them is finished."""
     deadline = time.monotonic() + timeout
@@ -265,11 +273,8 @@ def test_a_worker_paused_inside_its_claim_holds_no_lock(db_server, target, refer
             _all_chunks_finished(db_server, target, timeout=40, but=1)  # all but the paused worker's chunk
         finally:
             hold.release()
-    results = _finish([paused, other])
-    for code, _, err in results:
-        assert code == 0, err[-3000:]
+    _succeed_exactly([paused, other], db_server, target, reference_db)
     with db_server.connect() as conn:
-        assert_exact(conn, target, reference_db)
         state = checkpoint_state(conn, target, "claim")
     assert sum(state["rows"].values()) == TOTAL_ROWS and state["finished_chunks"] == state["chunks"]
 
@@ -321,8 +326,4 @@ def test_a_worker_paused_inside_a_step_claim_stalls_no_other(db_server, target, 
             assert any(after[step] > before[step] for step in before), (before, after)
         finally:
             hold.release()
-    results = _finish([paused, other])
-    for code, _, err in results:
-        assert code == 0, err[-3000:]
-    with db_server.connect() as conn:
-        assert_exact(conn, target, reference_db)
+    _succeed_exactly([paused, other], db_server, target, reference_db)
