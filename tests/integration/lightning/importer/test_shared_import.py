@@ -214,16 +214,32 @@ def _succeed_exactly(procs: list[subprocess.Popen[str]], db_server, db: str, ref
         assert_exact(conn, db, reference_db)
 
 
-def _all_chunks_finished(db_server, db: str, timeout: float = 120, but: int = 0) -> None:
-    """Wait until every chunk but ``but`` of them is finished."""
+def _all_chunks_finished(db_server, db: str, timeout: float = 120, but: int = 0,
+                         worker: subprocess.Popen[str] | None = None) -> None:
+    """Wait until every chunk but ``but`` of them is finished; if they are not in time, the error says what
+    ``worker`` (the process expected to finish them) and the server were doing."""
     deadline = time.monotonic() + timeout
     while True:
         with db_server.connect() as conn, conn.cursor() as cur:
             cur.execute(f"SELECT COUNT(*), SUM(`finished`) FROM `{db}_ckpt`.`chunk_v1`")
             chunks, finished = cur.fetchone()
-        if chunks and finished >= chunks - but:
-            return
-        assert time.monotonic() < deadline, f"{finished} of {chunks} chunk(s) finished after {timeout} s"
+            if chunks and finished >= chunks - but:
+                return
+            if time.monotonic() >= deadline:
+                cur.execute("SELECT `ID`, `COMMAND`, `TIME`, `STATE`, LEFT(`INFO`, 200)"
+                            " FROM information_schema.PROCESSLIST WHERE `COMMAND` <> 'Sleep'")
+                sessions = cur.fetchall()
+                cur.execute(f"SELECT `chunk_key`, `lease_owner`, `lease_expires`, NOW(6), `pos`"
+                            f" FROM `{db}_ckpt`.`chunk_v1`")
+                leases = cur.fetchall()
+                state = ""
+                if worker is not None:
+                    code = worker.poll()
+                    worker.kill()
+                    state = f"; the worker's exit status {code}, its stderr ends:\n{worker.communicate()[1][-3000:]}"
+                raise AssertionError(f"{finished} of {chunks} chunk(s) finished after {timeout} s; busy sessions "
+                                     f"{sessions}; chunks {leases}{state}")
+        time.sleep(0.05)
         time.sleep(0.05)
 
 
@@ -242,7 +258,7 @@ def test_a_worker_paused_past_its_lease_gives_the_chunk_up_and_exits_cleanly(db_
         os.kill(frozen.pid, signal.SIGSTOP)  # its lease keeper stops too
         try:
             hold.release()
-            _all_chunks_finished(db_server, target)  # by the other, from where the frozen one had committed
+            _all_chunks_finished(db_server, target, worker=other)  # by the other, from where the frozen one committed
         finally:
             os.kill(frozen.pid, signal.SIGCONT)
     (frozen_code, frozen_out, frozen_err), (other_code, other_out, other_err) = _finish([frozen, other])
